@@ -1,0 +1,69 @@
+# The commands behind the README. `make book` sets up from nothing and builds the site;
+# `make test` runs every test (and is all that .ci/run calls).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+JB     := $(VENV)/bin/jupyter-book
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
+HTML   := _build/html
+
+.PHONY: help setup book site test unit nbval execute lab bench clean
+
+help:
+	@echo "make book     set up .venv from nothing and build the site into $(HTML)"
+	@echo "make test     set up if needed, build the site (warnings are errors), run every test"
+	@echo "make execute  re-run notebooks in place (all, or NB=book/quickstart.ipynb)"
+	@echo "make lab      open JupyterLab on book/"
+	@echo "make bench    run the speed benchmarks (prints ratios, asserts nothing)"
+	@echo "make clean    remove _build, caches and .venv"
+
+# (Re)install whenever requirements.txt or pyproject.toml change.
+$(STAMP): requirements.txt pyproject.toml
+	@echo "==> setting up $(VENV) (Python: $$($(PYTHON) --version))"
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+setup: $(STAMP)
+
+# Build the site. Notebooks are not executed (execute_notebooks: "off"): the site shows the
+# committed outputs, which `make test` re-checks with nbval.
+site: setup
+	$(JB) build . --builder html -W -n --keep-going
+
+book: site
+	@echo
+	@echo "The book is built. Open this page in a browser (it works offline):"
+	@echo "    file://$(CURDIR)/$(HTML)/index.html"
+
+# Every test: the site build with warnings as errors, the unit and property tests of
+# dropout_lib and the notebook hygiene tests, and nbval's full comparison of every chapter.
+test: site
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	$(PY) -m pytest tests book --nbval --nbval-current-env -p no:cacheprovider
+
+unit: setup
+	$(PY) -m pytest tests -p no:cacheprovider
+
+nbval: setup
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	$(PY) -m pytest book --nbval --nbval-current-env -p no:cacheprovider
+
+execute: setup
+	$(PY) tools/execute_notebooks.py $(NB)
+
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=book
+
+bench: setup
+	$(PY) benchmarks/bench_dropout.py
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis $(VENV) student
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +
