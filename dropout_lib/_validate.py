@@ -1,0 +1,363 @@
+"""Shared argument checks for :mod:`dropout_lib`.
+
+Every public function of the package validates its arguments with these
+helpers, so that a wrong argument always fails early, with an exception type
+that says *what kind* of mistake it is and a message that names the argument
+and what was expected:
+
+* :class:`TypeError` -- the argument has the wrong *kind* (a list instead of an
+  array, an ``int64`` array instead of a floating one, ``None`` or a string
+  instead of a number, a legacy ``RandomState`` instead of a ``Generator``).
+* :class:`ValueError` -- the kind is right but the *value* is not allowed
+  (``p_drop`` outside ``[0, 1]`` or NaN, an axis out of range, a shape
+  mismatch, an unknown ``mode``).
+
+The helpers return the normalised value (e.g. ``check_p_drop`` returns a
+Python ``float``), so callers write ``p_drop = check_p_drop(p_drop)``.
+
+These are private helpers (the module name starts with an underscore), but
+the other modules of the package import them freely.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "FLOAT_DTYPES",
+    "check_axes",
+    "check_bool",
+    "check_choice",
+    "check_float_array",
+    "check_p_drop",
+    "check_positive_real",
+    "check_rng",
+    "check_same_shape",
+    "check_shape",
+    "describe",
+]
+
+#: The floating dtypes accepted for data and gradients.
+FLOAT_DTYPES: tuple[np.dtype, ...] = (
+    np.dtype(np.float16),
+    np.dtype(np.float32),
+    np.dtype(np.float64),
+)
+
+
+def describe(value: Any) -> str:
+    """Short description of ``value`` for error messages.
+
+    Numbers are shown by value (``1.5``, ``nan``), arrays by dtype, anything
+    else by type name plus a short repr (``str ('0.5')``, ``NoneType``).
+    """
+    if value is None:
+        return "None"
+    if isinstance(value, (bool, np.bool_)):
+        return f"bool ({value!r})"
+    if isinstance(value, np.ndarray):
+        return f"{type(value).__name__} of dtype {value.dtype} and shape {value.shape}"
+    if isinstance(value, numbers.Real):
+        return repr(float(value)) if isinstance(value, float) else repr(value)
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{type(value).__name__} ({text})"
+
+
+def _is_real_number(value: Any) -> bool:
+    """True for int/float/NumPy real scalars, False for bool and everything else."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    return isinstance(value, numbers.Real)
+
+
+def check_p_drop(p_drop: Any, name: str = "p_drop") -> float:
+    """Validate a drop probability and return it as a Python ``float``.
+
+    Parameters
+    ----------
+    p_drop : real number
+        Probability of *dropping* a unit. Must lie in ``[0, 1]``.
+    name : str, optional
+        Argument name used in error messages.
+
+    Returns
+    -------
+    float
+        ``float(p_drop)``.
+
+    Raises
+    ------
+    TypeError
+        If ``p_drop`` is not a real number (``bool``, ``str``, ``None``,
+        arrays and complex numbers are rejected).
+    ValueError
+        If ``p_drop`` is NaN or outside ``[0, 1]``.
+    """
+    if type(p_drop) is not float and not _is_real_number(p_drop):  # fast path for float
+        raise TypeError(f"{name} must be a real number in [0, 1], got {describe(p_drop)}")
+    value = float(p_drop)
+    if math.isnan(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a real number in [0, 1], got {value!r}")
+    return value
+
+
+def check_positive_real(value: Any, name: str) -> float:
+    """Validate a finite, strictly positive real number and return it as ``float``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number (bool included).
+    ValueError
+        If ``value`` is NaN, infinite, zero or negative.
+    """
+    if not _is_real_number(value):
+        raise TypeError(f"{name} must be a positive finite real number, got {describe(value)}")
+    out = float(value)
+    if not (math.isfinite(out) and out > 0.0):
+        raise ValueError(f"{name} must be a positive finite real number, got {out!r}")
+    return out
+
+
+def check_float_array(x: Any, name: str = "x") -> np.ndarray:
+    """Check that ``x`` is a NumPy array of dtype float16, float32 or float64.
+
+    Nothing is converted: lists, scalars and integer arrays are rejected, so a
+    silent ``int -> float`` or ``list -> array`` conversion can never hide a bug.
+
+    Parameters
+    ----------
+    x : object
+        The value to check.
+    name : str, optional
+        Argument name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``x`` itself (not a copy).
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not an ``np.ndarray`` or its dtype is not float16/32/64.
+    """
+    if not isinstance(x, np.ndarray) or isinstance(x, np.matrix):
+        hint = f"; pass np.asarray({name}, dtype=float)"
+        raise TypeError(
+            f"{name} must be a NumPy array of floating dtype (float16/32/64), "
+            f"got {type(x).__name__}{hint}"
+        )
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(
+            f"{name} must be a NumPy array of floating dtype (float16/32/64), got {x.dtype}"
+        )
+    return x
+
+
+def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
+    """Check that ``rng`` is a :class:`numpy.random.Generator`.
+
+    The legacy global functions (``np.random.rand``) and ``RandomState`` are
+    rejected on purpose: all randomness in the package comes from an explicit
+    generator so that the same seed gives the same result on every machine.
+
+    Raises
+    ------
+    TypeError
+        If ``rng`` is not a ``numpy.random.Generator`` (``None``,
+        ``RandomState``, an int seed, ...).
+    """
+    if not isinstance(rng, np.random.Generator):
+        got = "None" if rng is None else type(rng).__name__
+        raise TypeError(
+            f"{name} must be a numpy.random.Generator (e.g. np.random.default_rng(0)), got {got}"
+        )
+    return rng
+
+
+def check_bool(value: Any, name: str, meaning: str = "") -> bool:
+    """Check that ``value`` is a ``bool`` (or ``np.bool_``) and return it as ``bool``.
+
+    Integers such as ``0``/``1`` are rejected so that a positional number
+    passed to the wrong parameter cannot be mistaken for a flag.
+
+    Parameters
+    ----------
+    value : object
+        The value to check.
+    name : str
+        Argument name used in error messages.
+    meaning : str, optional
+        Extra explanation appended to the message, e.g.
+        ``"True for training, False for evaluation"``.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        extra = f" ({meaning})" if meaning else ""
+        raise TypeError(f"{name} must be a bool{extra}, got {describe(value)}")
+    return bool(value)
+
+
+def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
+    """Check that ``value`` is one of the strings in ``choices``.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not one of ``choices`` (wrong type included, since the
+        fix is the same: pick one of the listed strings).
+    """
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {listed}, got {value!r}")
+    return value
+
+
+def _as_index(value: Any) -> int | None:
+    """``operator.index(value)`` for non-bool integers, ``None`` otherwise."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def check_shape(shape: Any, name: str = "shape") -> tuple[int, ...]:
+    """Validate an array shape and return it as a tuple of Python ints.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        A non-negative int, or a tuple of non-negative ints (NumPy integer
+        scalars are accepted; bools are not).
+    name : str, optional
+        Argument name used in error messages.
+
+    Returns
+    -------
+    tuple of int
+
+    Raises
+    ------
+    TypeError
+        If ``shape`` is neither an int nor a tuple of ints.
+    ValueError
+        If an entry is negative.
+    """
+    if type(shape) is tuple and all(type(s) is int and s >= 0 for s in shape):
+        return shape  # fast path: already a tuple of non-negative Python ints
+    single = _as_index(shape)
+    if single is not None:
+        entries: tuple[Any, ...] = (shape,)
+    elif isinstance(shape, tuple):
+        entries = shape
+    else:
+        raise TypeError(
+            f"{name} must be an int or a tuple of non-negative ints, got {describe(shape)}"
+        )
+    out = []
+    for entry in entries:
+        size = _as_index(entry)
+        if size is None:
+            raise TypeError(
+                f"{name} must be an int or a tuple of non-negative ints, "
+                f"got {shape!r} (entry {describe(entry)})"
+            )
+        if size < 0:
+            raise ValueError(f"{name} must contain non-negative ints, got {shape!r}")
+        out.append(size)
+    return tuple(out)
+
+
+def check_axes(axes: Any, ndim: int, name: str = "shared_axes") -> tuple[int, ...]:
+    """Validate a collection of axes for an ``ndim``-dimensional array.
+
+    Negative axes count from the end, as everywhere in NumPy.
+
+    Parameters
+    ----------
+    axes : int or tuple of int
+        The axes. A single int is treated as a one-element tuple.
+    ndim : int
+        Number of dimensions of the array the axes refer to.
+    name : str, optional
+        Argument name used in error messages.
+
+    Returns
+    -------
+    tuple of int
+        The axes normalised to ``0 <= axis < ndim``, sorted increasingly.
+
+    Raises
+    ------
+    TypeError
+        If ``axes`` is not an int or a tuple/list of ints.
+    ValueError
+        If an axis is out of range for ``ndim`` or appears twice (also when
+        written two ways, e.g. ``1`` and ``-3`` for ``ndim = 4``).
+    """
+    if type(axes) is tuple and not axes:
+        return ()  # fast path: nothing shared
+    single = _as_index(axes)
+    if single is not None:
+        entries: tuple[Any, ...] = (axes,)
+    elif isinstance(axes, (tuple, list)):
+        entries = tuple(axes)
+    else:
+        raise TypeError(f"{name} must be an int or a tuple of ints, got {describe(axes)}")
+    seen: dict[int, int] = {}
+    for entry in entries:
+        axis = _as_index(entry)
+        if axis is None:
+            raise TypeError(
+                f"{name} must be an int or a tuple of ints, got {axes!r} (entry {describe(entry)})"
+            )
+        if not -ndim <= axis < ndim:
+            raise ValueError(
+                f"{name} contains axis {axis}, which is out of range for an array with "
+                f"ndim = {ndim} (valid axes are {-ndim}..{ndim - 1})"
+                if ndim > 0
+                else f"{name} contains axis {axis}, but the array has ndim = 0 (no axes)"
+            )
+        normalised = axis % ndim
+        if normalised in seen:
+            first = seen[normalised]
+            how = f"as {first} and {axis}" if first != axis else f"{axis} twice"
+            raise ValueError(
+                f"{name} contains axis {normalised} more than once ({how}) for ndim = {ndim}"
+            )
+        seen[normalised] = axis
+    return tuple(sorted(seen))
+
+
+def check_same_shape(
+    array: np.ndarray, expected: tuple[int, ...], name: str, expected_what: str
+) -> None:
+    """Raise ``ValueError`` unless ``array.shape == expected``.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        The array whose shape is checked.
+    expected : tuple of int
+        The required shape.
+    name : str
+        Name of ``array`` in the message, e.g. ``"dout"``.
+    expected_what : str
+        Where ``expected`` comes from, e.g. ``"the forward input x"``.
+    """
+    if array.shape != tuple(expected):
+        raise ValueError(
+            f"{name} must have the same shape as {expected_what}, {tuple(expected)}, "
+            f"got {array.shape}"
+        )
