@@ -1,0 +1,632 @@
+"""Data sets for the book: the digits (shipped, offline), synthetic sets and seeded splits.
+
+Every random draw comes from an explicit ``np.random.Generator`` built from a
+``seed`` (or passed as ``rng``); NumPy's global random state is never used.
+No function modifies its input arrays.
+
+See Also
+--------
+book/02_inverted_dropout.ipynb : digits experiments.
+book/03_co_adaptation.ipynb : small training sets, where dropout helps most.
+book/04_ensembles.ipynb : the gap regression set for MC-dropout uncertainty.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+__all__ = [
+    "Splits",
+    "load_digits",
+    "digits_splits",
+    "train_val_test_split",
+    "subsample_train",
+    "make_moons",
+    "make_spirals",
+    "make_gap_regression",
+    "gap_function",
+    "make_linear_regression",
+    "as_generator",
+]
+
+SeedLike = int | np.random.SeedSequence | None
+
+
+def as_generator(seed: SeedLike = None, rng: np.random.Generator | None = None,
+                 *, name: str = "seed") -> np.random.Generator:
+    """Return ``rng`` or a new Generator built from ``seed``; exactly one must be given.
+
+    Parameters
+    ----------
+    seed : int or numpy.random.SeedSequence, optional
+        Seed for ``np.random.default_rng``.
+    rng : numpy.random.Generator, optional
+        Used as is (and advanced by the caller's draws).
+    name : str
+        Name used in error messages.
+
+    Returns
+    -------
+    numpy.random.Generator
+
+    Raises
+    ------
+    TypeError
+        If neither or both are given, or they have the wrong type.
+    """
+    if rng is not None and seed is not None:
+        raise TypeError(f"give either {name} or rng, not both")
+    if rng is not None:
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+        return rng
+    if seed is None:
+        raise TypeError(f"a {name} (int) or rng (numpy.random.Generator) is required; "
+                        "the global NumPy random state is never used")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer, np.random.SeedSequence)):
+        raise TypeError(f"{name} must be an int or numpy.random.SeedSequence; "
+                        f"got {type(seed).__name__}")
+    return np.random.default_rng(seed)
+
+
+def _check_int(value, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}; got {value}")
+    return int(value)
+
+
+def _check_frac(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number; got {type(value).__name__}")
+    if not 0.0 <= float(value) < 1.0:
+        raise ValueError(f"{name} must lie in [0, 1); got {value}")
+    return float(value)
+
+
+def _check_Xy(X, y) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (N, D); got ndim={X.ndim}")
+    if y.ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D (N,) or 2-D (N, K); got ndim={y.ndim}")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X and y must have the same length; got {X.shape[0]} and {y.shape[0]}")
+    return X, y
+
+
+def _is_classification(y: np.ndarray) -> bool:
+    return y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and y.dtype != bool
+
+
+# --------------------------------------------------------------------------- digits
+
+
+@functools.lru_cache(maxsize=1)
+def _read_digits() -> tuple[np.ndarray, np.ndarray]:
+    ref = resources.files("dropout_lib").joinpath("datasets", "digits.csv.gz")
+    with ref.open("rb") as fh, gzip.open(fh, "rt") as text:
+        raw = np.loadtxt(text, delimiter=",", dtype=np.int64)
+    X = raw[:, :64].astype(np.float64) / 16.0
+    y = raw[:, 64].copy()
+    X.flags.writeable = False
+    y.flags.writeable = False
+    return X, y
+
+
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """Load the 8x8 handwritten digits (1797 images, 10 classes), offline.
+
+    Returns
+    -------
+    X : ndarray of float64, shape (1797, 64)
+        Pixel intensities scaled from 0..16 to [0, 1] (divided by 16); row-major 8x8.
+    y : ndarray of int64, shape (1797,)
+        Digit labels 0..9 (174 to 183 images per class).
+
+    Notes
+    -----
+    The data are the UCI *Optical Recognition of Handwritten Digits* test set
+    (Alpaydin & Kaynak, 1998), licensed CC BY 4.0; see
+    ``dropout_lib/datasets/LICENSE.md`` for the citation and provenance. The file
+    is parsed once per process; each call returns fresh, writable copies.
+
+    See Also
+    --------
+    digits_splits, book/02_inverted_dropout.ipynb
+    """
+    X, y = _read_digits()
+    return X.copy(), y.copy()
+
+
+# --------------------------------------------------------------------------- splits
+
+
+@dataclass(frozen=True, eq=False)
+class Splits:
+    """Train/validation/test arrays.
+
+    Attributes
+    ----------
+    X_train : ndarray, shape (N_train, D)
+    y_train : ndarray, shape (N_train,) int labels, or (N_train,)/(N_train, K) float targets
+    X_val, y_val : ndarray or None
+        Validation split (``None`` if absent).
+    X_test, y_test : ndarray or None
+        Test split (``None`` if absent).
+    n_classes : int or None
+        Number of classes for classification (``None`` for regression). If not
+        given and the labels are 1-D integers, it is inferred as the largest
+        label in any split plus one.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    X_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    n_classes: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, np.ndarray):
+                object.__setattr__(self, name, np.asarray(value))
+        for split in ("train", "val", "test"):
+            X, y = getattr(self, f"X_{split}"), getattr(self, f"y_{split}")
+            if (X is None) != (y is None):
+                raise ValueError(f"X_{split} and y_{split} must both be given or both be None")
+            if X is None:
+                if split == "train":
+                    raise ValueError("X_train and y_train are required")
+                continue
+            if X.ndim != 2:
+                raise ValueError(f"X_{split} must be 2-D (N, D); got ndim={X.ndim}")
+            if X.shape[0] != y.shape[0]:
+                raise ValueError(f"X_{split} and y_{split} must have the same length; "
+                                 f"got {X.shape[0]} and {y.shape[0]}")
+            if X.shape[1] != self.X_train.shape[1]:
+                raise ValueError(f"X_{split} has {X.shape[1]} features but X_train has "
+                                 f"{self.X_train.shape[1]}")
+        ys = [getattr(self, f"y_{s}") for s in ("train", "val", "test")]
+        ys = [y for y in ys if y is not None and y.size]
+        if self.n_classes is None and ys and all(_is_classification(y) for y in ys):
+            object.__setattr__(self, "n_classes", int(max(int(y.max()) for y in ys)) + 1)
+        elif self.n_classes is not None:
+            if isinstance(self.n_classes, bool) or not isinstance(self.n_classes,
+                                                                  (int, np.integer)):
+                raise TypeError(f"n_classes must be an int or None; got {self.n_classes!r}")
+            if self.n_classes < 2:
+                raise ValueError(f"n_classes must be >= 2; got {self.n_classes}")
+
+    @property
+    def n_features(self) -> int:
+        """Number of input features D."""
+        return int(self.X_train.shape[1])
+
+    @property
+    def is_classification(self) -> bool:
+        """True when the labels are integer classes."""
+        return self.n_classes is not None
+
+    def available(self) -> list[str]:
+        """Names of the splits present, in the order train, val, test."""
+        return [s for s in ("train", "val", "test") if getattr(self, f"X_{s}") is not None]
+
+    def get(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(X, y)`` of ``split`` ("train", "val" or "test")."""
+        if split not in ("train", "val", "test"):
+            raise ValueError(f"split must be 'train', 'val' or 'test'; got {split!r}")
+        X = getattr(self, f"X_{split}")
+        if X is None:
+            raise ValueError(f"this Splits has no {split!r} split")
+        return X, getattr(self, f"y_{split}")
+
+    def sizes(self) -> dict[str, int]:
+        """Number of examples per available split."""
+        return {s: int(getattr(self, f"X_{s}").shape[0]) for s in self.available()}
+
+
+def _stratified_order(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A permutation whose every prefix is (to within one per class) stratified.
+
+    Each class's examples are shuffled; the k-th of n_c gets the position
+    (k + u_c) / n_c with a random offset u_c in [0, 1), and all examples are
+    sorted by position (ties broken at random). Taking the first n of this order
+    gives about n * n_c / N examples of class c, and the sets are nested in n.
+    """
+    n = y.shape[0]
+    pos = np.empty(n, dtype=np.float64)
+    classes = np.unique(y)
+    for c in classes:
+        idx = np.flatnonzero(y == c)
+        idx = idx[rng.permutation(idx.size)]
+        pos[idx] = (np.arange(idx.size) + rng.random()) / idx.size
+    tiebreak = rng.random(n)
+    return np.lexsort((tiebreak, pos))
+
+
+def train_val_test_split(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    val_frac: float = 0.2,
+    test_frac: float = 0.2,
+    stratify: bool | None = None,
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+) -> Splits:
+    """Split ``(X, y)`` into train, validation and test sets, stratified by class.
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, D)
+    y : ndarray, shape (N,) or (N, K)
+        Integer class labels (classification) or float targets (regression).
+    val_frac, test_frac : float, default 0.2
+        Fractions of the N examples for validation and test (each in [0, 1),
+        sum < 1). A fraction of 0 gives no such split (``None`` in the result).
+    stratify : bool, optional
+        Keep each class's proportion in every split (to within one example per
+        class). Default: True for integer labels, False otherwise.
+    seed : int or SeedSequence, optional
+        Seed of the split; or pass ``rng``. Exactly one of the two is required.
+    rng : numpy.random.Generator, optional
+
+    Returns
+    -------
+    Splits
+        New arrays (copies); the inputs are not modified.
+
+    Notes
+    -----
+    Stratification uses a systematic-sampling order (each class's examples
+    spread evenly over a random permutation), then takes the first
+    ``round(test_frac * N)`` examples for test, the next ``round(val_frac * N)``
+    for validation and the rest for training.
+
+    See Also
+    --------
+    subsample_train, digits_splits
+    """
+    X, y = _check_Xy(X, y)
+    val_frac = _check_frac(val_frac, "val_frac")
+    test_frac = _check_frac(test_frac, "test_frac")
+    if val_frac + test_frac >= 1.0:
+        raise ValueError(f"val_frac + test_frac must be < 1; got {val_frac} + {test_frac}")
+    gen = as_generator(seed, rng)
+    classification = _is_classification(y)
+    if stratify is None:
+        stratify = classification
+    if stratify and not classification:
+        raise ValueError("stratify=True needs 1-D integer class labels y")
+    n = X.shape[0]
+    order = _stratified_order(y, gen) if stratify else gen.permutation(n)
+    n_test = int(round(test_frac * n))
+    n_val = int(round(val_frac * n))
+    if n - n_test - n_val < 1:
+        raise ValueError(f"no training examples left with N={n}, val_frac={val_frac}, "
+                         f"test_frac={test_frac}")
+    test_idx = np.sort(order[:n_test])
+    val_idx = np.sort(order[n_test:n_test + n_val])
+    train_idx = np.sort(order[n_test + n_val:])
+    # Shuffle the training order once so that models never see class-sorted data.
+    train_idx = train_idx[gen.permutation(train_idx.size)]
+
+    def take(idx):
+        return (X[idx], y[idx]) if idx.size else (None, None)
+
+    n_classes = int(y.max()) + 1 if classification and n else None
+    Xtr, ytr = take(train_idx)
+    Xva, yva = take(val_idx)
+    Xte, yte = take(test_idx)
+    return Splits(Xtr, ytr, Xva, yva, Xte, yte, n_classes=n_classes)
+
+
+def subsample_train(
+    splits: Splits,
+    n_train: int,
+    *,
+    seed: SeedLike = None,
+    rng: np.random.Generator | None = None,
+) -> Splits:
+    """Keep ``n_train`` training examples (stratified); validation and test unchanged.
+
+    Parameters
+    ----------
+    splits : Splits
+        The full split; its training set is the pool to draw from.
+    n_train : int
+        Number of training examples to keep, ``1 <= n_train <= len(pool)``.
+    seed : int or SeedSequence, optional
+        Seed of the draw; or pass ``rng``. Exactly one is required.
+    rng : numpy.random.Generator, optional
+
+    Returns
+    -------
+    Splits
+        Same validation/test arrays (not copied, never modified), new training arrays.
+
+    Notes
+    -----
+    For classification the draw is stratified (each class gets
+    ``n_train * n_c / N`` examples to within one) and nested: with the same seed
+    the 50-example set is contained in the 100-example set, and so on, so a
+    learning curve over ``n_train`` compares like with like.
+
+    See Also
+    --------
+    book/03_co_adaptation.ipynb : dropout helps most with small training sets.
+    """
+    if not isinstance(splits, Splits):
+        raise TypeError(f"splits must be a Splits; got {type(splits).__name__}")
+    pool = splits.X_train.shape[0]
+    n_train = _check_int(n_train, "n_train", 1)
+    if n_train > pool:
+        raise ValueError(f"n_train must be <= the training pool size {pool}; got {n_train}")
+    gen = as_generator(seed, rng)
+    y = splits.y_train
+    order = _stratified_order(y, gen) if splits.is_classification else gen.permutation(pool)
+    idx = order[:n_train]
+    idx = idx[gen.permutation(n_train)]
+    return Splits(splits.X_train[idx], y[idx], splits.X_val, splits.y_val,
+                  splits.X_test, splits.y_test, n_classes=splits.n_classes)
+
+
+def digits_splits(
+    *,
+    seed: int = 0,
+    val_frac: float = 0.2,
+    test_frac: float = 0.2,
+    n_train: int | None = None,
+) -> Splits:
+    """The digits split into stratified train/val/test sets, optionally with a small train set.
+
+    Parameters
+    ----------
+    seed : int, default 0
+        Seed of the split. The split and the subsample use independent streams
+        spawned from it, so the validation and test sets are the same for every
+        ``n_train``.
+    val_frac, test_frac : float, default 0.2
+        Fractions of the 1797 images (359 images each by default, leaving a
+        training pool of 1079).
+    n_train : int, optional
+        Keep only this many training images (stratified, nested in ``n_train``),
+        e.g. 50, 100, 300 or 1000.
+
+    Returns
+    -------
+    Splits
+
+    See Also
+    --------
+    load_digits, subsample_train, book/03_co_adaptation.ipynb
+    """
+    X, y = load_digits()
+    split_ss, sub_ss = np.random.SeedSequence(_check_int(seed, "seed", 0)).spawn(2)
+    splits = train_val_test_split(X, y, val_frac=val_frac, test_frac=test_frac, seed=split_ss)
+    if n_train is not None:
+        splits = subsample_train(splits, n_train, seed=sub_ss)
+    return splits
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+def make_moons(n_samples: int = 200, *, noise: float = 0.1, seed: SeedLike = None,
+               rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles in 2-D (binary classification).
+
+    Parameters
+    ----------
+    n_samples : int, default 200
+        Total number of points; class 0 gets ``ceil(n/2)``, class 1 ``floor(n/2)``.
+    noise : float, default 0.1
+        Standard deviation of Gaussian noise added to each coordinate, >= 0.
+    seed, rng
+        Seed or Generator (exactly one).
+
+    Returns
+    -------
+    X : ndarray of float64, shape (n_samples, 2)
+    y : ndarray of int64, shape (n_samples,)
+        Points are in random order.
+
+    Notes
+    -----
+    Class 0: :math:`(\\cos t, \\sin t)`, class 1: :math:`(1 - \\cos t, 1/2 - \\sin t)`,
+    :math:`t` uniform on :math:`[0, \\pi]`.
+
+    See Also
+    --------
+    book/03_co_adaptation.ipynb : decision boundaries with and without dropout.
+    """
+    n_samples = _check_int(n_samples, "n_samples", 2)
+    noise = _check_nonneg(noise, "noise")
+    gen = as_generator(seed, rng)
+    n0 = (n_samples + 1) // 2
+    n1 = n_samples - n0
+    t0 = gen.uniform(0.0, np.pi, n0)
+    t1 = gen.uniform(0.0, np.pi, n1)
+    X = np.concatenate([
+        np.stack([np.cos(t0), np.sin(t0)], axis=1),
+        np.stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)], axis=1),
+    ])
+    y = np.concatenate([np.zeros(n0, np.int64), np.ones(n1, np.int64)])
+    X = X + noise * gen.standard_normal(X.shape)
+    perm = gen.permutation(n_samples)
+    return X[perm], y[perm]
+
+
+def make_spirals(n_samples: int = 300, *, n_classes: int = 3, noise: float = 0.2,
+                 turns: float = 1.0, seed: SeedLike = None,
+                 rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Interleaved spiral arms in 2-D (one arm per class), as in CS231n.
+
+    Parameters
+    ----------
+    n_samples : int, default 300
+        Total number of points, split as evenly as possible over the classes.
+    n_classes : int, default 3
+        Number of arms/classes, >= 2.
+    noise : float, default 0.2
+        Standard deviation of the Gaussian noise added to the angle (radians), >= 0.
+    turns : float, default 1.0
+        How far each arm winds (in full turns), > 0.
+    seed, rng
+        Seed or Generator (exactly one).
+
+    Returns
+    -------
+    X : ndarray of float64, shape (n_samples, 2)
+        Points within the unit disc.
+    y : ndarray of int64, shape (n_samples,)
+
+    See Also
+    --------
+    make_moons, book/03_co_adaptation.ipynb
+    """
+    n_samples = _check_int(n_samples, "n_samples", 2)
+    n_classes = _check_int(n_classes, "n_classes", 2)
+    noise = _check_nonneg(noise, "noise")
+    turns = float(turns)
+    if not turns > 0:
+        raise ValueError(f"turns must be > 0; got {turns}")
+    gen = as_generator(seed, rng)
+    counts = np.full(n_classes, n_samples // n_classes)
+    counts[: n_samples % n_classes] += 1
+    Xs, ys = [], []
+    for c, m in enumerate(counts):
+        r = np.linspace(0.05, 1.0, m)
+        theta = (2 * np.pi * c / n_classes + 2 * np.pi * turns * r
+                 + noise * gen.standard_normal(m))
+        Xs.append(np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1))
+        ys.append(np.full(m, c, np.int64))
+    X, y = np.concatenate(Xs), np.concatenate(ys)
+    perm = gen.permutation(n_samples)
+    return X[perm], y[perm]
+
+
+def _check_nonneg(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number; got {type(value).__name__}")
+    v = float(value)
+    if not (np.isfinite(v) and v >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0; got {value}")
+    return v
+
+
+def gap_function(x: np.ndarray) -> np.ndarray:
+    """The noise-free curve of :func:`make_gap_regression`: ``sin(2x) + 0.3 x`` (new array)."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.sin(2.0 * x) + 0.3 * x
+
+
+def make_gap_regression(n_samples: int = 100, *, x_range: tuple[float, float] = (-3.0, 3.0),
+                        gap: tuple[float, float] = (-0.5, 1.0), noise: float = 0.1,
+                        seed: SeedLike = None, rng: np.random.Generator | None = None,
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """1-D regression data with no inputs inside a gap (for MC-dropout uncertainty).
+
+    Parameters
+    ----------
+    n_samples : int, default 100
+        Number of points.
+    x_range : (float, float), default (-3, 3)
+        Inputs are uniform on this interval minus the gap.
+    gap : (float, float), default (-0.5, 1.0)
+        Open interval with no training inputs; must lie inside ``x_range``.
+    noise : float, default 0.1
+        Standard deviation of the Gaussian noise on the targets, >= 0.
+    seed, rng
+        Seed or Generator (exactly one).
+
+    Returns
+    -------
+    X : ndarray of float64, shape (n_samples, 1)
+        Sorted inputs.
+    y : ndarray of float64, shape (n_samples,)
+        ``gap_function(X[:, 0]) + noise``.
+
+    Notes
+    -----
+    A model's predictive uncertainty should grow inside the gap and outside
+    ``x_range``, where it has seen no data; MC dropout shows this.
+
+    See Also
+    --------
+    gap_function, book/04_ensembles.ipynb
+    """
+    n_samples = _check_int(n_samples, "n_samples", 1)
+    noise = _check_nonneg(noise, "noise")
+    lo, hi = (float(v) for v in x_range)
+    g0, g1 = (float(v) for v in gap)
+    if not lo < g0 < g1 < hi:
+        raise ValueError(f"need x_range[0] < gap[0] < gap[1] < x_range[1]; "
+                         f"got x_range={x_range}, gap={gap}")
+    gen = as_generator(seed, rng)
+    # Uniform on [lo, g0) U [g1, hi): draw on an interval of the total length, then shift.
+    u = gen.uniform(0.0, (g0 - lo) + (hi - g1), n_samples)
+    x = np.where(u < g0 - lo, lo + u, g1 + (u - (g0 - lo)))
+    x.sort()
+    y = gap_function(x) + noise * gen.standard_normal(n_samples)
+    return x[:, None], y
+
+
+def make_linear_regression(n_samples: int = 100, n_features: int = 5, *, noise: float = 0.5,
+                           w: np.ndarray | None = None, seed: SeedLike = None,
+                           rng: np.random.Generator | None = None,
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Linear regression data ``y = X @ w + noise`` with standard normal inputs.
+
+    Parameters
+    ----------
+    n_samples : int, default 100
+    n_features : int, default 5
+    noise : float, default 0.5
+        Standard deviation of the Gaussian noise on y, >= 0.
+    w : ndarray, shape (n_features,), optional
+        True weights; drawn standard normal if not given (not modified).
+    seed, rng
+        Seed or Generator (exactly one).
+
+    Returns
+    -------
+    X : ndarray of float64, shape (n_samples, n_features)
+    y : ndarray of float64, shape (n_samples,)
+    w : ndarray of float64, shape (n_features,)
+        The true weights (a copy).
+
+    Notes
+    -----
+    With inputs dropped out at rate :math:`p` (inverted), the expected squared
+    error of a linear model equals least squares plus a ridge-like penalty
+    :math:`\\frac{p}{1-p}\\sum_j w_j^2 \\lVert X_{:,j}\\rVert^2` (Srivastava et
+    al. 2014, sec. 9.1; Wager et al. 2013).
+
+    See Also
+    --------
+    book/02_inverted_dropout.ipynb
+    """
+    n_samples = _check_int(n_samples, "n_samples", 1)
+    n_features = _check_int(n_features, "n_features", 1)
+    noise = _check_nonneg(noise, "noise")
+    gen = as_generator(seed, rng)
+    if w is None:
+        w = gen.standard_normal(n_features)
+    else:
+        w = np.array(w, dtype=np.float64)
+        if w.shape != (n_features,):
+            raise ValueError(f"w must have shape ({n_features},); got {w.shape}")
+    X = gen.standard_normal((n_samples, n_features))
+    y = X @ w + noise * gen.standard_normal(n_samples)
+    return X, y, w

@@ -1,0 +1,594 @@
+"""A multilayer perceptron with dropout on the inputs and after any hidden layer.
+
+The network is built from the layer functions of :mod:`dropout_lib.layers`
+(affine, activations, dropout), so every forward pass returns caches and every
+backward pass returns gradients that can be checked numerically.
+
+Layers are numbered from 1, like the parameters: hidden layer ``l`` computes
+``h_l = act(h_{l-1} @ W{l} + b{l})`` (with ``h_0`` the input), and the output
+layer is the affine map ``scores = h_L @ W{L+1} + b{L+1}`` with no activation
+and no dropout. Ablation keys and :meth:`MLP.hidden_activations` use the same
+numbers.
+
+See Also
+--------
+book/02_inverted_dropout.ipynb : inverted versus original dropout in a full network.
+book/03_co_adaptation.ipynb : unit ablation and activation histograms.
+book/04_ensembles.ipynb : MC dropout and the weight-scaling rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import layers
+from ._validate import check_bool, check_choice, check_p_drop, check_rng
+from .data import as_generator
+from .losses import l2_penalty, mean_squared_error, softmax, softmax_cross_entropy
+from .optim import max_norm
+
+__all__ = ["MLP", "ForwardCache", "ACTIVATIONS", "DROPOUT_MODES", "LOSSES"]
+
+ACTIVATIONS: dict[str, tuple[Any, Any]] = {
+    "relu": (layers.relu_forward, layers.relu_backward),
+    "sigmoid": (layers.sigmoid_forward, layers.sigmoid_backward),
+    "tanh": (layers.tanh_forward, layers.tanh_backward),
+}
+DROPOUT_MODES = ("inverted", "original")
+LOSSES = ("softmax", "mse")
+_INITS = ("auto", "he", "glorot")
+
+Ablation = Mapping[int, Any]
+
+
+def _check_p(p: Any, name: str) -> float:
+    p = check_p_drop(p, name)
+    if p >= 1.0:
+        raise ValueError(f"{name} must be in [0, 1) for a network (1 drops every unit); got {p}")
+    return p
+
+
+@dataclass
+class ForwardCache:
+    """Everything :meth:`MLP.backward` needs, plus the hidden activations.
+
+    Attributes
+    ----------
+    steps : list of tuple
+        ``(kind, layer, cache)`` for each operation in forward order; kinds are
+        ``"dropout"``, ``"affine"``, ``"act"`` and ``"ablate"``.
+    hidden : dict of int to ndarray, shape (N, H_l)
+        Hidden layer ``l``'s activations after the nonlinearity and ablation,
+        *before* its dropout.
+    pre_activations : dict of int to ndarray, shape (N, H_l)
+        Hidden layer ``l``'s affine outputs, before the nonlinearity.
+    train : bool
+        The mode of the forward pass.
+    """
+
+    steps: list[tuple[str, int, Any]] = field(default_factory=list)
+    hidden: dict[int, np.ndarray] = field(default_factory=dict)
+    pre_activations: dict[int, np.ndarray] = field(default_factory=dict)
+    train: bool = False
+
+
+class MLP:
+    r"""Fully connected network with optional dropout on the inputs and hidden layers.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``[D, H_1, ..., H_L, K]``: input size, hidden sizes (any number, also
+        none) and output size. E.g. ``[64, 256, 256, 10]``.
+    activation : {"relu", "sigmoid", "tanh"} or sequence of them, default "relu"
+        One activation for all hidden layers, or one per hidden layer.
+    p_drop_input : float, default 0.0
+        Drop probability of the input units, in [0, 1).
+    p_drop_hidden : float or sequence of float, default 0.0
+        Drop probability after each hidden layer: a scalar for all, or one per
+        hidden layer (length L). No dropout is ever applied to the output layer.
+    dropout_mode : {"inverted", "original"}, default "inverted"
+        ``"inverted"`` scales kept units by :math:`1/(1-p)` in training and does
+        nothing at test time; ``"original"`` (Srivastava et al. 2014) does not
+        scale in training and multiplies by the keep probability :math:`1-p` at
+        test time. Both give the same expected activation in both modes.
+    init : {"auto", "he", "glorot"} or float, default "auto"
+        Hidden-layer weight initialisation. ``"auto"``: He for ReLU layers,
+        Glorot for sigmoid/tanh layers. A float gives :math:`N(0, \sigma^2)`
+        weights with that :math:`\sigma` for every layer (CS231n's ``weight_scale``).
+    seed : int or SeedSequence, optional
+        Seed of the initialisation; or pass ``rng``. Exactly one is required.
+    rng : numpy.random.Generator, optional
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+        Dtype of the parameters and computations; inputs are converted to it.
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        ``"W1"`` shape (D, H_1), ``"b1"`` shape (H_1,), ..., ``"W{L+1}"`` shape
+        (H_L, K), ``"b{L+1}"`` shape (K,). Updated in place by optimizers.
+    n_hidden : int
+        Number of hidden layers L.
+
+    Notes
+    -----
+    He initialisation draws :math:`W \sim N(0, 2/\text{fan\_in})`, which keeps
+    the variance of pre-activations constant across ReLU layers. Glorot
+    (Xavier) draws :math:`W \sim U(-a, a)`, :math:`a=\sqrt{6/(\text{fan\_in}+\text{fan\_out})}`,
+    for tanh/sigmoid layers. The output layer is linear and always uses Glorot,
+    and all biases start at 0. Dropout on a layer's *outputs* means the next
+    layer sees :math:`\tilde h = m \odot h / (1-p)` (inverted) with
+    :math:`m_j \sim \text{Bernoulli}(1-p)`.
+
+    See Also
+    --------
+    book/02_inverted_dropout.ipynb, book/03_co_adaptation.ipynb, book/04_ensembles.ipynb
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = MLP([64, 256, 256, 10], p_drop_input=0.2, p_drop_hidden=0.5, seed=0)
+    >>> X = np.zeros((3, 64))
+    >>> scores, cache = net.forward(X, train=True, rng=np.random.default_rng(1))
+    >>> scores.shape
+    (3, 10)
+    """
+
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        *,
+        activation: str | Sequence[str] = "relu",
+        p_drop_input: float = 0.0,
+        p_drop_hidden: float | Sequence[float] = 0.0,
+        dropout_mode: str = "inverted",
+        init: str | float = "auto",
+        seed: int | np.random.SeedSequence | None = None,
+        rng: np.random.Generator | None = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
+            raise TypeError("layer_sizes must be a sequence of ints like [64, 256, 10]; "
+                            f"got {type(layer_sizes).__name__}")
+        sizes = []
+        for s in layer_sizes:
+            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
+                raise ValueError(f"layer_sizes must hold positive ints; got {list(layer_sizes)}")
+            sizes.append(int(s))
+        if len(sizes) < 2:
+            raise ValueError("layer_sizes needs at least an input and an output size, "
+                             f"e.g. [64, 10]; got {sizes}")
+        self.layer_sizes: tuple[int, ...] = tuple(sizes)
+        self.n_hidden: int = len(sizes) - 2
+
+        if isinstance(activation, str):
+            acts = [activation] * self.n_hidden
+        elif isinstance(activation, Sequence):
+            acts = list(activation)
+            if len(acts) != self.n_hidden:
+                raise ValueError(f"activation list must have one entry per hidden layer "
+                                 f"({self.n_hidden}); got {len(acts)}")
+        else:
+            raise TypeError(f"activation must be a str or a sequence of str; "
+                            f"got {type(activation).__name__}")
+        for a in acts:
+            check_choice(a, "activation", ACTIVATIONS)
+        self.activations: tuple[str, ...] = tuple(acts)
+
+        self.p_drop_input: float = _check_p(p_drop_input, "p_drop_input")
+        if isinstance(p_drop_hidden, Sequence) and not isinstance(p_drop_hidden, str):
+            ps = list(p_drop_hidden)
+            if len(ps) != self.n_hidden:
+                raise ValueError(
+                    f"p_drop_hidden has {len(ps)} entries but the network has "
+                    f"{self.n_hidden} hidden layers; give one per hidden layer or a scalar"
+                )
+        elif isinstance(p_drop_hidden, np.ndarray):
+            raise TypeError("p_drop_hidden must be a float or a list of floats, not an array")
+        else:
+            ps = [p_drop_hidden] * self.n_hidden
+            _check_p(p_drop_hidden, "p_drop_hidden")
+        self.p_drop_hidden: tuple[float, ...] = tuple(
+            _check_p(p, f"p_drop_hidden[{i}]") for i, p in enumerate(ps))
+        self.dropout_mode: str = check_choice(dropout_mode, "dropout_mode", DROPOUT_MODES)
+
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"dtype must be float64 or float32; got {self.dtype}")
+        if isinstance(init, str):
+            check_choice(init, "init", _INITS)
+        elif isinstance(init, bool) or not isinstance(init, (int, float)) or not init > 0:
+            raise ValueError(f"init must be 'auto', 'he', 'glorot' or a positive float; "
+                             f"got {init!r}")
+        self.init = init
+        gen = as_generator(seed, rng)
+        self.params: dict[str, np.ndarray] = {}
+        for i in range(1, len(sizes)):
+            fan_in, fan_out = sizes[i - 1], sizes[i]
+            is_output = i == len(sizes) - 1
+            if not isinstance(init, str):
+                W = init * gen.standard_normal((fan_in, fan_out))
+            else:
+                scheme = init
+                if is_output:
+                    scheme = "glorot"
+                elif scheme == "auto":
+                    scheme = "he" if acts[i - 1] == "relu" else "glorot"
+                if scheme == "he":
+                    W = np.sqrt(2.0 / fan_in) * gen.standard_normal((fan_in, fan_out))
+                else:
+                    a = np.sqrt(6.0 / (fan_in + fan_out))
+                    W = gen.uniform(-a, a, (fan_in, fan_out))
+            self.params[f"W{i}"] = W.astype(self.dtype, copy=False)
+            self.params[f"b{i}"] = np.zeros(fan_out, dtype=self.dtype)
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def n_inputs(self) -> int:
+        """Input size D."""
+        return self.layer_sizes[0]
+
+    @property
+    def n_outputs(self) -> int:
+        """Output size K."""
+        return self.layer_sizes[-1]
+
+    @property
+    def n_params(self) -> int:
+        """Total number of parameters."""
+        return int(sum(p.size for p in self.params.values()))
+
+    @property
+    def uses_dropout(self) -> bool:
+        """True if any drop probability is > 0."""
+        return self.p_drop_input > 0 or any(p > 0 for p in self.p_drop_hidden)
+
+    def __repr__(self) -> str:
+        return (f"MLP({list(self.layer_sizes)}, activation={list(self.activations)}, "
+                f"p_drop_input={self.p_drop_input}, p_drop_hidden={list(self.p_drop_hidden)}, "
+                f"dropout_mode={self.dropout_mode!r}, dtype={self.dtype.name})")
+
+    def get_params(self) -> dict[str, np.ndarray]:
+        """A deep copy of the parameters."""
+        return {k: v.copy() for k, v in self.params.items()}
+
+    def set_params(self, params: Mapping[str, np.ndarray]) -> None:
+        """Replace the parameters by copies of ``params`` (same keys and shapes)."""
+        if set(params) != set(self.params):
+            raise ValueError(f"params must have the keys {sorted(self.params)}; "
+                             f"got {sorted(params)}")
+        new = {}
+        for k, v in params.items():
+            v = np.asarray(v)
+            if v.shape != self.params[k].shape:
+                raise ValueError(f"params[{k!r}] must have shape {self.params[k].shape}; "
+                                 f"got {v.shape}")
+            new[k] = v.astype(self.dtype, copy=True)
+        self.params = new
+
+    def copy(self) -> MLP:
+        """An independent copy of the network (parameters copied)."""
+        other = object.__new__(MLP)
+        other.__dict__.update(self.__dict__)
+        other.params = self.get_params()
+        return other
+
+    def check_X(self, X: Any, name: str = "X") -> np.ndarray:
+        """Validate an input batch and return it in the network's dtype.
+
+        Raises
+        ------
+        TypeError
+            If ``X`` is not a floating NumPy array.
+        ValueError
+            If ``X`` is not 2-D with ``D`` columns.
+        """
+        if not isinstance(X, np.ndarray) or not np.issubdtype(X.dtype, np.floating):
+            got = f"array of dtype {X.dtype}" if isinstance(X, np.ndarray) else type(X).__name__
+            raise TypeError(f"{name} must be a floating NumPy array of shape (N, "
+                            f"{self.n_inputs}); got {got}")
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2-D of shape (N, {self.n_inputs}); "
+                             f"got ndim={X.ndim} (shape {X.shape})")
+        if X.shape[1] != self.n_inputs:
+            raise ValueError(f"{name} must have {self.n_inputs} columns (the input size); "
+                             f"got shape {X.shape}")
+        return X if X.dtype == self.dtype else X.astype(self.dtype)
+
+    def _keep_vectors(self, ablate: Ablation | None) -> dict[int, np.ndarray]:
+        if ablate is None:
+            return {}
+        if not isinstance(ablate, Mapping):
+            raise TypeError("ablate must be a dict {hidden_layer: unit indices or bool mask}; "
+                            f"got {type(ablate).__name__}")
+        keep: dict[int, np.ndarray] = {}
+        for layer, units in ablate.items():
+            if (isinstance(layer, bool) or not isinstance(layer, (int, np.integer))
+                    or not 1 <= layer <= self.n_hidden):
+                raise ValueError(f"ablate keys must be hidden layer numbers 1..{self.n_hidden}; "
+                                 f"got {layer!r}")
+            H = self.layer_sizes[layer]
+            u = np.asarray(units)
+            vec = np.ones(H, dtype=self.dtype)
+            if u.dtype == bool:
+                if u.shape != (H,):
+                    raise ValueError(f"ablate[{layer}] bool mask must have shape ({H},); "
+                                     f"got {u.shape}")
+                vec[u] = 0.0
+            else:
+                if u.size and not np.issubdtype(u.dtype, np.integer):
+                    raise TypeError(f"ablate[{layer}] must be unit indices (ints) or a bool "
+                                    f"mask; got dtype {u.dtype}")
+                u = u.astype(np.int64).ravel()
+                if u.size and (u.min() < 0 or u.max() >= H):
+                    raise ValueError(f"ablate[{layer}] unit indices must lie in 0..{H - 1}; "
+                                     f"got range {u.min()}..{u.max()}")
+                vec[u] = 0.0
+            keep[int(layer)] = vec
+        return keep
+
+    # ------------------------------------------------------------------ forward/backward
+
+    def forward(
+        self,
+        X: np.ndarray,
+        *,
+        train: bool,
+        rng: np.random.Generator | None = None,
+        ablate: Ablation | None = None,
+    ) -> tuple[np.ndarray, ForwardCache]:
+        """Compute class scores (or regression outputs).
+
+        Parameters
+        ----------
+        X : ndarray of float, shape (N, D)
+            Inputs (not modified; converted to the network's dtype if needed).
+        train : bool
+            Required. ``True``: dropout masks are drawn from ``rng``.
+            ``False``: evaluation, no randomness (the weight-scaling rule).
+        rng : numpy.random.Generator, optional
+            Source of the dropout masks; required when ``train`` and any
+            ``p_drop > 0``. Ignored in evaluation.
+        ablate : dict of int to array_like, optional
+            Units to switch off: ``{layer: unit indices}`` or ``{layer: bool mask
+            of shape (H_l,)}`` (True = off), with hidden layers numbered from 1.
+            An ablated unit outputs exactly 0 (before dropout), which is the same
+            as zeroing its outgoing weights. Works in both modes (gradients do
+            not flow through ablated units).
+
+        Returns
+        -------
+        scores : ndarray, shape (N, K)
+        cache : ForwardCache
+            Input of :meth:`backward`; ``cache.hidden[l]`` are hidden layer
+            ``l``'s activations (after ablation, before dropout).
+
+        Raises
+        ------
+        TypeError
+            If ``train`` is not a bool, or ``rng`` is missing when it is needed.
+        """
+        train = check_bool(train, "train", "True for training with dropout, False for evaluation")
+        if train and self.uses_dropout:
+            if rng is None:
+                raise TypeError("rng (a numpy.random.Generator) is required when train=True "
+                                "and the network has p_drop > 0; pass rng=np.random."
+                                "default_rng(seed)")
+            check_rng(rng)
+        X = self.check_X(X)
+        keep = self._keep_vectors(ablate)
+        mode = self.dropout_mode
+        cache = ForwardCache(train=train)
+        steps = cache.steps
+        h = X
+        if self.p_drop_input > 0:
+            h, c = layers.dropout_forward(h, self.p_drop_input, train=train, rng=rng, mode=mode)
+            steps.append(("dropout", 0, c))
+        for layer in range(1, self.n_hidden + 1):
+            z, c = layers.affine_forward(h, self.params[f"W{layer}"], self.params[f"b{layer}"])
+            steps.append(("affine", layer, c))
+            fwd, _ = ACTIVATIONS[self.activations[layer - 1]]
+            a, c = fwd(z)
+            steps.append(("act", layer, c))
+            if layer in keep:
+                a = a * keep[layer]
+                steps.append(("ablate", layer, keep[layer]))
+            cache.pre_activations[layer] = z
+            cache.hidden[layer] = a
+            p = self.p_drop_hidden[layer - 1]
+            if p > 0:
+                h, c = layers.dropout_forward(a, p, train=train, rng=rng, mode=mode)
+                steps.append(("dropout", layer, c))
+            else:
+                h = a
+        L = self.n_hidden + 1
+        scores, c = layers.affine_forward(h, self.params[f"W{L}"], self.params[f"b{L}"])
+        steps.append(("affine", L, c))
+        return scores, cache
+
+    def backward(self, dscores: np.ndarray, cache: ForwardCache) -> dict[str, np.ndarray]:
+        """Backpropagate ``dscores`` through the pass recorded in ``cache``.
+
+        Parameters
+        ----------
+        dscores : ndarray, shape (N, K)
+            Gradient of the loss with respect to the scores.
+        cache : ForwardCache
+            From :meth:`forward` (with the same dropout masks and ablation).
+
+        Returns
+        -------
+        grads : dict of str to ndarray
+            Gradient for every parameter, same keys and shapes as :attr:`params`.
+        """
+        if not isinstance(cache, ForwardCache):
+            raise TypeError(f"cache must be the ForwardCache returned by forward; "
+                            f"got {type(cache).__name__}")
+        grads: dict[str, np.ndarray] = {}
+        d = dscores
+        for kind, layer, c in reversed(cache.steps):
+            if kind == "affine":
+                d, grads[f"W{layer}"], grads[f"b{layer}"] = layers.affine_backward(d, c)
+            elif kind == "act":
+                _, bwd = ACTIVATIONS[self.activations[layer - 1]]
+                d = bwd(d, c)
+            elif kind == "dropout":
+                if layer == 0:
+                    break  # the input needs no gradient
+                d = layers.dropout_backward(d, c)
+            else:  # ablate
+                d = d * c
+        return grads
+
+    # ------------------------------------------------------------------ conveniences
+
+    def loss_and_grads(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        train: bool,
+        rng: np.random.Generator | None = None,
+        loss: str = "softmax",
+        l2: float = 0.0,
+        ablate: Ablation | None = None,
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        r"""Loss on a batch and the gradient of every parameter.
+
+        Parameters
+        ----------
+        X : ndarray, shape (N, D)
+        y : ndarray
+            ``loss="softmax"``: int labels of shape (N,) in ``0..K-1``.
+            ``loss="mse"``: float targets of shape (N, K) (or (N,) when K = 1).
+        train : bool
+            Required; see :meth:`forward`.
+        rng : numpy.random.Generator, optional
+            Dropout masks; see :meth:`forward`.
+        loss : {"softmax", "mse"}, default "softmax"
+        l2 : float, default 0.0
+            L2 weight decay :math:`\frac{\lambda}{2}\sum_l\lVert W_l\rVert^2` on
+            the weights only (not the biases), included in loss and gradients.
+        ablate : dict, optional
+            See :meth:`forward`.
+
+        Returns
+        -------
+        loss : float
+            Data loss plus the L2 penalty.
+        grads : dict of str to ndarray
+
+        See Also
+        --------
+        dropout_lib.losses.softmax_cross_entropy, dropout_lib.losses.l2_penalty
+        """
+        check_choice(loss, "loss", LOSSES)
+        scores, cache = self.forward(X, train=train, rng=rng, ablate=ablate)
+        if loss == "softmax":
+            value, dscores = softmax_cross_entropy(scores, y)
+        else:
+            value, dscores = mean_squared_error(scores, y)
+        grads = self.backward(dscores, cache)
+        if l2:
+            penalty, pgrads = l2_penalty(self.params, l2)
+            value += penalty
+            for k, g in pgrads.items():
+                grads[k] += g
+        return value, grads
+
+    def scores(self, X: np.ndarray, *, ablate: Ablation | None = None) -> np.ndarray:
+        """Evaluation-mode outputs (no dropout noise), shape (N, K)."""
+        return self.forward(X, train=False, ablate=ablate)[0]
+
+    def predict_proba(self, X: np.ndarray, *, ablate: Ablation | None = None) -> np.ndarray:
+        """Evaluation-mode class probabilities (softmax of the scores), shape (N, K)."""
+        return softmax(self.scores(X, ablate=ablate))
+
+    def predict(self, X: np.ndarray, *, ablate: Ablation | None = None) -> np.ndarray:
+        """Evaluation-mode predicted classes, int64 of shape (N,)."""
+        return np.argmax(self.scores(X, ablate=ablate), axis=1).astype(np.int64)
+
+    def hidden_activations(
+        self,
+        X: np.ndarray,
+        *,
+        train: bool = False,
+        rng: np.random.Generator | None = None,
+        ablate: Ablation | None = None,
+    ) -> dict[int, np.ndarray]:
+        """Hidden activations ``{l: (N, H_l) array}`` for l = 1..L (after ablation, before dropout).
+
+        In training mode the activations of layer ``l >= 2`` depend on the masks
+        of the layers below; use it to histogram what the network sees in training.
+
+        See Also
+        --------
+        book/03_co_adaptation.ipynb : activation histograms and sparsity.
+        """
+        return self.forward(X, train=train, rng=rng, ablate=ablate)[1].hidden
+
+    def mc_predict(
+        self,
+        X: np.ndarray,
+        *,
+        n_samples: int,
+        rng: np.random.Generator,
+        proba: bool = True,
+    ) -> np.ndarray:
+        r"""Monte Carlo dropout: ``n_samples`` stochastic forward passes (train mode).
+
+        Parameters
+        ----------
+        X : ndarray, shape (N, D)
+        n_samples : int
+            Number of passes T >= 1, each with fresh masks from ``rng``.
+        rng : numpy.random.Generator
+        proba : bool, default True
+            Return softmax probabilities (classification); False returns raw
+            outputs (regression).
+
+        Returns
+        -------
+        ndarray, shape (T, N, K)
+            Average over axis 0 for the MC estimate
+            :math:`\frac1T\sum_t p(y\mid x, m_t)`; the weight-scaling rule
+            (:meth:`predict_proba`) approximates it with one pass.
+
+        See Also
+        --------
+        book/04_ensembles.ipynb
+        """
+        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
+                or n_samples < 1:
+            raise ValueError(f"n_samples must be an int >= 1; got {n_samples!r}")
+        check_rng(rng)
+        X = self.check_X(X)
+        out = np.empty((int(n_samples), X.shape[0], self.n_outputs), dtype=self.dtype)
+        for t in range(int(n_samples)):
+            s = self.forward(X, train=True, rng=rng)[0]
+            out[t] = softmax(s) if proba else s
+        return out
+
+    def apply_max_norm(self, c: float, *, include_output: bool = False) -> None:
+        """Clip each hidden unit's incoming weight vector to L2 norm ``c`` (in place, own state).
+
+        Parameters
+        ----------
+        c : float
+            Maximum norm, > 0 (Srivastava et al. 2014 used 3 to 4).
+        include_output : bool, default False
+            Also constrain the output units' incoming weights.
+
+        See Also
+        --------
+        dropout_lib.optim.max_norm, book/03_co_adaptation.ipynb
+        """
+        last = self.n_hidden + (1 if include_output else 0)
+        for layer in range(1, last + 1):
+            key = f"W{layer}"
+            self.params[key][...] = max_norm(self.params[key], c)

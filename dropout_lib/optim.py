@@ -1,0 +1,293 @@
+"""Optimizers (SGD with momentum/Nesterov, Adam) and the max-norm constraint.
+
+An optimizer's :meth:`~Optimizer.step` updates a parameter dict *in place*: the
+parameters are the network's own state. The gradients passed in are never
+modified. Each optimizer keeps its own state (velocities, moments) keyed by
+parameter name; create a fresh optimizer (or call :meth:`~Optimizer.reset`)
+for each training run.
+
+See Also
+--------
+book/02_inverted_dropout.ipynb : training loops that use these optimizers.
+book/03_co_adaptation.ipynb : the max-norm constraint next to dropout.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Optimizer", "SGD", "Adam", "make_optimizer", "max_norm", "OPTIMIZERS"]
+
+
+def _check_number(value: Any, name: str, *, low: float, low_inclusive: bool,
+                  high: float | None = None, high_inclusive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
+    v = float(value)
+    ok = math.isfinite(v) and (v >= low if low_inclusive else v > low)
+    if high is not None:
+        ok = ok and (v <= high if high_inclusive else v < high)
+    if not ok:
+        lo = "[" if low_inclusive else "("
+        hi = "]" if high_inclusive else ")"
+        rng = f"{lo}{low}, {high if high is not None else 'inf'}{hi}"
+        raise ValueError(f"{name} must be a finite number in {rng}; got {value!r}")
+    return v
+
+
+class Optimizer:
+    """Base class: validates the arguments of :meth:`step` and holds per-parameter state."""
+
+    def __init__(self, lr: float) -> None:
+        self.lr = _check_number(lr, "lr (learning rate)", low=0.0, low_inclusive=False)
+        self.state: dict[str, dict[str, np.ndarray]] = {}
+        self.t = 0
+
+    def reset(self) -> None:
+        """Forget all state (velocities, moments, step count)."""
+        self.state = {}
+        self.t = 0
+
+    def _check(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
+        missing = set(params) ^ set(grads)
+        if missing:
+            raise ValueError(
+                "grads must have exactly the keys of params; mismatched keys: "
+                f"{sorted(missing)}"
+            )
+        for k, p in params.items():
+            if grads[k].shape != p.shape:
+                raise ValueError(
+                    f"grads[{k!r}] has shape {grads[k].shape} but params[{k!r}] has {p.shape}"
+                )
+
+    def step(self, params: MutableMapping[str, np.ndarray],
+             grads: Mapping[str, np.ndarray]) -> None:
+        """Update ``params`` in place from ``grads`` (which are not modified)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={v!r}" for k, v in self._hyper().items())
+        return f"{type(self).__name__}({hyper})"
+
+    def _hyper(self) -> dict[str, Any]:
+        return {"lr": self.lr}
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent with optional (Nesterov) momentum.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate :math:`\eta > 0`.
+    momentum : float, default 0.0
+        Momentum coefficient :math:`\mu \in [0, 1)`; 0 gives plain SGD.
+    nesterov : bool, default False
+        Use Nesterov's accelerated gradient (needs ``momentum > 0``).
+
+    Notes
+    -----
+    With velocity :math:`v` (initially 0) and gradient :math:`g`:
+
+    .. math::
+        v \leftarrow \mu v - \eta g, \qquad
+        \theta \leftarrow \theta + v \quad\text{(classical)}, \qquad
+        \theta \leftarrow \theta + \mu v - \eta g \quad\text{(Nesterov)}.
+
+    The Nesterov form is Sutskever et al. (2013)'s, rewritten in terms of the
+    parameters at the look-ahead point; it is the form used by most libraries.
+    Srivastava et al. (2014) trained dropout nets with momentum 0.95-0.99 and a
+    large learning rate, together with max-norm (:func:`max_norm`).
+
+    See Also
+    --------
+    Adam, book/02_inverted_dropout.ipynb
+    """
+
+    def __init__(self, lr: float, *, momentum: float = 0.0, nesterov: bool = False) -> None:
+        super().__init__(lr)
+        self.momentum = _check_number(momentum, "momentum", low=0.0, low_inclusive=True,
+                                      high=1.0, high_inclusive=False)
+        if not isinstance(nesterov, bool):
+            raise TypeError(f"nesterov must be a bool; got {type(nesterov).__name__}")
+        if nesterov and self.momentum == 0.0:
+            raise ValueError("nesterov=True needs momentum > 0; got momentum=0.0")
+        self.nesterov = nesterov
+
+    def _hyper(self) -> dict[str, Any]:
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}
+
+    def step(self, params: MutableMapping[str, np.ndarray],
+             grads: Mapping[str, np.ndarray]) -> None:
+        """Update ``params`` in place from ``grads`` (which are not modified)."""
+        self._check(params, grads)
+        self.t += 1
+        lr, mu = self.lr, self.momentum
+        for k, p in params.items():
+            g = grads[k]
+            if mu == 0.0:
+                p -= lr * g
+                continue
+            st = self.state.get(k)
+            if st is None:
+                st = self.state[k] = {"v": np.zeros_like(p)}
+            v = st["v"]
+            v *= mu
+            v -= lr * g
+            if self.nesterov:
+                p += mu * v - lr * g
+            else:
+                p += v
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015).
+
+    Parameters
+    ----------
+    lr : float, default 1e-3
+        Step size :math:`\eta > 0`.
+    beta1, beta2 : float, default 0.9, 0.999
+        Decay rates of the first and second moment estimates, in [0, 1).
+    eps : float, default 1e-8
+        Added to the denominator for numerical stability, > 0.
+
+    Notes
+    -----
+    With :math:`m_0 = v_0 = 0` and step count :math:`t = 1, 2, \dots`:
+
+    .. math::
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g,\quad
+        v_t = \beta_2 v_{t-1} + (1-\beta_2) g^2,\\
+        \hat m_t = m_t/(1-\beta_1^t),\quad \hat v_t = v_t/(1-\beta_2^t),\quad
+        \theta \leftarrow \theta - \eta\, \hat m_t/(\sqrt{\hat v_t} + \epsilon).
+
+    Bias correction makes the very first step :math:`\eta\, g/(|g|+\epsilon)
+    \approx \eta\,\operatorname{sign}(g)`, whatever the gradient's scale.
+
+    See Also
+    --------
+    SGD, book/02_inverted_dropout.ipynb
+    """
+
+    def __init__(self, lr: float = 1e-3, *, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8) -> None:
+        super().__init__(lr)
+        self.beta1 = _check_number(beta1, "beta1", low=0.0, low_inclusive=True, high=1.0)
+        self.beta2 = _check_number(beta2, "beta2", low=0.0, low_inclusive=True, high=1.0)
+        self.eps = _check_number(eps, "eps", low=0.0, low_inclusive=False)
+
+    def _hyper(self) -> dict[str, Any]:
+        return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+    def step(self, params: MutableMapping[str, np.ndarray],
+             grads: Mapping[str, np.ndarray]) -> None:
+        """Update ``params`` in place from ``grads`` (which are not modified)."""
+        self._check(params, grads)
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        # Bias corrections folded into scalars: sqrt(v / c2) = sqrt(v) / sqrt(c2).
+        step = self.lr / (1.0 - b1 ** self.t)
+        inv_sqrt_c2 = 1.0 / math.sqrt(1.0 - b2 ** self.t)
+        for k, p in params.items():
+            g = grads[k]
+            st = self.state.get(k)
+            if st is None:
+                st = self.state[k] = {"m": np.zeros_like(p), "v": np.zeros_like(p),
+                                      "buf": np.empty_like(p)}
+            m, v, buf = st["m"], st["v"], st["buf"]
+            # In place, one scratch buffer: no temporaries in the training loop.
+            np.multiply(g, 1.0 - b1, out=buf)
+            m *= b1
+            m += buf
+            np.multiply(g, g, out=buf)
+            buf *= 1.0 - b2
+            v *= b2
+            v += buf
+            np.sqrt(v, out=buf)
+            buf *= inv_sqrt_c2
+            buf += self.eps
+            np.divide(m, buf, out=buf)
+            buf *= step
+            p -= buf
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
+
+
+def make_optimizer(name: str | Optimizer, **hyper: Any) -> Optimizer:
+    """Build an optimizer from its name.
+
+    Parameters
+    ----------
+    name : {"sgd", "adam"} or Optimizer
+        Case-insensitive name. An existing optimizer is returned unchanged (then
+        ``hyper`` must be empty).
+    **hyper
+        Hyperparameters passed to the constructor, e.g. ``lr=0.1, momentum=0.9``.
+        ``"sgd"`` without ``lr`` uses ``lr=0.1``; ``"adam"`` defaults to ``lr=1e-3``.
+
+    Returns
+    -------
+    Optimizer
+
+    Raises
+    ------
+    ValueError
+        For an unknown name. TypeError for an unknown hyperparameter.
+    """
+    if isinstance(name, Optimizer):
+        if hyper:
+            raise TypeError("hyperparameters cannot be given with an Optimizer instance")
+        return name
+    if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)} or an Optimizer; "
+                         f"got {name!r}")
+    name = name.lower()
+    if name == "sgd":
+        hyper.setdefault("lr", 0.1)
+    return OPTIMIZERS[name](**hyper)
+
+
+def max_norm(W: np.ndarray, c: float, *, eps: float = 0.0) -> np.ndarray:
+    r"""Clip the L2 norm of every column (one unit's incoming weights) of ``W`` to ``c``.
+
+    Parameters
+    ----------
+    W : ndarray, shape (D, M)
+        Weights of an affine layer ``x @ W + b``; column ``j`` holds the
+        incoming weights of unit ``j``.
+    c : float
+        Maximum norm, > 0.
+    eps : float, default 0.0
+        Columns are rescaled only when their norm exceeds ``c + eps``.
+
+    Returns
+    -------
+    ndarray, shape (D, M)
+        A new array: :math:`w_j \leftarrow w_j \cdot \min(1, c/\lVert w_j\rVert_2)`.
+
+    Notes
+    -----
+    Srivastava et al. (2014, sec. 5.1) apply this constraint after every update
+    (projected gradient descent): the weight vector of each hidden unit is
+    projected onto the ball of radius ``c``. Biases are not constrained. It lets
+    one use a large learning rate without the weights blowing up, which works
+    well together with dropout.
+
+    See Also
+    --------
+    book/03_co_adaptation.ipynb
+    """
+    c = _check_number(c, "max_norm (c)", low=0.0, low_inclusive=False)
+    W = np.asarray(W)
+    if W.ndim != 2:
+        raise ValueError(f"W must be 2-D (D, M); got ndim={W.ndim}")
+    norms = np.sqrt(np.sum(W * W, axis=0))
+    scale = np.where(norms > c + eps, c / np.maximum(norms, np.finfo(W.dtype).tiny), 1.0)
+    return W * scale.astype(W.dtype, copy=False)
