@@ -10,11 +10,12 @@ JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 HTML   := _build/html
 
-.PHONY: help setup book site test unit nbval execute lab bench clean
+.PHONY: help setup book site test unit nbval browser chromium execute lab bench clean
 
 help:
 	@echo "make book     set up .venv from nothing and build the site into $(HTML)"
 	@echo "make test     set up if needed, build the site (warnings are errors), run every test"
+	@echo "make browser  build the site and test it in headless Chromium"
 	@echo "make execute  re-run notebooks in place (all, or NB=book/quickstart.ipynb)"
 	@echo "make lab      open JupyterLab on book/"
 	@echo "make bench    run the speed benchmarks (prints ratios, asserts nothing)"
@@ -41,18 +42,26 @@ book: site
 	@echo "The book is built. Open this page in a browser (it works offline):"
 	@echo "    file://$(CURDIR)/$(HTML)/index.html"
 
+# The browser tests (tests/browser) drive Debian's Chromium; this installs it if missing.
+chromium:
+	tools/ensure_chromium.sh
+
 # Every test: the site build with warnings as errors, the unit and property tests of
-# dropout_lib and the notebook hygiene tests, and nbval's full comparison of every chapter.
-test: site
+# dropout_lib, the notebook hygiene tests, nbval's full comparison of every chapter, and the
+# built site in headless Chromium.
+test: site chromium
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	$(PY) -m pytest tests book --nbval --nbval-current-env -p no:cacheprovider
 
 unit: setup
-	$(PY) -m pytest tests -p no:cacheprovider
+	$(PY) -m pytest tests --ignore=tests/browser -p no:cacheprovider
 
 nbval: setup
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	$(PY) -m pytest book --nbval --nbval-current-env -p no:cacheprovider
+
+browser: site chromium
+	$(PY) -m pytest tests/browser -p no:cacheprovider
 
 execute: setup
 	$(PY) tools/execute_notebooks.py $(NB)

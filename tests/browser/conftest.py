@@ -1,0 +1,464 @@
+"""Fixtures of the browser tests: the built site on a local server, one headless Chromium.
+
+The site folder is $BOOK_HTML (default: <repo>/_build/html; build it with `make site`).
+It is served by Python's http.server on 127.0.0.1 with a free port, and opened with
+Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) driven by Playwright. Never run
+`playwright install`: tools/ensure_chromium.sh installs the system browser instead.
+
+Every page of the toc is opened once per session by `site.visit(entry)`, which records
+what the page did (requests, errors, images, math, solutions, download menu) into a
+PageVisit; the tests in test_site.py each assert one aspect of those records.
+"""
+from __future__ import annotations
+
+import http.server
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from site_checks import ARTICLE, SOLUTIONS_KEY, external_urls, is_local_url
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_HTML = ROOT / "_build" / "html"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+
+
+def site_dir() -> Path:
+    return Path(os.environ.get("BOOK_HTML") or DEFAULT_HTML).resolve()
+
+
+# ---------------------------------------------------------------------------------------
+# The local server
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the site folder and logs (path, status) of every request into `log`."""
+
+    log: list = []
+    lock = threading.Lock()
+
+    def log_request(self, code="-", size="-"):
+        try:
+            status = int(code)
+        except (TypeError, ValueError):
+            status = 0
+        with self.lock:
+            self.log.append((self.path, status))
+
+    def log_message(self, format, *args):  # noqa: A002 - http.server's signature
+        pass
+
+
+@dataclass
+class Server:
+    origin: str  # "http://127.0.0.1:<port>"
+    root: Path
+    log: list
+
+    def url(self, path: str) -> str:
+        return f"{self.origin}/{path.lstrip('/')}"
+
+
+@pytest.fixture(scope="session")
+def book_html() -> Path:
+    html = site_dir()
+    if not (html / "index.html").is_file():
+        pytest.fail(
+            f"No built site at {html} (no index.html there): run `make site` first, "
+            f"or set BOOK_HTML to the folder that holds the built HTML.",
+            pytrace=False,
+        )
+    return html
+
+
+@pytest.fixture(scope="session")
+def server(book_html: Path):
+    handler = type("Handler", (_QuietHandler,), {"log": [], "lock": threading.Lock()})
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(handler, directory=str(book_html)))
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, name="book-site-server", daemon=True)
+    thread.start()
+    try:
+        yield Server(f"http://127.0.0.1:{httpd.server_address[1]}", book_html, handler.log)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+# ---------------------------------------------------------------------------------------
+# The browser
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Python package `playwright` is missing: "
+                    "`.venv/bin/pip install -r requirements.txt`", pytrace=False)
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"No Chromium at {CHROMIUM}: run `tools/ensure_chromium.sh` (or set "
+                    f"CHROMIUM to a Chromium binary). Do not run `playwright install`.",
+                    pytrace=False)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="session")
+def context(browser, server):
+    """One browser context for the session. Requests that leave the local server are
+    aborted at once (so they cannot hang a test); the page recorders still see them."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900},
+                              service_workers="block")
+    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx.set_default_navigation_timeout(TIMEOUT_MS)
+
+    # Only requests that leave the server are intercepted (the regex is matched inside
+    # Playwright's driver, so local requests pay no round trip to Python).
+    not_local = re.compile(rf"^(?!{re.escape(server.origin)}/|data:|blob:)")
+
+    def block(route):
+        if is_local_url(route.request.url, server.origin):  # cannot happen; be safe
+            route.continue_()
+        else:
+            route.abort("blockedbyclient")
+
+    ctx.route(not_local, block)
+    yield ctx
+    ctx.close()
+
+
+class Recorder:
+    """Everything a page does that a test may object to, since the last reset()."""
+
+    def __init__(self, page, server: Server):
+        self.server = server
+        self.reset()
+        self.pending: set = set()
+        page.on("request", self._request)
+        page.on("requestfinished", lambda r: self.pending.discard(r))
+        page.on("requestfailed", self._failed)
+        page.on("response", self._response)
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+
+    def reset(self):
+        self.requests: list[str] = []
+        self.failed: list[str] = []
+        self.bad_responses: list[str] = []
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.server_mark = len(self.server.log)
+
+    def _request(self, request):
+        self.requests.append(request.url)
+        self.pending.add(request)
+
+    def _failed(self, request):
+        self.pending.discard(request)
+        self.failed.append(f"{request.url} ({request.failure})")
+
+    def settle(self, page, quiet_ms: int = 150, timeout_ms: int = 5_000) -> bool:
+        """Wait until no request has been in flight for `quiet_ms` (a quicker
+        networkidle, which always waits 500 ms). False if that never happened."""
+        quiet = waited = 0
+        while waited < timeout_ms:
+            page.wait_for_timeout(25)
+            waited += 25
+            quiet = 0 if self.pending else quiet + 25
+            if quiet >= quiet_ms:
+                return True
+        return False
+
+    def _response(self, response):
+        if response.status >= 400:
+            self.bad_responses.append(f"{response.status} {response.url}")
+
+    def _console(self, msg):
+        if msg.type == "error":
+            loc = msg.location or {}
+            where = f" [{loc.get('url', '')}:{loc.get('lineNumber', '')}]" if loc else ""
+            self.console_errors.append(f"{msg.text}{where}")
+
+    @property
+    def external(self) -> list[str]:
+        return external_urls(self.requests, self.server.origin)
+
+    @property
+    def server_errors(self) -> list[str]:
+        """Requests the server answered with >= 400, including ones Playwright does not
+        report (Chromium fetches favicons outside the page's network events)."""
+        return [f"{status} {self.server.origin}{path}"
+                for path, status in self.server.log[self.server_mark:] if status >= 400]
+
+
+@pytest.fixture(scope="session")
+def new_page(context, server):
+    """Open a fresh page with a Recorder attached: `page, rec = new_page()`."""
+    pages = []
+
+    def make():
+        page = context.new_page()
+        pages.append(page)
+        return page, Recorder(page, server)
+
+    yield make
+    for page in pages:
+        page.close()
+
+
+# ---------------------------------------------------------------------------------------
+# One visit per toc page, shared by the tests
+
+_JS_IMAGES = """async (sel) => {
+  const imgs = [...document.querySelectorAll(sel)];
+  imgs.forEach(img => { img.loading = 'eager'; });
+  await Promise.all(imgs.map(img => img.complete ? null : new Promise(done => {
+    img.addEventListener('load', done, {once: true});
+    img.addEventListener('error', done, {once: true});
+    setTimeout(done, 5000);
+  })));
+  return imgs.map(img => ({src: img.currentSrc || img.src, alt: img.getAttribute('alt'),
+                           naturalWidth: img.naturalWidth, complete: img.complete}));
+}"""
+
+_JS_MATHJAX = """async () => {
+  const MJ = window.MathJax;
+  if (!MJ || !MJ.startup || !MJ.startup.promise) return {loaded: false};
+  const timeout = new Promise((_, fail) => setTimeout(() => fail(new Error('timed out')), 8000));
+  try { await Promise.race([MJ.startup.promise, timeout]); }
+  catch (e) { return {loaded: true, error: String(e)}; }
+  return {loaded: true, version: MJ.version || ''};
+}"""
+
+_JS_MATH_STATE = """(sel) => {
+  const article = document.querySelector(sel);
+  const math = [...article.querySelectorAll('.math')];
+  // TeX mistakes: MathJax shows an <merror> box, or (noundefined) a red \\macro.
+  const errors = [];
+  const MJ = window.MathJax;
+  if (MJ && MJ.startup && MJ.startup.document && MJ.startup.toMML) {
+    try {
+      for (const item of MJ.startup.document.math) {
+        const mml = MJ.startup.toMML(item.root);
+        const tex = String(item.math).trim().slice(0, 80);
+        const bad = mml.match(/<merror[^>]*>/) ? 'TeX error' : null;
+        const undef = mml.match(/<mtext mathcolor="red">(\\\\[^<]*)<\\/mtext>/);
+        if (bad) errors.push(`${bad} in ${tex}`);
+        if (undef) errors.push(`undefined macro ${undef[1]} in ${tex}`);
+      }
+    } catch (e) { errors.push('could not inspect the typeset math: ' + e); }
+  }
+  return {
+    math_elements: math.length,
+    containers: article.querySelectorAll('mjx-container').length,
+    untypeset: math.filter(m => !m.querySelector('mjx-container'))
+                   .map(m => m.textContent.trim().slice(0, 80)),
+    errors: errors,
+  };
+}"""
+
+# The article's text outside code, scripts and typeset math: where leftover TeX would show.
+_JS_PROSE_TEXT = """(sel) => {
+  const article = document.querySelector(sel);
+  const skip = 'pre, code, kbd, samp, script, style, textarea, mjx-container, .highlight';
+  const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT, {
+    acceptNode: n => n.parentElement.closest(skip) ? NodeFilter.FILTER_REJECT
+                                                  : NodeFilter.FILTER_ACCEPT});
+  const parts = [];
+  while (walker.nextNode()) parts.push(walker.currentNode.nodeValue);
+  return parts.join('');
+}"""
+
+_JS_ICONS = """() => [...document.querySelectorAll('link[rel~="icon"]')].map(l => l.href)"""
+
+
+@dataclass
+class PageVisit:
+    entry: str
+    url: str
+    status: int | None = None
+    final_url: str = ""
+    article_found: bool = False
+    requests: list = field(default_factory=list)
+    external: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    bad_responses: list = field(default_factory=list)
+    server_errors: list = field(default_factory=list)
+    console_errors: list = field(default_factory=list)
+    page_errors: list = field(default_factory=list)
+    icons: list = field(default_factory=list)  # (url, status)
+    images: list = field(default_factory=list)
+    source_has_math: bool = False
+    mathjax: dict = field(default_factory=dict)
+    math: dict = field(default_factory=dict)
+    prose_text: str = ""
+    solutions: list = field(default_factory=list)
+    download: dict = field(default_factory=dict)
+    not_run: dict = field(default_factory=dict)  # step -> why that check could not run
+
+
+class Site:
+    def __init__(self, server: Server, new_page):
+        self.server = server
+        self.page, self.rec = new_page()
+        self._visits: dict[str, PageVisit] = {}
+
+    def page_url(self, entry: str) -> str:
+        return self.server.url(f"{entry}.html")
+
+    def visit(self, entry: str) -> PageVisit:
+        if entry not in self._visits:
+            self._visits[entry] = self._visit(entry)
+        return self._visits[entry]
+
+    def _visit(self, entry: str) -> PageVisit:
+        page, rec = self.page, self.rec
+        v = PageVisit(entry=entry, url=self.page_url(entry))
+        html_file = self.server.root / f"{entry}.html"
+        raw = html_file.read_text(encoding="utf-8") if html_file.is_file() else ""
+        v.source_has_math = bool(re.search(r'class="[^"]*\bmath\b', raw))
+
+        rec.reset()
+        response = page.goto(v.url, wait_until="load")
+        v.status = response.status if response else None
+        v.final_url = page.url
+        v.article_found = page.locator(ARTICLE).count() == 1
+        for step in (self._images, self._math, self._solutions, self._download):
+            name = step.__name__.lstrip("_")
+            if v.status != 200 or not v.article_found:
+                v.not_run[name] = f"the page did not load (HTTP {v.status}, article found: " \
+                                  f"{v.article_found})"
+                continue
+            try:
+                step(page, v)
+            except Exception as exc:  # recorded; the test of this step then fails with it
+                v.not_run[name] = f"{type(exc).__name__}: {exc}"
+        self._icons(page, v)
+        if not rec.settle(page):
+            v.not_run["requests"] = ("requests still in flight after 5 s: "
+                                     + ", ".join(r.url for r in list(rec.pending)[:5]))
+        v.requests = list(rec.requests)
+        v.external = rec.external
+        v.failed = list(rec.failed)
+        v.bad_responses = list(rec.bad_responses)
+        v.server_errors = rec.server_errors
+        v.console_errors = list(rec.console_errors)
+        v.page_errors = list(rec.page_errors)
+        return v
+
+    # -- steps -----------------------------------------------------------------------
+
+    def _images(self, page, v: PageVisit):
+        v.images = page.evaluate(_JS_IMAGES, f"{ARTICLE} img")
+
+    def _math(self, page, v: PageVisit):
+        v.mathjax = page.evaluate(_JS_MATHJAX)
+        v.math = page.evaluate(_JS_MATH_STATE, ARTICLE)
+        v.prose_text = page.evaluate(_JS_PROSE_TEXT, ARTICLE)
+
+    def _solutions(self, page, v: PageVisit):
+        sols = page.locator(f"{ARTICLE} .solution")
+        for i in range(sols.count()):
+            sol = sols.nth(i)
+            title = sol.locator(":scope > .admonition-title")
+            body = sol.locator(":scope > :not(.admonition-title)")
+            info = {
+                "id": sol.get_attribute("id") or f"solution #{i + 1}",
+                "title": title.first.inner_text().strip() if title.count() else "",
+                "classes": sol.get_attribute("class") or "",
+                "body_parts": body.count(),
+                "title_visible": title.count() > 0 and title.first.is_visible(),
+                "visible_before": [body.nth(j).is_visible() for j in range(body.count())],
+            }
+            if info["title_visible"] and info["body_parts"]:
+                sol.scroll_into_view_if_needed()
+                title.first.click()
+                try:
+                    body.first.wait_for(state="visible", timeout=3_000)
+                except Exception:
+                    pass
+                info["visible_after"] = [body.nth(j).is_visible() for j in range(body.count())]
+                info["text_after"] = " ".join(
+                    body.nth(j).inner_text() for j in range(body.count())).strip()
+                button = sol.locator("button.toggle-button")
+                info["aria_expanded"] = (button.first.get_attribute("aria-expanded")
+                                         if button.count() else None)
+            v.solutions.append(info)
+
+    def _download(self, page, v: PageVisit):
+        menu = page.locator(".dropdown-download-buttons")
+        links = menu.locator("a")
+        hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
+        ipynb = [h for h in hrefs if urlsplit(h).path.endswith(".ipynb")]
+        v.download = {"menus": menu.count(), "hrefs": hrefs, "ipynb": None}
+        if not ipynb or menu.count() != 1:
+            return
+        # Open the menu the way a reader does, and check the link then shows.
+        toggle = menu.locator("button.dropdown-toggle")
+        toggle.click()
+        link = menu.locator(f'a[href="{ipynb[0]}"]')
+        try:
+            link.wait_for(state="visible", timeout=3_000)
+        except Exception:
+            pass
+        v.download["visible_after_click"] = link.is_visible()
+        page.keyboard.press("Escape")
+        url = urljoin(page.url, ipynb[0])
+        resp = page.request.get(url)
+        v.download["ipynb"] = {"url": url, "status": resp.status, "body": resp.text()}
+
+    def _icons(self, page, v: PageVisit):
+        """The favicon: every declared icon must load; with none declared the browser
+        asks for /favicon.ico, so that must exist."""
+        try:
+            hrefs = page.evaluate(_JS_ICONS)
+        except Exception as exc:
+            v.not_run["icons"] = f"{type(exc).__name__}: {exc}"
+            return
+        for href in hrefs or [self.server.url("favicon.ico")]:
+            if not is_local_url(href, self.server.origin):
+                v.icons.append((href, "external"))
+                continue
+            v.icons.append((href, page.request.get(href).status))
+
+
+@pytest.fixture(scope="session")
+def site(server, new_page) -> Site:
+    return Site(server, new_page)
+
+
+# ---------------------------------------------------------------------------------------
+# Report how many pages have exercise solutions (so the count is visible without -s)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    info = config.stash.get(SOLUTIONS_KEY, None)
+    if info is None:
+        return
+    terminalreporter.write_sep("-", "book solutions")
+    terminalreporter.write_line(info["line"])
+

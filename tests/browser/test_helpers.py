@@ -1,0 +1,117 @@
+"""Self-tests: the judges in site_checks.py and the request recorder must be able to fail."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from site_checks import (
+    alt_text_problem,
+    external_urls,
+    is_local_url,
+    notebook_problem,
+    raw_math_fragments,
+)
+
+ORIGIN = "http://127.0.0.1:8123"
+
+
+@pytest.mark.parametrize("alt", [
+    None,
+    "",
+    "   ",
+    "output_3_0.png",
+    "../_images/9dcb789f47a9942f9876442102ba3d0541bc37b8cfd4c56f964f2980b7a8c5ca.png",
+    "_images/9dcb789f47a9942f9876442102ba3d05",
+    "figure.svg",
+    "Histogram.JPG",
+    "plot",
+    "Kept units",
+    "images/mask-grid",
+])
+def test_alt_judge_rejects(alt):
+    assert alt_text_problem(alt) is not None
+
+
+@pytest.mark.parametrize("alt", [
+    "A histogram of kept counts against the binomial pmf",
+    "A 4 by 8 grid of squares, one row per example and one column per unit; blue squares "
+    "are kept units and dark grey squares are dropped units, about half of each.",
+    "Training loss per epoch",
+])
+def test_alt_judge_accepts(alt):
+    assert alt_text_problem(alt) is None
+
+
+@pytest.mark.parametrize("url", [
+    f"{ORIGIN}/book/intro.html",
+    f"{ORIGIN}/_static/mathjax/tex-chtml.js?v=1",
+    "data:image/png;base64,iVBORw0KGgo=",
+    "blob:http://127.0.0.1:8123/0b6a4b0e",
+])
+def test_offline_check_allows_local(url):
+    assert is_local_url(url, ORIGIN)
+
+
+@pytest.mark.parametrize("url", [
+    "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js",
+    "https://fonts.googleapis.com/css?family=Lato",
+    "http://127.0.0.1:9999/book/intro.html",      # another port
+    "http://localhost:8123/book/intro.html",      # another host name
+    "https://127.0.0.1:8123/book/intro.html",     # another scheme
+    "http://127.0.0.1:8123.evil.example/x.js",
+])
+def test_offline_check_flags_external(url):
+    assert not is_local_url(url, ORIGIN)
+    assert external_urls([f"{ORIGIN}/a.css", url, url], ORIGIN) == [url]
+
+
+@pytest.mark.parametrize("text", [
+    "the keep probability $q = 1 - p$ is",
+    r"inverted dropout \(a' = m a / q\) divides",
+    r"\[ \mathbb{E}[a'] = a \]",
+    "$$\nE = mc^2\n$$",
+    r"\begin{align} a &= b \end{align}",
+])
+def test_raw_math_is_flagged(text):
+    assert raw_math_fragments(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Dropout switches off a random subset of a network's units.",
+    "It costs $5 and $10 to print.",
+    "",
+])
+def test_plain_text_is_not_raw_math(text):
+    assert raw_math_fragments(text) == []
+
+
+def test_notebook_judge():
+    good = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+            "cells": [{"cell_type": "markdown", "id": "a1", "metadata": {}, "source": "# Hi"}]}
+    assert notebook_problem(json.dumps(good)) is None
+    assert notebook_problem("<html>404 Not Found</html>") is not None
+    assert notebook_problem("{}") is not None
+    assert notebook_problem(json.dumps({**good, "cells": []})) is not None
+
+
+# The recorder and the request guard, end to end in the browser: a page on the local
+# server that asks for an external image and a missing file must show both problems.
+
+def test_recorder_flags_external_and_missing(new_page, server):
+    page, rec = new_page()
+    page.goto(server.url("_static/basic.css"))  # any local URL that does not redirect
+    rec.reset()
+    start = time.perf_counter()
+    page.set_content('<img src="https://example.com/cat.png" alt="an external cat picture">'
+                     '<img src="/no-such-file.png" alt="a missing local picture">',
+                     wait_until="load")
+    assert rec.settle(page), "requests still in flight"
+    elapsed = time.perf_counter() - start
+    assert rec.external == ["https://example.com/cat.png"]
+    assert any("example.com" in f for f in rec.failed), rec.failed  # blocked, not fetched
+    assert any(r.startswith("404 ") and r.endswith("/no-such-file.png")
+               for r in rec.bad_responses), rec.bad_responses
+    assert any(r.endswith("/no-such-file.png") for r in rec.server_errors), rec.server_errors
+    assert elapsed < 5, f"blocking the external request took {elapsed:.1f} s"
