@@ -71,6 +71,8 @@ lab: setup
 
 bench: setup
 	$(PY) benchmarks/bench_dropout.py
+	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_book.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis $(VENV) student
