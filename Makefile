@@ -50,7 +50,7 @@ chromium:
 # dropout_lib, the notebook hygiene tests, nbval's full comparison of every chapter, and the
 # built site in headless Chromium.
 test: site chromium
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	BOOK_REQUIRE_SOLUTIONS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	$(PY) -m pytest tests book --nbval --nbval-current-env -p no:cacheprovider
 
 unit: setup
@@ -61,7 +61,7 @@ nbval: setup
 	$(PY) -m pytest book --nbval --nbval-current-env -p no:cacheprovider
 
 browser: site chromium
-	$(PY) -m pytest tests/browser -p no:cacheprovider
+	BOOK_REQUIRE_SOLUTIONS=1 $(PY) -m pytest tests/browser -p no:cacheprovider
 
 execute: setup
 	$(PY) tools/execute_notebooks.py $(NB)
