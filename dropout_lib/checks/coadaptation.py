@@ -118,6 +118,20 @@ def _as_float(value: Any, name: str) -> float:
 # --------------------------------------------------------------------------- knockout_accuracy
 
 
+def _check_count(units: np.ndarray, want: int, H: int, fraction: float) -> None:
+    n = int(np.unique(units).size)
+    if n == want:
+        return
+    msg = (f"with fraction = {fraction} of a layer of {H} units, {want} units should be "
+           f"removed; yours removed {n}")
+    if units.size != n:
+        msg += (": some units were drawn twice; draw without replacement, e.g. "
+                "rng.permutation(H)[:k] or rng.choice(H, k, replace=False)")
+    elif n == H - want:
+        msg += ": that is the kept fraction; fraction is the fraction REMOVED"
+    raise _Problem(msg)
+
+
 def check_knockout_accuracy(knockout_accuracy: Callable) -> CheckResult:
     """Check ``knockout_accuracy(net, X, y, layer, fraction, rng) -> float``.
 
@@ -188,16 +202,11 @@ def check_knockout_accuracy(knockout_accuracy: Callable) -> CheckResult:
                            f"in layer(s) {sorted(ab)}: use the layer argument as the key of "
                            "ablate")
         units = ab[2]
-        n = int(np.unique(units).size)
-        if n != want:
-            msg = (f"with fraction = 0.25 of a layer of {H} units, {want} units should be "
-                   f"removed; yours removed {n}")
-            if n == H - want:
-                msg += ": that is the kept fraction; fraction is the fraction REMOVED"
-            elif units.size != n:
-                msg += (": some units were drawn twice; draw without replacement, e.g. "
-                        "rng.permutation(H)[:k] or rng.choice(H, k, replace=False)")
-            raise _Problem(msg)
+        _check_count(units, want, H, 0.25)
+        _, net75, _, _ = call(0.75, _SEED, layer=1)
+        H1 = net75.layer_sizes[1]
+        _check_count(removed(net75).get(1, np.array([], dtype=int)), int(round(0.75 * H1)),
+                     H1, 0.75)
         expected, _ = accuracy_and_loss(net, X, y, ablate={2: units})
         if not np.isclose(acc, expected):
             intact, _ = accuracy_and_loss(net, X, y)
