@@ -10,12 +10,15 @@ The book's chapters import it as ``import dropout_lib as dl``.
 - :mod:`dropout_lib.train`: the training loop (``dropout_lib.train.train``) and its History.
 - :mod:`dropout_lib.data`: the digits (shipped, offline) and synthetic data sets.
 - :mod:`dropout_lib.experiments`: multi-seed runs and sweeps.
+- :mod:`dropout_lib.coadaptation`: knock-out and co-adaptation measurements.
+- :mod:`dropout_lib.ensembles`: subnetwork enumeration, NWGM, weight scaling, MC averaging.
+- :mod:`dropout_lib.checks`: the exercises' checks (used by the notebooks and the grader).
 - :mod:`dropout_lib.plotting`: the book's figure style and mask images.
 
 Every random draw comes from an explicit ``numpy.random.Generator``; no function changes
 its inputs; ``p_drop`` is always the probability of *dropping* a unit.
 """
-from . import data, experiments, gradcheck, layers, losses, masks, nets, optim, plotting, train
+from . import coadaptation, data, ensembles, experiments, gradcheck, layers, losses, masks, nets, optim, plotting, train
 from .data import Splits, digits_splits, load_digits
 from .experiments import Config, run_seeds, summarize
 from .gradcheck import numerical_gradient, rel_error
@@ -48,7 +51,9 @@ __all__ = [
     "EarlyStopping",
     "History",
     "Splits",
+    "coadaptation",
     "data",
+    "ensembles",
     "digits_splits",
     "experiments",
     "load_digits",

@@ -14,7 +14,8 @@ tolerance; the seeds are fixed, so the verdict for a given function never change
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -1,0 +1,708 @@
+r"""Dropout as an ensemble: every subnetwork, exactly, and Monte-Carlo estimates.
+
+A dropout network with :math:`n` droppable units defines :math:`2^n` *subnetworks*,
+one per binary mask :math:`m \in \{0, 1\}^n`, all built from the same weights. Mask
+:math:`m` has probability
+
+.. math::
+    P(m) = \prod_{j=1}^{n} q_j^{m_j} (1 - q_j)^{1 - m_j}, \qquad q_j = 1 - p_j,
+
+where :math:`p_j` is the drop probability of unit :math:`j`. This module enumerates
+all masks of a small network (:func:`enumerate_masks`, :func:`subnetwork_outputs`) and
+computes four ways of predicting with the ensemble:
+
+- :func:`exact_mean`: the arithmetic mean :math:`\sum_m P(m)\, f_m(x)`;
+- :func:`exact_nwgm`: the normalized weighted geometric mean (NWGM);
+- :func:`weight_scaling`: the "mean network" (dropout switched off, one pass);
+- :func:`mc_average`: the average over :math:`k` sampled masks (Monte-Carlo).
+
+For regression, :func:`mc_regression` gives the MC-dropout predictive mean and standard
+deviation (Gal & Ghahramani, 2016). :func:`train_bagging` and
+:func:`ensemble_predict_proba` build an ordinary ensemble of independently trained
+networks for comparison, and :func:`training_cost` counts the compute of a run.
+
+Which units are droppable
+-------------------------
+The droppable units of an :class:`~dropout_lib.nets.MLP` are its inputs (if
+``p_drop_input > 0``) followed by the units of each hidden layer with
+``p_drop_hidden > 0``, in forward order (:func:`droppable_units`). A mask is a
+boolean row over all of them, ``True`` = kept. Mask number ``i`` of
+:func:`enumerate_masks` keeps unit ``j`` exactly when bit ``j`` of ``i`` is set.
+
+Probabilities use the nominal keep probability :math:`1 - p`. The sampler
+:func:`~dropout_lib.masks.bernoulli_mask` realises it to within :math:`2^{-17}`
+(exactly for e.g. ``p = 0.5`` or ``0.25``); see
+:func:`~dropout_lib.masks.keep_probability`.
+
+Every function validates its arguments, never modifies its inputs, and draws random
+numbers only from an explicit ``numpy.random.Generator``.
+
+See Also
+--------
+book/04_ensembles.ipynb : the chapter that uses this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._validate import check_choice, check_p_drop, check_rng
+from .data import Splits
+from .losses import log_softmax, softmax
+from .nets import ACTIVATIONS, MLP
+from .train import History, train
+
+__all__ = [
+    "MAX_ENUMERATE_UNITS",
+    "OUTPUTS",
+    "droppable_units",
+    "ensemble_predict_proba",
+    "enumerate_masks",
+    "exact_mean",
+    "exact_nwgm",
+    "mc_average",
+    "mc_error_curve",
+    "mc_regression",
+    "subnetwork_outputs",
+    "train_bagging",
+    "training_cost",
+    "unit_drop_probabilities",
+    "weight_scaling",
+]
+
+#: Largest number of droppable units :func:`enumerate_masks` accepts (2**16 = 65,536 masks).
+MAX_ENUMERATE_UNITS = 16
+
+#: How raw network outputs (scores) are turned into predictions.
+OUTPUTS = ("proba", "sigmoid", "scores")
+
+#: Most masks evaluated per vectorized block (see :func:`_chunk_size`).
+_CHUNK = 1024
+#: Most floats in one intermediate array of a block (4e6 float64 = 32 MB).
+_BLOCK_FLOATS = 4_000_000
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_net(net: Any) -> MLP:
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be a dropout_lib MLP; got {type(net).__name__}")
+    return net
+
+
+def _check_int(value: Any, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be an int >= {low}; got {value}")
+    return int(value)
+
+
+def _transform(scores: np.ndarray, output: str) -> np.ndarray:
+    """Scores (..., K) to predictions: softmax over the last axis, sigmoid, or identity."""
+    if output == "proba":
+        return softmax(scores.reshape(-1, scores.shape[-1])).reshape(scores.shape)
+    if output == "sigmoid":
+        # 1 / (1 + exp(-s)) without overflow for large |s|.
+        return np.exp(-np.logaddexp(0.0, -scores))
+    return scores
+
+
+def _chunk_size(net: MLP, n_examples: int) -> int:
+    """Masks per block, so that a (block, N, widest layer) array stays below _BLOCK_FLOATS."""
+    return max(1, min(_CHUNK, _BLOCK_FLOATS // max(1, n_examples * max(net.layer_sizes))))
+
+
+def _check_output(output: Any, allowed: Sequence[str] = OUTPUTS) -> str:
+    return check_choice(output, "output", tuple(allowed))
+
+
+# --------------------------------------------------------------------------- masks
+
+
+def droppable_units(net: MLP) -> list[tuple[int, int, float]]:
+    """The layers whose units dropout can switch off, in forward order.
+
+    Parameters
+    ----------
+    net : MLP
+
+    Returns
+    -------
+    list of (layer, n_units, p_drop)
+        ``layer`` 0 is the input (present when ``net.p_drop_input > 0``); layer ``l >= 1``
+        is hidden layer ``l`` (present when its drop probability is > 0).
+
+    Examples
+    --------
+    >>> net = MLP([4, 3, 2], p_drop_input=0.2, p_drop_hidden=0.5, seed=0)
+    >>> droppable_units(net)
+    [(0, 4, 0.2), (1, 3, 0.5)]
+    """
+    net = _check_net(net)
+    out = []
+    if net.p_drop_input > 0:
+        out.append((0, net.n_inputs, net.p_drop_input))
+    for layer in range(1, net.n_hidden + 1):
+        p = net.p_drop_hidden[layer - 1]
+        if p > 0:
+            out.append((layer, net.layer_sizes[layer], p))
+    return out
+
+
+def unit_drop_probabilities(net: MLP) -> np.ndarray:
+    """Drop probability of each droppable unit, shape (n,), in :func:`droppable_units` order."""
+    blocks = droppable_units(net)
+    if not blocks:
+        return np.zeros(0)
+    return np.concatenate([np.full(size, p) for _, size, p in blocks])
+
+
+def enumerate_masks(n_units: int,
+                    p_drop: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""All :math:`2^n` dropout masks of ``n_units`` units, with their probabilities.
+
+    Parameters
+    ----------
+    n_units : int
+        Number of droppable units n, ``0 <= n <= MAX_ENUMERATE_UNITS`` (16).
+    p_drop : float or array_like of shape (n_units,)
+        Drop probability of every unit, or one per unit, each in [0, 1].
+
+    Returns
+    -------
+    masks : ndarray of bool, shape (2**n_units, n_units)
+        Row ``i`` keeps unit ``j`` (``True``) exactly when bit ``j`` of ``i`` is 1:
+        row 0 drops every unit, the last row keeps every unit.
+    probs : ndarray of float64, shape (2**n_units,)
+        Probability of each mask under independent dropout; they sum to 1 up to
+        rounding.
+
+    Raises
+    ------
+    TypeError
+        If ``n_units`` is not an int or ``p_drop`` is not a number/array of numbers.
+    ValueError
+        If ``n_units`` is negative or larger than ``MAX_ENUMERATE_UNITS``, or a drop
+        probability is outside [0, 1] or has the wrong length.
+
+    Notes
+    -----
+    With keep probabilities :math:`q_j = 1 - p_j`,
+
+    .. math::
+        P(m) = \prod_j q_j^{m_j} (1 - q_j)^{1 - m_j},
+        \qquad \sum_{m \in \{0,1\}^n} P(m) = \prod_j (q_j + 1 - q_j) = 1 .
+
+    The masks are built with one vectorized bit operation, so 2**16 masks take
+    a few milliseconds. Beyond 16 units the number of subnetworks (and the time to
+    evaluate them all) grows past what a teaching example needs: use
+    :func:`mc_average` to sample masks instead.
+
+    Examples
+    --------
+    >>> masks, probs = enumerate_masks(2, 0.25)
+    >>> masks.astype(int).tolist()
+    [[0, 0], [1, 0], [0, 1], [1, 1]]
+    >>> probs.tolist()
+    [0.0625, 0.1875, 0.1875, 0.5625]
+    """
+    n = _check_int(n_units, "n_units", 0)
+    if n > MAX_ENUMERATE_UNITS:
+        raise ValueError(
+            f"cannot enumerate the 2**{n} masks of {n} droppable units: the limit is "
+            f"MAX_ENUMERATE_UNITS = {MAX_ENUMERATE_UNITS} units (2**{MAX_ENUMERATE_UNITS} "
+            "masks); use a smaller network or sample masks with mc_average")
+    if np.ndim(p_drop) == 0:
+        p = np.full(n, check_p_drop(p_drop))
+    else:
+        if isinstance(p_drop, (str, bytes)):
+            raise TypeError("p_drop must be a number or an array of numbers; got a str")
+        p = np.asarray(p_drop)
+        if not (np.issubdtype(p.dtype, np.floating) or np.issubdtype(p.dtype, np.integer)) \
+                or p.dtype == bool:
+            raise TypeError(f"p_drop must be a number or an array of numbers; "
+                            f"got an array of dtype {p.dtype}")
+        if p.shape != (n,):
+            raise ValueError(f"p_drop must be a scalar or have shape ({n},), one per unit; "
+                             f"got shape {p.shape}")
+        p = p.astype(np.float64)
+        bad = ~((p >= 0) & (p <= 1))
+        if np.any(bad):
+            raise ValueError(f"every p_drop must lie in [0, 1]; got {p[bad][0]} "
+                             f"for unit {int(np.flatnonzero(bad)[0])}")
+    index = np.arange(2 ** n, dtype=np.int64)
+    masks = ((index[:, None] >> np.arange(n, dtype=np.int64)) & 1).astype(bool)
+    q = 1.0 - p
+    probs = np.prod(np.where(masks, q, p), axis=1) if n else np.ones(1)
+    return masks, probs
+
+
+def _split_masks(net: MLP, masks: Any) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
+    blocks = droppable_units(net)
+    n = sum(size for _, size, _ in blocks)
+    if not isinstance(masks, np.ndarray) or masks.dtype != bool:
+        got = f"array of dtype {masks.dtype}" if isinstance(masks, np.ndarray) \
+            else type(masks).__name__
+        raise TypeError(f"masks must be a bool NumPy array of shape (M, {n}) (True = kept); "
+                        f"got {got}")
+    if masks.ndim != 2 or masks.shape[1] != n:
+        raise ValueError(f"masks must have shape (M, {n}): one column per droppable unit of "
+                         f"this network (see droppable_units); got shape {masks.shape}")
+    return masks, blocks
+
+
+def subnetwork_outputs(net: MLP, X: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    r"""Scores of the subnetworks selected by ``masks``, each applied to every example.
+
+    Parameters
+    ----------
+    net : MLP
+        The trained network; its parameters are shared by all subnetworks.
+    X : ndarray, shape (N, D)
+    masks : ndarray of bool, shape (M, n)
+        One row per subnetwork over the n droppable units of ``net`` (in the order of
+        :func:`droppable_units`); ``True`` = kept.
+
+    Returns
+    -------
+    ndarray, shape (M, N, K)
+        Raw output scores: entry ``[i, j]`` is what ``net.forward(X[j:j+1],
+        train=True, ...)`` returns when the drawn mask equals ``masks[i]``.
+
+    Notes
+    -----
+    Subnetwork :math:`m` is the training-time network with that mask: a kept unit's
+    activation is multiplied by :math:`1/(1-p)` (inverted dropout) or passed as is
+    (``dropout_mode="original"``), a dropped unit outputs 0. The computation is
+    vectorized over blocks of masks (each intermediate array holds at most
+    about 4 million numbers); layers before the first droppable one are computed
+    once per block.
+    """
+    net = _check_net(net)
+    X = net.check_X(X)
+    masks, blocks = _split_masks(net, masks)
+    by_layer: dict[int, tuple[int, float]] = {}
+    start = 0
+    for layer, size, p in blocks:
+        by_layer[layer] = (start, p)
+        start += size
+    M = masks.shape[0]
+    out = np.empty((M, X.shape[0], net.n_outputs), dtype=net.dtype)
+    inverted = net.dropout_mode == "inverted"
+
+    def drop(h: np.ndarray, mk: np.ndarray, layer: int) -> np.ndarray:
+        """Apply the block of masks ``mk`` (C, n) to layer ``layer``'s outputs h (., N, H)."""
+        if layer not in by_layer:
+            return h
+        s, p = by_layer[layer]
+        width = h.shape[-1]
+        keep = mk[:, s:s + width].astype(net.dtype)[:, None, :]  # (C, 1, H)
+        if inverted:
+            keep = keep * net.dtype.type(1.0 / (1.0 - p))
+        return h * keep
+
+    chunk = _chunk_size(net, X.shape[0])
+    for c0 in range(0, M, chunk):
+        mk = masks[c0:c0 + chunk]
+        h = drop(X[None, :, :], mk, 0)  # (1 or C, N, D)
+        for layer in range(1, net.n_hidden + 1):
+            z = h @ net.params[f"W{layer}"] + net.params[f"b{layer}"]
+            fwd, _ = ACTIVATIONS[net.activations[layer - 1]]
+            a = fwd(z.reshape(-1, z.shape[-1]))[0].reshape(z.shape)
+            h = drop(a, mk, layer)
+        L = net.n_hidden + 1
+        scores = h @ net.params[f"W{L}"] + net.params[f"b{L}"]
+        out[c0:c0 + chunk] = np.broadcast_to(scores, (mk.shape[0], *scores.shape[1:]))
+    return out
+
+
+def _all_subnetworks(net: MLP) -> tuple[np.ndarray, np.ndarray]:
+    p = unit_drop_probabilities(net)
+    if p.size == 0:
+        raise ValueError("this network has no dropout (every p_drop is 0): it has a single "
+                         "subnetwork, itself")
+    return enumerate_masks(p.size, p)
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+def exact_mean(net: MLP, X: np.ndarray, *, output: str = "proba") -> np.ndarray:
+    r"""Arithmetic mean of the predictions of all :math:`2^n` subnetworks, weighted by probability.
+
+    Parameters
+    ----------
+    net : MLP
+        A network with at most ``MAX_ENUMERATE_UNITS`` droppable units.
+    X : ndarray, shape (N, D)
+    output : {"proba", "sigmoid", "scores"}, default "proba"
+        Average the softmax probabilities, the element-wise sigmoids of the scores
+        (logistic outputs), or the raw scores (regression).
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+
+    Raises
+    ------
+    ValueError
+        If the network has no dropout or too many droppable units to enumerate.
+
+    Notes
+    -----
+    .. math::
+        \bar f(x) = \sum_{m \in \{0,1\}^n} P(m)\, f_m(x),
+
+    the expectation of the prediction under the dropout distribution: what
+    :func:`mc_average` estimates and the quantity an ensemble average stands for.
+    """
+    net = _check_net(net)
+    output = _check_output(output)
+    masks, probs = _all_subnetworks(net)
+    X = net.check_X(X)
+    total = np.zeros((X.shape[0], net.n_outputs))
+    chunk = _chunk_size(net, X.shape[0])
+    for c0 in range(0, masks.shape[0], chunk):
+        f = _transform(subnetwork_outputs(net, X, masks[c0:c0 + chunk]), output)
+        total += np.tensordot(probs[c0:c0 + chunk], f, axes=(0, 0))
+    return total
+
+
+def exact_nwgm(net: MLP, X: np.ndarray, *, output: str = "proba") -> np.ndarray:
+    r"""Normalized weighted geometric mean (NWGM) of the predictions of all subnetworks.
+
+    Parameters
+    ----------
+    net : MLP
+        A network with at most ``MAX_ENUMERATE_UNITS`` droppable units.
+    X : ndarray, shape (N, D)
+    output : {"proba", "sigmoid"}, default "proba"
+        ``"proba"``: the subnetworks predict softmax distributions over K classes.
+        ``"sigmoid"``: each output k is a logistic unit predicting
+        :math:`P(y_k = 1) = \sigma(s_k)`.
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        For ``"proba"`` each row sums to 1.
+
+    Notes
+    -----
+    Computed from the definition, in log space. For softmax outputs
+    :math:`p_m(k \mid x)`:
+
+    .. math::
+        G(k) = \prod_m p_m(k \mid x)^{P(m)}, \qquad
+        \mathrm{NWGM}(k) = \frac{G(k)}{\sum_{k'} G(k')} .
+
+    For a logistic output :math:`O_m = \sigma(s_m)` the geometric means of the two
+    outcomes are normalized against each other (Baldi & Sadowski, 2013):
+
+    .. math::
+        \mathrm{NWGM} = \frac{\prod_m O_m^{P(m)}}
+                             {\prod_m O_m^{P(m)} + \prod_m (1 - O_m)^{P(m)}} .
+
+    Since :math:`\log p_m(k) = s_{m,k} - \log\sum_j e^{s_{m,j}}` and the second term
+    does not depend on k, :math:`\mathrm{NWGM} = \mathrm{softmax}(\sum_m P(m)\, s_m)`:
+    the NWGM is the softmax (or sigmoid) of the *expected scores*. When the scores
+    are linear in the mask (dropout only on the last hidden layer, or on the inputs
+    of a single layer), the expected scores are exactly the weight-scaled network's
+    scores, so :func:`weight_scaling` equals the NWGM (Hinton et al., 2012). This
+    function does not use that identity; the tests check it.
+    """
+    net = _check_net(net)
+    output = _check_output(output, ("proba", "sigmoid"))
+    masks, probs = _all_subnetworks(net)
+    X = net.check_X(X)
+    chunk = _chunk_size(net, X.shape[0])
+    if output == "proba":
+        log_g = np.zeros((X.shape[0], net.n_outputs))
+        for c0 in range(0, masks.shape[0], chunk):
+            s = subnetwork_outputs(net, X, masks[c0:c0 + chunk])
+            logp = log_softmax(s.reshape(-1, s.shape[-1])).reshape(s.shape)
+            log_g += np.tensordot(probs[c0:c0 + chunk], logp, axes=(0, 0))
+        return softmax(log_g)
+    log_g1 = np.zeros((X.shape[0], net.n_outputs))
+    log_g0 = np.zeros_like(log_g1)
+    for c0 in range(0, masks.shape[0], chunk):
+        s = subnetwork_outputs(net, X, masks[c0:c0 + chunk])
+        w = probs[c0:c0 + chunk]
+        log_g1 += np.tensordot(w, -np.logaddexp(0.0, -s), axes=(0, 0))  # log sigma(s)
+        log_g0 += np.tensordot(w, -np.logaddexp(0.0, s), axes=(0, 0))   # log (1 - sigma(s))
+    return np.exp(-np.logaddexp(0.0, log_g0 - log_g1))  # G1 / (G1 + G0)
+
+
+def weight_scaling(net: MLP, X: np.ndarray, *, output: str = "proba") -> np.ndarray:
+    r"""Prediction of the "mean network": one pass with dropout switched off.
+
+    Parameters
+    ----------
+    net : MLP
+    X : ndarray, shape (N, D)
+    output : {"proba", "sigmoid", "scores"}, default "proba"
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+
+    Notes
+    -----
+    Every unit is kept and its activation is multiplied by its *expected* mask
+    value: for inverted dropout the training-time :math:`m/(1-p)` has expectation 1,
+    so nothing changes at test time; for ``dropout_mode="original"`` the outgoing
+    weights are scaled by the keep probability :math:`1-p` (not by :math:`p`).
+    Each layer therefore receives the expectation of its input, which makes the
+    prediction exact for a network whose output is linear in the masks; elsewhere it
+    is an approximation of :func:`exact_mean` and :func:`exact_nwgm`.
+    """
+    net = _check_net(net)
+    output = _check_output(output)
+    return _transform(net.scores(X), output).astype(np.float64, copy=False)
+
+
+def mc_average(net: MLP, X: np.ndarray, *, n_samples: int, rng: np.random.Generator,
+               output: str = "proba") -> np.ndarray:
+    r"""Monte-Carlo estimate of :func:`exact_mean` from ``n_samples`` sampled masks.
+
+    Parameters
+    ----------
+    net : MLP
+    X : ndarray, shape (N, D)
+    n_samples : int
+        Number of stochastic passes k >= 1; each example gets fresh masks every pass.
+    rng : numpy.random.Generator
+    output : {"proba", "sigmoid", "scores"}, default "proba"
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+
+    Notes
+    -----
+    .. math::
+        \hat f_k(x) = \frac1k \sum_{t=1}^{k} f_{m_t}(x), \qquad m_t \sim P,
+
+    unbiased for :math:`\bar f(x)`, with standard error
+    :math:`\mathrm{sd}_P(f_m(x)) / \sqrt{k}`.
+    """
+    net = _check_net(net)
+    output = _check_output(output)
+    check_rng(rng)
+    samples = net.mc_predict(X, n_samples=n_samples, rng=rng, proba=False)
+    return _transform(samples, output).mean(axis=0, dtype=np.float64)
+
+
+def mc_error_curve(net: MLP, X: np.ndarray, y: np.ndarray, ks: Sequence[int], *,
+                   rng: np.random.Generator, combine: str = "arithmetic") -> np.ndarray:
+    r"""Classification error of the MC-averaged prediction after k passes, for each k.
+
+    Parameters
+    ----------
+    net : MLP
+    X : ndarray, shape (N, D)
+    y : ndarray of int, shape (N,)
+        Labels in ``0..K-1``.
+    ks : sequence of int
+        Increasing numbers of passes, each >= 1.
+    rng : numpy.random.Generator
+    combine : {"arithmetic", "geometric"}, default "arithmetic"
+        Average the probabilities (an estimate of :func:`exact_mean`) or the
+        log-probabilities (a geometric mean, an estimate of :func:`exact_nwgm`'s
+        ranking of the classes).
+
+    Returns
+    -------
+    ndarray of float64, shape (len(ks),)
+        Fraction of examples whose predicted class (argmax of
+        :math:`\frac1k\sum_{t\le k} p_{m_t}(\cdot\mid x)`, or of the mean
+        log-probabilities) differs from the label.
+
+    Notes
+    -----
+    One run of ``max(ks)`` passes is drawn; the estimate for each k uses its first
+    k passes (running means), so the curve is what one would see by adding passes
+    one at a time. The normalisation of a geometric mean does not change its
+    argmax, so it is skipped.
+    """
+    net = _check_net(net)
+    check_rng(rng)
+    combine = check_choice(combine, "combine", ("arithmetic", "geometric"))
+    ks_arr = np.asarray(list(ks))
+    if ks_arr.ndim != 1 or ks_arr.size == 0 or not np.issubdtype(ks_arr.dtype, np.integer):
+        raise TypeError("ks must be a non-empty sequence of ints, e.g. [1, 2, 5, 10]")
+    if ks_arr.min() < 1 or np.any(np.diff(ks_arr) <= 0):
+        raise ValueError(f"ks must be increasing ints >= 1; got {ks_arr.tolist()}")
+    X = net.check_X(X)
+    y = np.asarray(y)
+    if y.shape != (X.shape[0],) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must be int labels of shape ({X.shape[0]},); got "
+                         f"{y.dtype} array of shape {y.shape}")
+    samples = net.mc_predict(X, n_samples=int(ks_arr[-1]), rng=rng, proba=False)
+    samples = samples.astype(np.float64, copy=False)
+    flat = samples.reshape(-1, samples.shape[-1])
+    if combine == "arithmetic":
+        samples = softmax(flat).reshape(samples.shape)
+    else:
+        samples = log_softmax(flat).reshape(samples.shape)
+    running = np.cumsum(samples, axis=0)
+    return np.array([np.mean(np.argmax(running[k - 1], axis=1) != y) for k in ks_arr])
+
+
+def mc_regression(net: MLP, X: np.ndarray, *, n_samples: int, rng: np.random.Generator,
+                  noise_std: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    r"""MC-dropout predictive mean and standard deviation for regression.
+
+    Parameters
+    ----------
+    net : MLP
+        A regression network (raw outputs).
+    X : ndarray, shape (N, D)
+    n_samples : int
+        Number of stochastic passes T >= 2.
+    rng : numpy.random.Generator
+    noise_std : float, default 0.0
+        Standard deviation of the observation noise, added in quadrature (Gal &
+        Ghahramani's :math:`\tau^{-1}` term). Leave 0 for the spread of the
+        *function* (the model uncertainty alone).
+
+    Returns
+    -------
+    mean : ndarray, shape (N,) for one output, else (N, K)
+    std : ndarray, same shape
+        :math:`\sqrt{\frac1T\sum_t (y_t - \bar y)^2 + \sigma^2_{noise}}`.
+
+    Notes
+    -----
+    Gal & Ghahramani (2016) estimate the predictive mean by
+    :math:`\bar y = \frac1T\sum_t f_{m_t}(x)` and the variance by
+    :math:`\tau^{-1} + \frac1T\sum_t f_{m_t}(x)^2 - \bar y^2`. The spread is a
+    property of the trained network *and of the drop probability*: it is not
+    calibrated automatically, and it need not grow as fast as the error away from
+    the training data.
+    """
+    net = _check_net(net)
+    check_rng(rng)
+    T = _check_int(n_samples, "n_samples", 2)
+    if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float, np.floating)) \
+            or not (np.isfinite(noise_std) and noise_std >= 0):
+        raise ValueError(f"noise_std must be a finite number >= 0; got {noise_std!r}")
+    samples = net.mc_predict(X, n_samples=T, rng=rng, proba=False).astype(np.float64)
+    mean = samples.mean(axis=0)
+    std = np.sqrt(samples.var(axis=0) + float(noise_std) ** 2)
+    if net.n_outputs == 1:
+        return mean[:, 0], std[:, 0]
+    return mean, std
+
+
+# --------------------------------------------------------------------------- real ensembles
+
+
+def train_bagging(make_net: Callable[[np.random.SeedSequence], MLP], data: Splits,
+                  n_members: int, *, epochs: int, batch_size: int, optimizer: str,
+                  seed: int, bootstrap: bool = True) -> tuple[list[MLP], list[History]]:
+    r"""Train an ordinary ensemble: ``n_members`` networks with their own weights.
+
+    Parameters
+    ----------
+    make_net : callable
+        ``make_net(seed_sequence) -> MLP``: builds one untrained member from its own
+        initialisation seed.
+    data : Splits
+        Training data (and optional validation/test sets, evaluated every epoch).
+    n_members : int
+        Ensemble size M >= 1.
+    epochs, batch_size : int
+        Passed to :func:`~dropout_lib.train.train` for every member.
+    optimizer : {"sgd", "adam"}
+        A name, so each member gets a fresh optimizer.
+    seed : int
+        Seeds every member's initialisation, bootstrap sample and training streams
+        (independent children of ``SeedSequence(seed)``).
+    bootstrap : bool, default True
+        Train each member on a bootstrap resample of the training set (N draws with
+        replacement): Breiman's bagging. False trains every member on the full set
+        (differences come from the initialisation and batch order only).
+
+    Returns
+    -------
+    nets : list of MLP
+    histories : list of History
+
+    Notes
+    -----
+    Unlike dropout's subnetworks, the members share no parameters: the ensemble
+    has M times the parameters of one member and costs M trainings.
+    """
+    if not callable(make_net):
+        raise TypeError("make_net must be a function seed_sequence -> MLP")
+    if not isinstance(data, Splits):
+        raise TypeError(f"data must be a Splits; got {type(data).__name__}")
+    M = _check_int(n_members, "n_members", 1)
+    if isinstance(optimizer, bool) or not isinstance(optimizer, str):
+        raise TypeError("optimizer must be a name ('sgd' or 'adam'), so that every member "
+                        "gets a fresh optimizer")
+    if not isinstance(bootstrap, bool):
+        raise TypeError(f"bootstrap must be a bool; got {type(bootstrap).__name__}")
+    ss = np.random.SeedSequence(_check_int(seed, "seed", 0))
+    nets, hists = [], []
+    for member_ss in ss.spawn(M):
+        init_ss, boot_ss, train_ss = member_ss.spawn(3)
+        net = make_net(init_ss)
+        if not isinstance(net, MLP):
+            raise TypeError(f"make_net must return an MLP; got {type(net).__name__}")
+        member_data = data
+        if bootstrap:
+            n = data.X_train.shape[0]
+            idx = np.random.default_rng(boot_ss).integers(0, n, n)
+            member_data = Splits(data.X_train[idx], data.y_train[idx], data.X_val,
+                                 data.y_val, data.X_test, data.y_test,
+                                 n_classes=data.n_classes)
+        hist = train(net, member_data, epochs=epochs, batch_size=batch_size,
+                     optimizer=optimizer, seed=train_ss)
+        nets.append(net)
+        hists.append(hist)
+    return nets, hists
+
+
+def ensemble_predict_proba(nets: Sequence[MLP], X: np.ndarray) -> np.ndarray:
+    """Average of the members' evaluation-mode softmax probabilities, shape (N, K)."""
+    if isinstance(nets, MLP) or not isinstance(nets, Sequence) or len(nets) == 0:
+        raise TypeError("nets must be a non-empty list of MLPs")
+    for n in nets:
+        _check_net(n)
+    return np.mean([n.predict_proba(X) for n in nets], axis=0)
+
+
+def training_cost(net_or_nets: MLP | Sequence[MLP], *, n_train: int, epochs: int) -> int:
+    r"""Training compute in parameter-example visits: ``epochs * n_train * n_params``.
+
+    Parameters
+    ----------
+    net_or_nets : MLP or sequence of MLP
+        One network or every member of an ensemble (their parameters are summed).
+    n_train : int
+        Training examples per epoch.
+    epochs : int
+
+    Returns
+    -------
+    int
+
+    Notes
+    -----
+    A forward and backward pass through a fully connected layer costs a fixed
+    number of multiply-adds per weight and example (about 6 with the weight
+    gradient), so this count is proportional to the floating-point work. Dropout's
+    masks add O(units) work, negligible next to O(weights). Wall-clock time also
+    depends on the machine and the batch size, so the book reports this count.
+    """
+    nets = [net_or_nets] if isinstance(net_or_nets, MLP) else list(net_or_nets)
+    if not nets:
+        raise TypeError("give an MLP or a non-empty list of MLPs")
+    params = sum(_check_net(n).n_params for n in nets)
+    return _check_int(epochs, "epochs", 1) * _check_int(n_train, "n_train", 1) * params
