@@ -10,7 +10,7 @@ JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 HTML   := _build/html
 
-.PHONY: help setup book site test unit nbval browser chromium execute lab bench clean
+.PHONY: help setup book site test unit nbval browser chromium execute lab bench student grade clean
 
 help:
 	@echo "make book     set up .venv from nothing and build the site into $(HTML)"
@@ -18,6 +18,8 @@ help:
 	@echo "make browser  build the site and test it in headless Chromium"
 	@echo "make execute  re-run notebooks in place (all, or NB=book/quickstart.ipynb)"
 	@echo "make lab      open JupyterLab on book/"
+	@echo "make student  write the student edition (no solutions) into student/"
+	@echo "make grade    grade a student's notebook: make grade NB=alice.ipynb [GRADE_ARGS='--csv grades.csv']"
 	@echo "make bench    run the speed benchmarks (prints ratios, asserts nothing)"
 	@echo "make clean    remove _build, caches and .venv"
 
@@ -68,6 +70,13 @@ execute: setup
 
 lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=book
+
+student: setup
+	$(PY) -m dropout_lib.student --out student
+
+grade: setup
+	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb [GRADE_ARGS='--csv g.csv']"; exit 2; }
+	$(PY) -m dropout_lib.grade $(NB) $(GRADE_ARGS)
 
 bench: setup
 	$(PY) benchmarks/bench_dropout.py

@@ -1,0 +1,126 @@
+"""Reading quality in a real browser: the print view, the dark theme and citations.
+
+Each test opens the page in a page of its own (the shared visit of test_site.py stays
+in screen mode and light theme).
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from site_checks import ARTICLE, listing
+from toc import resolve, toc_entries
+
+PAGES = toc_entries()
+
+_JS_WAIT_MATH = """async () => {
+  const MJ = window.MathJax;
+  if (MJ && MJ.startup && MJ.startup.promise) { await MJ.startup.promise; }
+}"""
+
+# For each image and typeset formula in the article: is it rendered, with a size, in the
+# current media/theme? (Hidden ancestors give a zero-size box.)
+_JS_RENDERED = """(sel) => {
+  const article = document.querySelector(sel);
+  const shown = el => {
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    return box.width > 0 && box.height > 0 && style.visibility !== 'hidden'
+           && style.display !== 'none';
+  };
+  const inSolution = el => !!el.closest('.solution, .toggle-hidden');
+  const imgs = [...article.querySelectorAll('img')].filter(i => !inSolution(i));
+  const math = [...article.querySelectorAll('mjx-container')].filter(m => !inSolution(m));
+  return {
+    images: imgs.length, images_shown: imgs.filter(shown).length,
+    hidden_images: imgs.filter(i => !shown(i)).map(i => i.getAttribute('alt') || i.src),
+    math: math.length, math_shown: math.filter(shown).length,
+  };
+}"""
+
+# Background of each article image's own pixels: figures must carry an opaque background,
+# or their black axis labels vanish on the dark theme's dark page.
+_JS_IMAGE_CORNERS = """async (sel) => {
+  const imgs = [...document.querySelector(sel).querySelectorAll('img')];
+  const out = [];
+  for (const img of imgs) {
+    if (!img.complete || !img.naturalWidth) { out.push({src: img.src, alpha: null}); continue; }
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const px = (x, y) => ctx.getImageData(x, y, 1, 1).data;
+    const corners = [px(0, 0), px(c.width - 1, 0), px(0, c.height - 1), px(c.width - 1, c.height - 1)];
+    out.push({src: img.src.split('/').pop(), alpha: Math.min(...corners.map(p => p[3]))});
+  }
+  return out;
+}"""
+
+
+def source_text(entry: str) -> str:
+    path = resolve(entry)
+    return path.read_text(encoding="utf-8") if path is not None else ""
+
+
+def open_page(new_page, site, entry: str):
+    page, rec = new_page()
+    response = page.goto(site.page_url(entry), wait_until="load")
+    assert response is not None and response.status == 200, f"{entry}: did not load"
+    page.evaluate(_JS_WAIT_MATH)
+    return page, rec
+
+
+@pytest.mark.parametrize("entry", PAGES)
+def test_print_view_shows_figures_and_math(entry, new_page, site):
+    """The theme's print stylesheet keeps every figure and formula of the article."""
+    page, _ = open_page(new_page, site, entry)
+    screen = page.evaluate(_JS_RENDERED, ARTICLE)
+    page.emulate_media(media="print")
+    printed = page.evaluate(_JS_RENDERED, ARTICLE)
+    assert printed["images"] == screen["images"] and printed["math"] == screen["math"]
+    assert printed["images_shown"] == printed["images"], (
+        f"{entry}: images hidden in the print view:\n{listing(printed['hidden_images'])}")
+    assert printed["math_shown"] == printed["math"], (
+        f"{entry}: {printed['math'] - printed['math_shown']} formulas hidden in the print view")
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000, f"{entry}: printing gave no real PDF"
+
+
+@pytest.mark.parametrize("entry", PAGES)
+def test_figures_stay_legible_in_dark_mode(entry, new_page, site):
+    """In the dark theme figures keep their own opaque background, so their labels show."""
+    page, _ = open_page(new_page, site, entry)
+    page.evaluate("() => { document.documentElement.dataset.theme = 'dark'; }")
+    assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
+    corners = page.evaluate(_JS_IMAGE_CORNERS, ARTICLE)
+    unreadable = [f"{c['src']} (corner alpha {c['alpha']})" for c in corners
+                  if c["alpha"] is None or c["alpha"] < 255]
+    assert not unreadable, (f"{entry}: figures with a transparent background, whose dark "
+                            f"labels disappear on the dark theme:\n{listing(unreadable)}")
+    shown = page.evaluate(_JS_RENDERED, ARTICLE)
+    assert shown["images_shown"] == shown["images"], f"{entry}: images hidden in dark mode"
+
+
+CITING = [e for e in PAGES if "{cite" in source_text(e)]
+
+
+def test_some_pages_cite():
+    assert CITING, "no page uses {cite}: the citation test would check nothing"
+
+
+@pytest.mark.parametrize("entry", CITING)
+def test_citations_render_and_link_to_references(entry, new_page, site):
+    """Every {cite} role became a link into the references page; none is left as text."""
+    page, _ = open_page(new_page, site, entry)
+    text = page.locator(ARTICLE).inner_text()
+    assert not re.search(r"\{cite(:[tp])?\}", text), f"{entry}: a citation role shows as text"
+    links = page.evaluate(
+        """(sel) => [...document.querySelector(sel).querySelectorAll('a[href]')]
+               .map(a => a.getAttribute('href')).filter(h => /references\\.html#/.test(h))""",
+        ARTICLE)
+    cited = len(re.findall(r"\{cite(?::[tp])?\}`", source_text(entry)))
+    assert len(links) >= cited, (
+        f"{entry}: {cited} citation roles in the source, {len(links)} links to the references")
+    assert not page.locator("text=/\\?\\?/").count() or "??" in source_text(entry), (
+        f"{entry}: an unresolved citation shows as '??'")
