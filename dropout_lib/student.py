@@ -41,10 +41,11 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from .book import ROOT, toc_notebooks
+
 __all__ = ["Chapter", "EditionError", "Exercise", "find_leaks", "main", "parse_chapter",
            "solution_lines", "student_notebook", "write_edition"]
 
-ROOT = Path(__file__).resolve().parents[1]
 
 _FENCE = r"^[ \t]*(?:`{3,}|~{3,})[ \t]*"
 _SOLUTION_START = re.compile(_FENCE + r"\{solution-start\}[ \t]*(\S*)", re.MULTILINE)
@@ -466,24 +467,6 @@ def _show(path: Path) -> str:
         return str(path)
 
 
-def _toc_notebooks() -> list[Path]:
-    import yaml
-
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    entries = [toc["root"]]
-
-    def walk(items):
-        for item in items or []:
-            if "file" in item:
-                entries.append(item["file"])
-            walk(item.get("sections"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return [ROOT / f"{e}.ipynb" for e in entries if (ROOT / f"{e}.ipynb").exists()]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dropout_lib.student",
@@ -493,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("student"),
                         help="output folder (default: student/)")
     args = parser.parse_args(argv)
-    notebooks = args.notebooks or _toc_notebooks()
+    notebooks = args.notebooks or toc_notebooks()
     try:
         chapters = write_edition(notebooks, args.out)
     except EditionError as err:

@@ -1,41 +1,4 @@
-"""Read _toc.yml: the single list of the book's pages, shared by tests and tools."""
-from __future__ import annotations
+"""The book's table of contents, for the tests and tools (see dropout_lib.book)."""
+from dropout_lib.book import ROOT, TOC, resolve, toc_entries, toc_notebooks
 
-from pathlib import Path
-
-import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
-TOC = ROOT / "_toc.yml"
-
-
-def toc_entries() -> list[str]:
-    """Every `file:` entry of _toc.yml (root first), as written there (no suffix)."""
-    toc = yaml.safe_load(TOC.read_text())
-    entries = [toc["root"]]
-
-    def walk(items):
-        for item in items or []:
-            if "file" in item:
-                entries.append(item["file"])
-            walk(item.get("sections"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return entries
-
-
-def resolve(entry: str) -> Path | None:
-    """The source file of a toc entry (.ipynb or .md), or None if neither exists."""
-    for suffix in (".ipynb", ".md"):
-        path = ROOT / f"{entry}{suffix}"
-        if path.exists():
-            return path
-    return None
-
-
-def toc_notebooks() -> list[Path]:
-    """The notebooks of the book, in reading order."""
-    paths = [resolve(e) for e in toc_entries()]
-    return [p for p in paths if p is not None and p.suffix == ".ipynb"]
+__all__ = ["ROOT", "TOC", "resolve", "toc_entries", "toc_notebooks"]
