@@ -24,15 +24,16 @@ from ..data import digits_splits
 from ..nets import MLP
 from ..train import train
 from . import CheckResult
+from ._support import (
+    Problem as _Problem,
+    run_steps as _run,
+    describe_error as _describe_error,
+)
 
 __all__ = ["check_knockout_accuracy", "check_unit_damage"]
 
 _SEED = 2012  # Hinton et al.'s co-adaptation paper
 _OTHER_SEED = 1207
-
-
-class _Problem(Exception):
-    """Raised inside a check to stop at the first problem (never escapes this module)."""
 
 
 class _SpyMLP(MLP):
@@ -72,11 +73,6 @@ def _spy() -> tuple[_SpyMLP, np.ndarray, np.ndarray]:
     return net, X.copy(), y.copy()
 
 
-def _describe_error(name: str, err: Exception) -> str:
-    text = str(err).splitlines()[0] if str(err) else ""
-    return f"{name} raised {type(err).__name__}{': ' + text if text else ''}"
-
-
 def _call(fn: Callable, name: str, *args: Any) -> Any:
     try:
         return fn(*args)
@@ -94,15 +90,6 @@ def _check_eval_mode(net: _SpyMLP, name: str) -> None:
         raise _Problem(f"{name} ran the network with train=True, so dropout's random masks "
                        "were applied on top of your knock-out; evaluate with train=False "
                        "(net.predict does)")
-
-
-def _run(exercise: str, steps: Callable[[list[str]], None]) -> CheckResult:
-    verified: list[str] = []
-    try:
-        steps(verified)
-    except _Problem as problem:
-        return CheckResult(exercise, False, (str(problem),))
-    return CheckResult(exercise, True, tuple(verified))
 
 
 def _as_float(value: Any, name: str) -> float:

@@ -22,24 +22,15 @@ import numpy as np
 from .. import ensembles as _ens
 from ..nets import MLP
 from . import CheckResult
+from ._support import (
+    Problem as _Problem,
+    run_steps as _run,
+)
 
 __all__ = ["check_enumerate_subnetworks", "check_mc_error_bars"]
 
 _SEED = 2014
 _OTHER_SEED = 1207
-
-
-class _Problem(Exception):
-    """Raised inside a check to stop at the first problem (never escapes this module)."""
-
-
-def _run(exercise: str, steps: Callable[[list[str]], None]) -> CheckResult:
-    verified: list[str] = []
-    try:
-        steps(verified)
-    except _Problem as problem:
-        return CheckResult(exercise, False, (str(problem),))
-    return CheckResult(exercise, True, tuple(verified))
 
 
 def _call(fn: Callable, name: str, args: tuple, shown: str) -> Any:

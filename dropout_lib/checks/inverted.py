@@ -21,34 +21,18 @@ import numpy as np
 
 from ..gradcheck import numerical_gradient, rel_error
 from . import CheckResult
+from ._support import (
+    Problem as _Problem,
+    run_steps as _run,
+    same_global_state as _same_state,
+    describe_error as _describe_error,
+)
 
 __all__ = ["check_dropout_backward", "check_dropout_forward"]
 
 _SEED = 2014
 _OTHER_SEED = 1207  # arXiv 1207.0580, Hinton et al. (2012)
 _GRAD_TOL = 1e-7    # relative error below which a float64 gradient check passes
-
-
-class _Problem(Exception):
-    """Raised inside a check to stop at the first problem (never escapes this module)."""
-
-
-def _run(exercise: str, steps: Callable[[list[str]], None]) -> CheckResult:
-    verified: list[str] = []
-    try:
-        steps(verified)
-    except _Problem as problem:
-        return CheckResult(exercise, False, (str(problem),))
-    return CheckResult(exercise, True, tuple(verified))
-
-
-def _same_state(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    return a[0] == b[0] and np.array_equal(a[1], b[1]) and tuple(a[2:]) == tuple(b[2:])
-
-
-def _describe_error(call: str, err: Exception) -> str:
-    text = str(err).splitlines()[0] if str(err) else ""
-    return f"{call} raised {type(err).__name__}{': ' + text if text else ''}"
 
 
 def _inputs(shape: tuple[int, ...], seed: int) -> np.ndarray:

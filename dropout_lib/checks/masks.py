@@ -18,15 +18,16 @@ from typing import Any, Callable
 import numpy as np
 
 from . import CheckResult
+from ._support import (
+    Problem as _Problem,
+    run_steps as _run,
+    same_global_state as _same_state,
+)
 
 __all__ = ["check_channel_mask", "check_draw_mask"]
 
 _SEED = 2014
 _OTHER_SEED = 1207  # arXiv 1207.0580, Hinton et al. (2012)
-
-
-class _Problem(Exception):
-    """Raised inside a check to stop at the first problem (never escapes this module)."""
 
 
 def _fmt_shape(shape: tuple[int, ...]) -> str:
@@ -35,10 +36,6 @@ def _fmt_shape(shape: tuple[int, ...]) -> str:
 
 def _global_state() -> tuple[Any, ...]:
     return np.random.get_state()
-
-
-def _same_state(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    return a[0] == b[0] and np.array_equal(a[1], b[1]) and tuple(a[2:]) == tuple(b[2:])
 
 
 def _call(fn: Callable, name: str, shape: tuple[int, ...], p_drop: float, seed: int):
@@ -148,15 +145,6 @@ def _check_edge_cases(fn: Callable, name: str, shape: tuple[int, ...]) -> None:
             f"with p_drop = 1 every unit must be dropped, but your mask keeps {kept} of "
             f"{np.size(all_dropped)}: keep where u < 1 - p_drop, not u <= 1 - p_drop"
         )
-
-
-def _run(exercise: str, steps: Callable[[list[str]], None]) -> CheckResult:
-    verified: list[str] = []
-    try:
-        steps(verified)
-    except _Problem as problem:
-        return CheckResult(exercise, False, (str(problem),))
-    return CheckResult(exercise, True, tuple(verified))
 
 
 # --------------------------------------------------------------------------- draw_mask
