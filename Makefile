@@ -9,6 +9,11 @@ PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 HTML   := _build/html
+# Every command that runs a notebook or a test runs under the reference numeric environment
+# (tools/numeric_env.py: OpenBLAS kernel and thread count); its pins win over the caller's.
+PIN    := $(PY) tools/numeric_env.py run --
+KERNEL := $(VENV)/share/jupyter/kernels/dropout-book/kernel.json
+NBVAL  := --nbval --nbval-kernel-name=dropout-book
 
 .PHONY: help setup book site test unit nbval browser chromium execute lab bench student grade clean
 
@@ -32,7 +37,12 @@ $(STAMP): requirements.txt pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-setup: $(STAMP)
+# The notebooks' kernel, with the pins in its env (it wins over the caller's environment).
+$(KERNEL): $(STAMP) tools/numeric_env.py
+	$(PY) tools/numeric_env.py install-kernel
+	@$(PY) tools/numeric_env.py status
+
+setup: $(STAMP) $(KERNEL)
 
 # Build the site. Notebooks are not executed (execute_notebooks: "off"): the site shows the
 # committed outputs, which `make test` re-checks with nbval.
@@ -52,31 +62,29 @@ chromium:
 # dropout_lib, the notebook hygiene tests, nbval's full comparison of every chapter, and the
 # built site in headless Chromium.
 test: site chromium
-	BOOK_REQUIRE_SOLUTIONS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-	$(PY) -m pytest tests book --nbval --nbval-current-env -p no:cacheprovider
+	BOOK_REQUIRE_SOLUTIONS=1 $(PIN) $(PY) -m pytest tests book $(NBVAL) -p no:cacheprovider
 
 unit: setup
-	$(PY) -m pytest tests --ignore=tests/browser -p no:cacheprovider
+	$(PIN) $(PY) -m pytest tests --ignore=tests/browser -p no:cacheprovider
 
 nbval: setup
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-	$(PY) -m pytest book --nbval --nbval-current-env -p no:cacheprovider
+	$(PIN) $(PY) -m pytest book $(NBVAL) -p no:cacheprovider
 
 browser: site chromium
 	BOOK_REQUIRE_SOLUTIONS=1 $(PY) -m pytest tests/browser -p no:cacheprovider
 
 execute: setup
-	$(PY) tools/execute_notebooks.py $(NB)
+	$(PIN) $(PY) tools/execute_notebooks.py $(NB)
 
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=book
+	$(PIN) $(VENV)/bin/jupyter lab --notebook-dir=book
 
 student: setup
 	$(PY) -m dropout_lib.student --out student
 
 grade: setup
 	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb [GRADE_ARGS='--csv g.csv']"; exit 2; }
-	$(PY) -m dropout_lib.grade $(NB) $(GRADE_ARGS)
+	$(PIN) $(PY) -m dropout_lib.grade $(NB) $(GRADE_ARGS)
 
 bench: setup
 	$(PY) benchmarks/bench_dropout.py

@@ -15,8 +15,9 @@ measured in the same run (">1" = faster than the seed).
 Rows:
 
 * ``ours: dropout_forward``  -- ``dropout_lib.layers.dropout_forward`` (training,
-  inverted, p_drop = 0.5): 16 random bits per unit, integer threshold,
-  ``out = x * s; out *= mask``.
+  inverted, p_drop = 0.5 unless ``--p-drop``): the high 16 bits of a 32-bit
+  random number per unit against an integer threshold, the low 16 bits only on
+  a tie, then ``out = x * s; out *= mask``.
 * ``ours: dropout_backward`` -- ``dropout_lib.layers.dropout_backward``.
 * ``seed text (global RNG)`` -- the code the book starts from, reproduced
   faithfully, global legacy RNG included:
@@ -126,9 +127,8 @@ SEED_ROW = "seed text (global RNG)"
 # ---------------------------------------------------------------------------
 
 
-def median_seconds(fn: Callable[[], object], repeats: int, min_time: float) -> float:
-    """Median time of one call: timeit-style, with the loop count chosen adaptively
-    so that each repeat lasts at least ``min_time`` seconds."""
+def loops_for(fn: Callable[[], object], min_time: float) -> int:
+    """A loop count that makes one repeat of ``fn`` last at least ``min_time`` seconds."""
     fn()  # warm-up (allocations, page faults, lazy imports)
     loops = 1
     while True:
@@ -137,45 +137,64 @@ def median_seconds(fn: Callable[[], object], repeats: int, min_time: float) -> f
             fn()
         elapsed = time.perf_counter() - start
         if elapsed >= min_time or loops >= 1 << 20:
-            break
+            return loops
         loops *= 2 if elapsed <= 0 else max(2, min(10, int(1.2 * min_time / elapsed) + 1))
-    times = [elapsed / loops]
-    for _ in range(repeats - 1):
-        start = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        times.append((time.perf_counter() - start) / loops)
-    return statistics.median(times)
+
+
+def interleaved_seconds(
+    fns: dict[str, Callable[[], object]], repeats: int, min_time: float
+) -> dict[str, list[float]]:
+    """Seconds per call of every function, ``repeats`` times, the functions taking
+    turns within each repeat: a busy spell on a shared machine then slows all of
+    them alike, and the per-repeat ratios stay meaningful."""
+    loops = {name: loops_for(fn, min_time) for name, fn in fns.items()}
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(loops[name]):
+                fn()
+            times[name].append((time.perf_counter() - start) / loops[name])
+    return times
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, fewer repeats (seconds)")
+    parser.add_argument("--p-drop", type=float, default=0.5, help="drop probability (default 0.5)")
     args = parser.parse_args(argv)
+    global P_DROP
+    P_DROP = args.p_drop
 
     if args.quick:
         sizes, repeats, min_time = [10**3, 10**5, 10**6], 3, 0.01
     else:
-        sizes, repeats, min_time = [10**3, 10**5, 10**7], 5, 0.04
+        sizes, repeats, min_time = [10**3, 10**5, 10**6, 16 * 10**6], 9, 0.04
     dtypes = [np.float32, np.float64]
     columns = [(n, np.dtype(dt)) for n in sizes for dt in dtypes]
 
     t0 = time.perf_counter()
     throughput: dict[str, dict[tuple[int, np.dtype], float | None]] = {}
+    ratio: dict[str, dict[tuple[int, np.dtype], float]] = {}
     for n, dt in columns:
         x = np.random.default_rng(1).standard_normal(n).astype(dt)
-        for name, make in ROWS:
-            fn = make(x)
-            print(f"  timing {name:<26} n={n:>9,} {dt.name:<8} ...", file=sys.stderr, flush=True)
-            if fn is None:
-                throughput.setdefault(name, {})[(n, dt)] = None
-                continue
-            seconds = median_seconds(fn, repeats, min_time)
-            throughput.setdefault(name, {})[(n, dt)] = n / seconds / 1e6
-        del x
+        print(f"  timing n={n:>10,} {dt.name:<8} ...", file=sys.stderr, flush=True)
+        fns = {name: make(x) for name, make in ROWS}
+        for name in [k for k, fn in fns.items() if fn is None]:
+            throughput.setdefault(name, {})[(n, dt)] = None
+        times = interleaved_seconds(
+            {k: fn for k, fn in fns.items() if fn is not None}, repeats, min_time
+        )
+        for name, ts in times.items():
+            throughput.setdefault(name, {})[(n, dt)] = n / statistics.median(ts) / 1e6
+            paired = [s_ / t for s_, t in zip(times[SEED_ROW], ts, strict=True)]
+            ratio.setdefault(name, {})[(n, dt)] = statistics.median(paired)
+        del x, fns
 
     def size_label(n: int) -> str:
-        return f"1e{len(str(n)) - 1}" if str(n).strip("0") == "1" else f"{n:,}"
+        digits = str(n).rstrip("0")
+        mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{mant}e{len(str(n)) - 1}"
 
     headers = [f"{size_label(n)} {dt.name}" for n, dt in columns]
     name_w = max(len(name) for name, _ in ROWS)
@@ -183,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"Dropout throughput, M elements/s (median of {repeats}); "
-        f"(x) = speed relative to the seed text. p_drop = {P_DROP}, 1 thread."
+        f"(x) = median of the paired per-repeat speed-ups over the seed text. "
+        f"p_drop = {P_DROP}, 1 thread."
     )
     print(
         f"NumPy {np.__version__}, Python {platform.python_version()}, "
@@ -192,7 +212,6 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"{'implementation':<{name_w}} | " + " | ".join(f"{h:>{cell_w}}" for h in headers))
     print("-" * name_w + "-+-" + "-+-".join("-" * cell_w for _ in headers))
-    seed = throughput[SEED_ROW]
     for name, _ in ROWS:
         cells = []
         for col in columns:
@@ -200,8 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             if value is None:
                 cells.append(f"{'n/a':>{cell_w}}")
             else:
-                ratio = value / seed[col]
-                cells.append(f"{value:>9.0f} ({ratio:4.1f}x)".rjust(cell_w))
+                cells.append(f"{value:>9.0f} ({ratio[name][col]:4.1f}x)".rjust(cell_w))
         print(f"{name:<{name_w}} | " + " | ".join(cells))
     if all(v is None for v in throughput["torch F.dropout"].values()):
         print("\n(torch F.dropout: PyTorch is not installed; that row is optional.)")

@@ -30,7 +30,7 @@ boolean row over all of them, ``True`` = kept. Mask number ``i`` of
 :func:`enumerate_masks` keeps unit ``j`` exactly when bit ``j`` of ``i`` is set.
 
 Probabilities use the nominal keep probability :math:`1 - p`. The sampler
-:func:`~dropout_lib.masks.bernoulli_mask` realises it to within :math:`2^{-17}`
+:func:`~dropout_lib.masks.bernoulli_mask` realises it to within :math:`2^{-33}`
 (exactly for e.g. ``p = 0.5`` or ``0.25``); see
 :func:`~dropout_lib.masks.keep_probability`.
 

@@ -295,7 +295,7 @@ def _read_log(path: Path, offset: int) -> tuple[list[dict], int]:
 
 
 def grade_notebook(path: str | Path, *, timeout_cell: float = 60, timeout_total: float = 600,
-                   own_checks: bool = False, kernel_name: str = "python3") -> NotebookGrade:
+                   own_checks: bool = False, kernel_name: str = "dropout-book") -> NotebookGrade:
     """Run one notebook in a fresh kernel and grade every exercise in it.
 
     Raises :class:`GradeError` only for tool errors (unreadable notebook, no kernel).

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+KERNEL_NAME = "dropout-book"  # tools/numeric_env.py installs it
+
 # Output text that would differ between machines or runs, or that leaks the author's machine.
 FORBIDDEN = {
     "a memory address": re.compile(r"0x[0-9a-fA-F]{6,}"),
@@ -109,10 +111,12 @@ def check_figures_described(nb) -> list[str]:
 
 
 def check_clean_metadata(nb) -> list[str]:
-    """A Python 3 kernelspec and no execution timestamps in cell metadata."""
+    """The book's pinned kernel and no execution timestamps in cell metadata."""
     problems = []
-    if nb.metadata.get("kernelspec", {}).get("name") != "python3":
-        problems.append("notebook kernelspec must be python3")
+    if nb.metadata.get("kernelspec", {}).get("name") != KERNEL_NAME:
+        problems.append(
+            f"notebook kernelspec must be {KERNEL_NAME} (its env pins the numeric environment)"
+        )
     for i, cell in enumerate(nb.cells):
         if "execution" in cell.get("metadata", {}):
             problems.append(f"cell {i}: execution timestamps in metadata (use make execute)")

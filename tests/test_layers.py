@@ -231,8 +231,8 @@ def test_dropped_fraction_within_5_sigma(d1, d2, p_drop, seed, dtype):
     out, _ = dropout_forward(x, p_drop, train=True, rng=np.random.default_rng(seed))
     n = x.size
     n_dropped = int(np.count_nonzero(out == 0))
-    # 5-sigma binomial interval, widened by the documented 2**-17 quantisation of p_drop
-    assert abs(n_dropped - n * p_drop) <= binomial_tolerance(n, p_drop) + n * 2.0**-17
+    # 5-sigma binomial interval, widened by the documented 2**-33 quantisation of p_drop
+    assert abs(n_dropped - n * p_drop) <= binomial_tolerance(n, p_drop) + n * 2.0**-33
 
 
 N_DRAWS = 2000
@@ -259,8 +259,24 @@ def test_inverted_dropout_is_unbiased(shape, dtype, p_drop, seed):
     q_r = keep_probability(p_drop)
     eps = float(np.finfo(dtype).eps)
     tol_k = binomial_tolerance(N_DRAWS, q_r) / N_DRAWS
-    bound = np.abs(x64) * ((tol_k + 2.0**-17) / q + 4 * eps / q)
+    bound = np.abs(x64) * ((tol_k + 2.0**-33) / q + 4 * eps / q)
     assert np.all(np.abs(mean - x64) <= bound)
+
+
+@pytest.mark.parametrize("p_drop", [1e-6, 0.1, 0.3, 0.7, 0.99])
+def test_mean_output_is_the_input_over_many_masks(p_drop):
+    # E[out] = x exactly: over n = 1e8 units of x = 1, the mean output lies in
+    # the 6-sigma binomial interval 1 +- 6 sqrt(p_drop / ((1 - p_drop) n)).
+    # (With the old 16-bit masks p_drop = 1e-6 gave 1 + 1e-6: 10 sigma off.)
+    n, chunk = 10**8, 10**7
+    x = np.ones(chunk)
+    rng = np.random.default_rng(7)
+    total = sum(
+        float(dropout_forward(x, p_drop, train=True, rng=rng)[0].sum())
+        for _ in range(n // chunk)
+    )
+    half_width = 6.0 * (p_drop / ((1.0 - p_drop) * n)) ** 0.5
+    assert abs(total / n - 1.0) <= half_width, (total / n - 1.0, half_width)
 
 
 @given(

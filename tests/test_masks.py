@@ -21,9 +21,9 @@ from helpers import binomial_tolerance, global_state_equal
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True)
 
 QUANTUM = 2.0**-MASK_BITS  # resolution of the realised keep probability
-MAX_QUANT_ERROR = 2.0**-17  # documented bound |keep_probability(p) - (1 - p)|
+MAX_QUANT_ERROR = 2.0**-33  # documented bound |keep_probability(p) - (1 - p)|
 
-EXTREME_P = [0.0, 1e-12, 1e-6, 2.0**-17, 1e-5, 0.3, 0.5, 0.999999, 1 - 1e-12, 1.0]
+EXTREME_P = [0.0, 1e-12, 2.0**-33, 1e-6, 2.0**-17, 1e-5, 0.3, 0.5, 0.999999, 1 - 1e-12, 1.0]
 p_drops = st.one_of(st.sampled_from(EXTREME_P), st.floats(0.0, 1.0))
 seeds = st.integers(0, 2**32 - 1)
 small_shapes = st.lists(st.integers(0, 7), min_size=0, max_size=4).map(tuple)
@@ -51,8 +51,8 @@ def shapes_and_axes(draw, min_dims=0):
 @pytest.mark.parametrize("p_drop", EXTREME_P + [0.1, 0.2, 0.7, 0.9, 0.99, 1 / 3, 2 / 3])
 def test_keep_probability_close_to_nominal(p_drop):
     kp = keep_probability(p_drop)
-    assert abs(kp - (1.0 - p_drop)) <= 1e-4
-    assert abs(kp - (1.0 - p_drop)) <= MAX_QUANT_ERROR
+    assert abs(kp - (1.0 - p_drop)) <= 1e-9
+    assert abs(kp - (1.0 - p_drop)) <= MAX_QUANT_ERROR + 2.0**-52
 
 
 @given(p_drop=p_drops)
@@ -63,7 +63,8 @@ def test_keep_probability_is_quantised_and_bounded(p_drop):
     kp = keep_probability(p_drop)
     assert kp == t * QUANTUM
     assert 0.0 <= kp <= 1.0
-    assert abs(kp - (1.0 - p_drop)) <= MAX_QUANT_ERROR
+    # 2**-33 from rounding to the grid, plus the float rounding of 1 - p_drop
+    assert abs(kp - (1.0 - p_drop)) <= MAX_QUANT_ERROR + 2.0**-53
 
 
 @pytest.mark.parametrize(
@@ -231,27 +232,87 @@ def test_successive_draws_differ_and_advance_generator():
     assert not np.array_equal(a, b)
 
 
+def _uint16_stream(bitgen, seed, n):
+    """The spec's 16-bit numbers: four per little-endian 64-bit word, low first."""
+    words = bitgen(seed).random_raw(-(-n // 4))
+    return [(int(w) >> (16 * k)) & 0xFFFF for w in words for k in range(4)][:n]
+
+
+def _spec_mask(bitgen, seed, n, p_drop):
+    """The documented mask, written out with Python integers.
+
+    Unit i has the 32-bit number u_i = high_i * 2**16 + low_i and is kept iff
+    u_i < t = round((1 - p_drop) * 2**32). The high halves are the first n
+    numbers of the stream; a low half is drawn only where high_i ties with
+    t's high half, in order, from the words after the first block.
+    """
+    t = round((1.0 - p_drop) * 2**32)
+    t_high, t_low = divmod(t, 2**16)
+    n_words = -(-n // 4)
+    stream = _uint16_stream(bitgen, seed, 4 * n_words + 4 * n)
+    high = stream[:n]
+    ties = [i for i in range(n) if high[i] == t_high] if t_low else []
+    low = dict(zip(ties, stream[4 * n_words:], strict=False))
+    return np.array([
+        h < t_high or (i in low and low[i] < t_low) for i, h in enumerate(high)
+    ])
+
+
 @pytest.mark.parametrize(
     "bitgen", [np.random.PCG64, np.random.PCG64DXSM, np.random.Philox, np.random.SFC64]
 )
 @pytest.mark.parametrize("n", [1, 3, 4, 5, 1001])
 def test_mask_is_the_documented_function_of_the_bit_stream(bitgen, n):
-    # Reproducibility across machines rests on this spec: four little-endian 16-bit
-    # numbers per 64-bit raw word, low half first, kept iff u < round((1 - p) * 2**16).
-    p_drop = 0.3
-    mask = bernoulli_mask(n, p_drop, np.random.Generator(bitgen(11)))
-    words = bitgen(11).random_raw(-(-n // 4))
-    u = np.array(
-        [(int(w) >> (16 * k)) & 0xFFFF for w in words for k in range(4)][:n], dtype=np.int64
-    )
-    assert np.array_equal(mask, u < round(0.7 * 2**16))
+    # Reproducibility across machines rests on this spec (see _spec_mask).
+    mask = bernoulli_mask(n, 0.3, np.random.Generator(bitgen(11)))
+    assert np.array_equal(mask, _spec_mask(bitgen, 11, n, 0.3))
+
+
+def test_ties_on_the_high_half_are_resolved_by_the_low_half():
+    # p_drop = 1e-6 puts t's high half at 65535: every unit whose high half is
+    # 65535 (1 in 65536) is a tie, kept with probability t_low / 2**16 = 0.94.
+    n, p_drop = 300_000, 1e-6
+    high = np.array(_uint16_stream(np.random.PCG64, 2, n))
+    assert np.count_nonzero(high == 65535) >= 2  # the test exercises ties
+    mask = bernoulli_mask(n, p_drop, np.random.Generator(np.random.PCG64(2)))
+    assert np.array_equal(mask, _spec_mask(np.random.PCG64, 2, n, p_drop))
+    assert mask[high < 65535].all()
 
 
 def test_other_bit_generators_use_integers():
     n = 777
     mask = bernoulli_mask(n, 0.4, np.random.Generator(np.random.MT19937(5)))
-    u = np.random.Generator(np.random.MT19937(5)).integers(0, 2**16, size=n, dtype=np.uint16)
-    assert np.array_equal(mask, u < keep_threshold(0.4))
+    gen = np.random.Generator(np.random.MT19937(5))
+    high = gen.integers(0, 2**16, size=n, dtype=np.uint16).astype(np.int64)
+    t_high, t_low = divmod(keep_threshold(0.4), 2**16)
+    ties = np.flatnonzero(high == t_high)
+    low = gen.integers(0, 2**16, size=ties.size, dtype=np.uint16)
+    expected = high < t_high
+    expected[ties] = low < t_low
+    assert np.array_equal(mask, expected)
+
+
+# ---------------------------------------------------------------------------
+# exactly unbiased: the realised keep rate over many masks
+# ---------------------------------------------------------------------------
+
+UNBIASED_UNITS = 10**8  # 1e8 units: the old 16-bit masks fail at p_drop = 1e-6
+Z = 6.0  # the interval: |kept - n q| <= 6 binomial standard deviations
+
+
+@pytest.mark.parametrize("p_drop", [1e-6, 0.1, 0.3, 0.7, 0.99])
+def test_kept_count_matches_one_minus_p_drop(p_drop):
+    # A 6-sigma binomial interval around n (1 - p_drop). With 16-bit masks the
+    # keep rate at p_drop = 1e-6 was exactly 1: 10 standard deviations off.
+    rng = np.random.default_rng(20261201)
+    chunk = 10**7
+    kept = sum(
+        int(np.count_nonzero(bernoulli_mask(chunk, p_drop, rng)))
+        for _ in range(UNBIASED_UNITS // chunk)
+    )
+    q = 1.0 - p_drop
+    sd = (UNBIASED_UNITS * q * p_drop) ** 0.5
+    assert abs(kept - UNBIASED_UNITS * q) <= Z * sd, (kept, UNBIASED_UNITS * q, sd)
 
 
 # ---------------------------------------------------------------------------

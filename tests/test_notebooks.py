@@ -45,7 +45,7 @@ def test_notebook_hygiene(path, check):
 # --- The checks themselves must catch what they claim to catch. -------------------------
 
 def _good_notebook():
-    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+    nb = new_notebook(metadata={"kernelspec": {"name": "dropout-book", "display_name": "Python 3",
                                                "language": "python"}})
     nb.cells = [
         new_code_cell("x = 1", execution_count=1),

@@ -4,14 +4,15 @@ Usage (or `make execute`, or `make execute NB=book/01_masks.ipynb`):
 
     .venv/bin/python tools/execute_notebooks.py [NOTEBOOK ...]
 
-With no arguments it runs every notebook listed in _toc.yml. Unlike
+With no arguments it runs every notebook listed in _toc.yml, in the book's kernel
+(`dropout-book`, whose kernelspec pins the reference numeric environment, see
+tools/numeric_env.py). Unlike
 `jupyter execute --inplace`, it writes no timestamps into cell metadata, so a notebook
 whose outputs did not change produces no diff. Progress goes to stderr.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -23,9 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from toc import toc_notebooks  # noqa: E402
 
-# The same thread count every run keeps the last digits of float sums stable.
-KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+import numeric_env  # noqa: E402  (tools/ is this script's folder)
 
 
 def execute(path: Path, timeout: int = 600) -> float:
@@ -33,12 +32,12 @@ def execute(path: Path, timeout: int = 600) -> float:
     client = NotebookClient(
         nb,
         timeout=timeout,
-        kernel_name="python3",
+        kernel_name=numeric_env.KERNEL_NAME,  # its kernelspec carries the pins
         record_timing=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()
-    client.execute(env={**os.environ, **KERNEL_ENV})
+    client.execute(env=numeric_env.pinned_environ())
     elapsed = time.perf_counter() - start
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
