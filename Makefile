@@ -80,11 +80,11 @@ lab: setup
 	$(PIN) $(VENV)/bin/jupyter lab --notebook-dir=book
 
 student: setup
-	$(PY) -m dropout_lib.student --out student
+	$(PY) -m courseware.student --out student
 
 grade: setup
 	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb [GRADE_ARGS='--csv g.csv']"; exit 2; }
-	$(PIN) $(PY) -m dropout_lib.grade $(NB) $(GRADE_ARGS)
+	$(PIN) $(PY) -m courseware.grade $(NB) $(GRADE_ARGS)
 
 bench: setup
 	$(PY) benchmarks/bench_dropout.py

@@ -23,9 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from toc import toc_notebooks  # noqa: E402
+from courseware.book import ROOT, toc_notebooks
 
 GOALS = {"01_masks": 20, "02_inverted_dropout": 20, "03_co_adaptation": 60, "04_ensembles": 60}
 TOTAL_GOAL, SITE_GOAL = 90, 60

@@ -12,7 +12,6 @@ The book's chapters import it as ``import dropout_lib as dl``.
 - :mod:`dropout_lib.experiments`: multi-seed runs and sweeps.
 - :mod:`dropout_lib.coadaptation`: knock-out and co-adaptation measurements.
 - :mod:`dropout_lib.ensembles`: subnetwork enumeration, NWGM, weight scaling, MC averaging.
-- :mod:`dropout_lib.checks`: the exercises' checks (used by the notebooks and the grader).
 - :mod:`dropout_lib.plotting`: the book's figure style and mask images.
 
 Every random draw comes from an explicit ``numpy.random.Generator``; no function changes

@@ -20,11 +20,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from toc import toc_notebooks  # noqa: E402
+from courseware.book import toc_notebooks
 
-import numeric_env  # noqa: E402  (tools/ is this script's folder)
+import numeric_env  # (tools/ is this script's folder)
 
 
 def execute(path: Path, timeout: int = 600) -> float:

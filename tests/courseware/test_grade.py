@@ -1,4 +1,4 @@
-"""The grader (python -m dropout_lib.grade): reference solutions pass, stubs fail with "not
+"""The grader (python -m courseware.grade): reference solutions pass, stubs fail with "not
 implemented", typical wrong answers fail with their intended message, and a notebook that
 raises, loops forever, misses a function or kills its kernel is graded without hanging.
 
@@ -21,9 +21,9 @@ from test_student import (
     write_student,
 )
 
-from dropout_lib.checks import GRADE_LOG_ENV, CheckResult, report
-from dropout_lib.grade import grade_notebook, main
-from dropout_lib.student import student_notebook
+from courseware.checks import GRADE_LOG_ENV, CheckResult, report
+from courseware.grade import grade_notebook, main
+from courseware.student import student_notebook
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -103,8 +103,8 @@ MASK_MISTAKES = {
                       "your mask has dtype float64; a mask should be boolean"),
 }
 
-INVERTED_CHECK = '''from dropout_lib.checks import report
-from dropout_lib.checks.inverted import check_dropout_backward, check_dropout_forward
+INVERTED_CHECK = '''from courseware.checks import report
+from courseware.checks.inverted import check_dropout_backward, check_dropout_forward
 
 report(check_dropout_forward(dropout_forward))
 report(check_dropout_backward(dropout_forward, dropout_backward))'''
@@ -151,7 +151,7 @@ def wrong_answers(tmp_path_factory):
     exercises.append(exercise_cells("ex-check-deleted"))
     has_inverted = True
     try:
-        import dropout_lib.checks.inverted  # noqa: F401
+        import courseware.checks.inverted  # noqa: F401
     except ImportError:
         has_inverted = False
     if has_inverted:
@@ -174,7 +174,7 @@ def wrong_answers(tmp_path_factory):
             cell.source = INVERTED_SOLUTION
         elif "check" in tags and owner == "ex-tampered":
             # a student who fakes the verdict: the grader runs the book's check instead
-            cell.source = ("from dropout_lib.checks import CheckResult, report\n"
+            cell.source = ("from courseware.checks import CheckResult, report\n"
                            "report(CheckResult('draw_mask', True, ('trust me',)))")
         elif "check" in tags and owner == "ex-check-deleted":
             nb.cells.remove(cell)

@@ -1,9 +1,9 @@
-"""The student edition (python -m dropout_lib.student): no solution leaks, stubs and checks
+"""The student edition (python -m courseware.student): no solution leaks, stubs and checks
 are kept, a chapter that breaks the exercise convention is refused, and the instructor
 guide lists every exercise of every chapter.
 
 Most tests use small synthetic chapters built here (make_chapter); the book's chapters
-are only read, never executed (tests/test_grade.py runs them).
+are only read, never executed (tests/courseware/test_grade.py runs them).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from toc import ROOT, toc_notebooks
 
-from dropout_lib.student import (
+from courseware.student import (
     HEADER_TAG,
     META_KEY,
     EditionError,
@@ -37,8 +37,8 @@ DRAW_MASK_SOLUTION = '''def draw_mask(shape, p_drop, rng):
     """Boolean keep-mask of shape `shape`: True with probability 1 - p_drop, from `rng`."""
     uniform_draws = rng.random(shape)
     return uniform_draws < 1 - p_drop'''
-DRAW_MASK_CHECK = '''from dropout_lib.checks import report
-from dropout_lib.checks.masks import check_draw_mask
+DRAW_MASK_CHECK = '''from courseware.checks import report
+from courseware.checks.masks import check_draw_mask
 
 report(check_draw_mask(draw_mask))'''
 
@@ -117,7 +117,7 @@ def test_synthetic_chapter_edition_keeps_stubs_checks_and_drops_solutions():
     assert tags.count("stub") == 1 and tags.count("check") == 1 and tags.count("exercise") == 2
     assert student.cells[0].metadata["tags"] == [HEADER_TAG]
     assert "Student edition" in student.cells[0].source
-    assert "python -m dropout_lib.grade ch.ipynb" in student.cells[0].source
+    assert "python -m courseware.grade ch.ipynb" in student.cells[0].source
     assert all(c.outputs == [] and c.execution_count is None
                for c in student.cells if c.cell_type == "code")
     assert student.metadata[META_KEY]["edition"] == "student"
@@ -212,7 +212,7 @@ def test_a_leaky_notebook_is_caught(tmp_path):
 
 def test_edition_refuses_to_write_a_leak(monkeypatch):
     """If removal ever missed a cell, student_notebook would refuse rather than leak."""
-    import dropout_lib.student as student_mod
+    import courseware.student as student_mod
 
     real = student_mod.parse_chapter
 

@@ -6,7 +6,7 @@
   centred differences of the learner's own forward pass at a fixed mask.
 
 Each check calls the learner's functions on fixed inputs with fixed seeds, stops at the
-first problem, and returns a :class:`~dropout_lib.checks.CheckResult` whose message says
+first problem, and returns a :class:`~courseware.checks.CheckResult` whose message says
 what is wrong and how to fix it. Statistical checks use a 5-sigma binomial tolerance, so a
 correct function fails them with probability below one in a million; because the seeds are
 fixed, the verdict for a given function never changes between runs. NumPy's global random
@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..gradcheck import numerical_gradient, rel_error
+from dropout_lib.gradcheck import numerical_gradient, rel_error
 from . import CheckResult
 from ._support import (
     Problem as _Problem,

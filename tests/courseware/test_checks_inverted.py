@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import dropout_lib as dl
-from dropout_lib.checks import CheckResult, report
-from dropout_lib.checks.inverted import check_dropout_backward, check_dropout_forward
+from courseware.checks import CheckResult, report
+from courseware.checks.inverted import check_dropout_backward, check_dropout_forward
 
 # --------------------------------------------------------------------------- references
 

@@ -6,7 +6,7 @@
   predictive mean and standard deviation of a regression network.
 
 Each check calls the learner's function on fixed inputs with fixed seeds, stops at the
-first problem and returns a :class:`~dropout_lib.checks.CheckResult` whose message says
+first problem and returns a :class:`~courseware.checks.CheckResult` whose message says
 what is wrong. The MC check compares with the *exact* mean and standard deviation,
 computed by enumerating all 2**10 subnetworks of a small network, with a 5-sigma
 tolerance; the seeds are fixed, so the verdict for a given function never changes.
@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import ensembles as _ens
-from ..nets import MLP
+from dropout_lib import ensembles as _ens
+from dropout_lib.nets import MLP
 from . import CheckResult
 from ._support import (
     Problem as _Problem,

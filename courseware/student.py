@@ -2,7 +2,7 @@
 
 Usage (or ``make student``)::
 
-    python -m dropout_lib.student [--out student/] [NOTEBOOK ...]
+    python -m courseware.student [--out student/] [NOTEBOOK ...]
 
 With no notebooks it takes every notebook listed in ``_toc.yml``. For each chapter it
 writes ``<out>/<chapter>.ipynb`` in which
@@ -11,7 +11,7 @@ writes ``<out>/<chapter>.ipynb`` in which
   through its ``{solution-end}`` cell, and every cell tagged ``solution``;
 - outputs and execution counts are cleared;
 - exercises, stubs (code ending in ``raise NotImplementedError``), checks and the prose
-  are kept, with their tags, so that ``python -m dropout_lib.grade`` can grade the result;
+  are kept, with their tags, so that ``python -m courseware.grade`` can grade the result;
 - a header cell says that this is the student edition and how to check one's work.
 
 The student edition is a set of plain notebooks, not a website: students have to run the
@@ -362,7 +362,7 @@ def _header(chapter: Chapter, file_name: str) -> str:
         "what is wrong. Predict-then-run, derive and explore exercises are answered in "
         "cells you add; they are not auto-graded.\n>\n"
         "> To grade the whole notebook the way your instructor will (it runs in a fresh "
-        f"kernel):\n> `python -m dropout_lib.grade {file_name}`\n>\n"
+        f"kernel):\n> `python -m courseware.grade {file_name}`\n>\n"
         f"> This chapter has {len(chapter.exercises)} exercise(s), {len(graded)} of them "
         f"auto-graded:\n>\n{items}"
     )
@@ -469,7 +469,7 @@ def _show(path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m dropout_lib.student",
+        prog="python -m courseware.student",
         description="Write the student edition: every chapter without its solutions.")
     parser.add_argument("notebooks", nargs="*", type=Path,
                         help="chapters (default: every notebook in _toc.yml)")

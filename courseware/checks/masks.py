@@ -5,7 +5,7 @@
   per (example, channel) of an ``(N, C, H, W)`` feature map.
 
 Each check calls the learner's function on fixed shapes with fixed seeds, stops at the
-first problem, and returns a :class:`~dropout_lib.checks.CheckResult` whose message says
+first problem, and returns a :class:`~courseware.checks.CheckResult` whose message says
 what is wrong and how to fix it. Statistical checks use a 5-sigma binomial tolerance, so a
 correct function fails them with probability below one in a million; because the seeds
 are fixed, the verdict for a given function never changes between runs.

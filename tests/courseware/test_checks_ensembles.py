@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from dropout_lib.checks import CheckResult
-from dropout_lib.checks.ensembles import check_enumerate_subnetworks, check_mc_error_bars
+from courseware.checks import CheckResult
+from courseware.checks.ensembles import check_enumerate_subnetworks, check_mc_error_bars
 
 # --------------------------------------------------------------------------- enumerate
 

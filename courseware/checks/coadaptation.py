@@ -8,7 +8,7 @@
 Each check calls the learner's function on a small network trained here (64-24-16-10,
 seeded, a fraction of a second), watches which units it switches off and in which mode
 it evaluates, stops at the first problem and returns a
-:class:`~dropout_lib.checks.CheckResult` that says what is wrong. The verdict for a given
+:class:`~courseware.checks.CheckResult` that says what is wrong. The verdict for a given
 function never changes between runs.
 """
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..coadaptation import accuracy_and_loss
-from ..coadaptation import unit_damage as _ref_unit_damage
-from ..data import digits_splits
-from ..nets import MLP
-from ..train import train
+from dropout_lib.coadaptation import accuracy_and_loss
+from dropout_lib.coadaptation import unit_damage as _ref_unit_damage
+from dropout_lib.data import digits_splits
+from dropout_lib.nets import MLP
+from dropout_lib.train import train
 from . import CheckResult
 from ._support import (
     Problem as _Problem,

@@ -1,15 +1,32 @@
 """The book's table of contents: which pages and chapters exist, in reading order.
 
 One reader of ``_toc.yml`` for the tests, the tools (notebook execution, benchmarks) and
-the student edition. It works in a clone of the repository, where ``dropout_lib`` is
-installed in editable mode and the book sits beside it.
+the student edition. It works only in a clone of the repository (courseware is installed
+in editable mode there, and the book sits beside it): :data:`ROOT` is the nearest folder
+above this module that holds ``_toc.yml``, and importing this module raises
+``FileNotFoundError`` if there is none (e.g. a non-editable install in site-packages).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-#: The repository root: the folder holding ``_toc.yml``, ``book/`` and ``dropout_lib/``.
-ROOT = Path(__file__).resolve().parents[1]
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: this module's folder) that holds
+    ``_toc.yml``: the repository root. Raises ``FileNotFoundError`` if there is none."""
+    start = (start or Path(__file__).parent).resolve()
+    for folder in [start, *start.parents]:
+        if (folder / "_toc.yml").is_file():
+            return folder
+    raise FileNotFoundError(
+        f"no _toc.yml in {start} or any folder above it: courseware runs only from a clone "
+        "of the book's repository (install it there with `pip install -e .[courseware]`)"
+    )
+
+
+#: The repository root: the folder holding ``_toc.yml``, ``book/``, ``dropout_lib/`` and
+#: ``courseware/``, found by walking up from this module (see :func:`find_root`).
+ROOT = find_root()
 TOC = ROOT / "_toc.yml"
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from courseware.checks import CheckResult, report
+from courseware.checks.coadaptation import check_knockout_accuracy, check_unit_damage
 from dropout_lib import coadaptation as co
-from dropout_lib.checks import CheckResult, report
-from dropout_lib.checks.coadaptation import check_knockout_accuracy, check_unit_damage
 
 # --------------------------------------------------------------------------- knockout_accuracy
 

@@ -1,6 +1,6 @@
 """Exercise checks: say whether a learner's function is right, and if not, what is wrong.
 
-Every chapter with coding exercises has a module here (``dropout_lib.checks.masks`` for
+Every chapter with coding exercises has a module here (``courseware.checks.masks`` for
 ``book/01_masks.ipynb``, ...) whose ``check_<name>(fn)`` functions call the learner's
 function on fixed, seeded inputs and return a :class:`CheckResult`. They never raise on a
 learner's mistake (an exception inside the learner's function is caught and reported), and
@@ -8,8 +8,8 @@ their output is deterministic, so a notebook can store it and nbval can compare 
 
 Typical use in a notebook's check cell::
 
-    from dropout_lib.checks import report
-    from dropout_lib.checks.masks import check_draw_mask
+    from courseware.checks import report
+    from courseware.checks.masks import check_draw_mask
     report(check_draw_mask(draw_mask))
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 __all__ = ["CheckResult", "report"]
 
 #: When this environment variable names a file, :func:`report` also appends each result to
-#: it as one JSON line. ``python -m dropout_lib.grade`` sets it for the kernel that runs a
+#: it as one JSON line. ``python -m courseware.grade`` sets it for the kernel that runs a
 #: student's notebook, so the grader reads the verdicts instead of parsing printed text.
 GRADE_LOG_ENV = "DROPOUT_LIB_GRADE_LOG"
 

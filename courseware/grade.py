@@ -2,13 +2,13 @@
 
 Usage (or ``make grade NB=...``)::
 
-    python -m dropout_lib.grade STUDENT.ipynb [MORE.ipynb ...] [--json out.json]
+    python -m courseware.grade STUDENT.ipynb [MORE.ipynb ...] [--json out.json]
         [--csv out.csv] [--timeout-cell 60] [--timeout-total 600]
 
 Each notebook runs top to bottom in its own Jupyter kernel (a separate process), cell by
 cell, with a time limit per cell and one for the whole notebook. The verdicts come from
 the book's check functions: the kernel runs with ``DROPOUT_LIB_GRADE_LOG`` set, so every
-``report(...)`` in a check cell also appends its :class:`~dropout_lib.checks.CheckResult`
+``report(...)`` in a check cell also appends its :class:`~courseware.checks.CheckResult`
 to a file the grader reads. A student's mistake never stops the grader:
 
 - an exception in the student's code is recorded against that exercise;
@@ -23,7 +23,7 @@ to a file the grader reads. A student's mistake never stops the grader:
   "not auto-graded".
 
 When the notebook is a student edition of a chapter of this book (``python -m
-dropout_lib.student`` records the chapter in its metadata), the check cells are taken
+courseware.student`` records the chapter in its metadata), the check cells are taken
 from the book's chapter, not from the student's copy, so an edited or deleted check cell
 cannot change the verdict (``--own-checks`` turns this off).
 
@@ -471,7 +471,7 @@ def write_csv(grades: list[NotebookGrade], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m dropout_lib.grade",
+        prog="python -m courseware.grade",
         description="Grade students' notebooks: pass/fail per exercise, with what is wrong.")
     parser.add_argument("notebooks", nargs="+", type=Path, help="the students' notebooks")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dropout_lib.checks import CheckResult, report
-from dropout_lib.checks.masks import check_channel_mask, check_draw_mask
+from courseware.checks import CheckResult, report
+from courseware.checks.masks import check_channel_mask, check_draw_mask
 from dropout_lib.masks import bernoulli_mask
 
 # --------------------------------------------------------------------------- draw_mask

@@ -1,0 +1,12 @@
+"""courseware: the teaching machinery around the book, kept apart from the library.
+
+- :mod:`courseware.checks`: the exercises' checks (the chapters' check cells and the grader).
+- :mod:`courseware.student`: writes the student edition (``python -m courseware.student``).
+- :mod:`courseware.grade`: grades a student's notebook (``python -m courseware.grade``).
+- :mod:`courseware.book`: the reader of ``_toc.yml`` (for the tests, tools and the above).
+
+It runs from a clone of the repository (``pip install -e .[courseware]``; ``make`` does
+it) and depends on nbformat, nbclient and pyyaml, and on :mod:`dropout_lib`. The
+dependency goes one way only: ``dropout_lib`` depends on numpy alone and never imports
+courseware.
+"""
