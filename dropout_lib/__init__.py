@@ -12,12 +12,14 @@ The book's chapters import it as ``import dropout_lib as dl``.
 - :mod:`dropout_lib.experiments`: multi-seed runs and sweeps.
 - :mod:`dropout_lib.coadaptation`: knock-out and co-adaptation measurements.
 - :mod:`dropout_lib.ensembles`: subnetwork enumeration, NWGM, weight scaling, MC averaging.
-- :mod:`dropout_lib.plotting`: the book's figure style and mask images.
+- :mod:`dropout_lib.plotting`: the book's figure style and mask images (needs matplotlib;
+  import it explicitly).
 
 Every random draw comes from an explicit ``numpy.random.Generator``; no function changes
 its inputs; ``p_drop`` is always the probability of *dropping* a unit.
 """
-from . import coadaptation, data, ensembles, experiments, gradcheck, layers, losses, masks, nets, optim, plotting, train
+# plotting (matplotlib) is not imported here: `import dropout_lib` needs only NumPy.
+from . import coadaptation, data, ensembles, experiments, gradcheck, layers, losses, masks, nets, optim, train
 from .data import Splits, digits_splits, load_digits
 from .experiments import Config, run_seeds, summarize
 from .gradcheck import numerical_gradient, rel_error
@@ -76,7 +78,6 @@ __all__ = [
     "mask_shape",
     "masks",
     "numerical_gradient",
-    "plotting",
     "rel_error",
     "relu_backward",
     "relu_forward",

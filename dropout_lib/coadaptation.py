@@ -41,10 +41,10 @@ import numpy as np
 
 from .data import Splits, as_generator, digits_splits, subsample_train
 from .experiments import Config
-from . import layers as _layers
 from .losses import softmax_cross_entropy
-from .nets import ACTIVATIONS, MLP
-from .train import History, Progress, evaluate, train
+from .nets import MLP
+from ._progress import progress_bar
+from .train import History, evaluate, train
 
 __all__ = [
     "N_TRAIN",
@@ -52,7 +52,7 @@ __all__ = [
     "PLAIN",
     "DROPOUT",
     "SCALES",
-    "CACHE_PATH",
+    "CACHE_FILE",
     "chapter_data",
     "accuracy_and_loss",
     "knockout_curve",
@@ -87,7 +87,9 @@ PLAIN = BASE
 DROPOUT = BASE.replace(p_drop_input=0.2, p_drop_hidden=0.5)
 
 #: Default location of the cached full-size results (relative to the repository root).
-CACHE_PATH = Path(__file__).resolve().parents[1] / "book" / "data" / "coadaptation_sweeps.json"
+#: Where the book keeps the full-size sweeps, relative to the repository root
+#: (the command line's default; the installed library never looks there itself).
+CACHE_FILE = Path("book") / "data" / "coadaptation_sweeps.json"
 
 #: The two sizes of the sweeps. Both use the same grids; "small" has one seed, a network
 #: of half the width and half the updates, so it runs in seconds.
@@ -174,23 +176,12 @@ def accuracy_and_loss(net: MLP, X: np.ndarray, y: np.ndarray, *,
 
 
 def _tail(net: MLP, layer: int, a: np.ndarray) -> np.ndarray:
-    """Evaluation-mode scores from hidden layer ``layer``'s activations ``a`` (before its dropout).
+    """Evaluation-mode scores from hidden layer ``layer``'s activations ``a``.
 
-    The same operations as :meth:`MLP.forward` with ``train=False`` above ``layer``, so
-    zeroing column ``i`` of ``a`` gives exactly the scores of ``ablate={layer: [i]}``
-    without recomputing the layers below.
+    Zeroing column ``i`` of ``a`` gives exactly the scores of
+    ``ablate={layer: [i]}``, without recomputing the layers below.
     """
-    h = a
-    for lay in range(layer, net.n_hidden + 1):
-        if lay > layer:
-            z, _ = _layers.affine_forward(h, net.params[f"W{lay}"], net.params[f"b{lay}"])
-            h, _ = ACTIVATIONS[net.activations[lay - 1]][0](z)
-        p = net.p_drop_hidden[lay - 1]
-        if p > 0:
-            h, _ = _layers.dropout_forward(h, p, train=False, mode=net.dropout_mode)
-    L = net.n_hidden + 1
-    scores, _ = _layers.affine_forward(h, net.params[f"W{L}"], net.params[f"b{L}"])
-    return scores
+    return net.forward(a, train=False, from_layer=layer)[0]
 
 
 def _damage_from(net: MLP, layer: int, a: np.ndarray, y: np.ndarray, units,
@@ -543,21 +534,6 @@ def _summarise(rows: list[list[dict[str, float]]]) -> dict[str, dict[str, list]]
     return out
 
 
-class _Bar:
-    def __init__(self, total: int, prefix: str, show: bool) -> None:
-        self.bar = Progress(total, prefix=prefix) if show else None
-        self.done = 0
-
-    def tick(self, text: str) -> None:
-        self.done += 1
-        if self.bar is not None:
-            self.bar.update(self.done, text)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def p_drop_sweep(scale: str = "small", *, progress: bool = False) -> dict[str, Any]:
     """Test accuracy and loss against the hidden drop probability (no input dropout).
 
@@ -578,7 +554,7 @@ def p_drop_sweep(scale: str = "small", *, progress: bool = False) -> dict[str, A
     s = _scale(scale)
     base = _base_for(scale)
     data = chapter_data()
-    bar = _Bar(len(P_DROP_GRID) * len(s["seeds"]), "p_drop ", progress)
+    bar = progress_bar(len(P_DROP_GRID) * len(s["seeds"]), "p_drop", progress)
     rows = []
     for p in P_DROP_GRID:
         cfg = base.replace(p_drop_hidden=p)
@@ -611,7 +587,7 @@ def train_size_sweep(scale: str = "small", *, progress: bool = False) -> dict[st
     arms = {"plain": base, "dropout": base.replace(p_drop_input=DROPOUT.p_drop_input,
                                                    p_drop_hidden=DROPOUT.p_drop_hidden)}
     epochs = [_epochs_for(n, base.batch_size, s["epoch_factor"]) for n in TRAIN_SIZE_GRID]
-    bar = _Bar(len(TRAIN_SIZE_GRID) * len(s["seeds"]) * 2, "n_train ", progress)
+    bar = progress_bar(len(TRAIN_SIZE_GRID) * len(s["seeds"]) * 2, "n_train", progress)
     rows: dict[str, list] = {k: [] for k in arms}
     for n, ep in zip(TRAIN_SIZE_GRID, epochs, strict=True):
         subsets = {seed: subsample_train(pool, n, seed=_streams(seed)[2]) for seed in s["seeds"]}
@@ -643,7 +619,7 @@ def init_sensitivity(scale: str = "small", *, progress: bool = False) -> dict[st
     data = chapter_data()
     arms = {"plain": base, "dropout": base.replace(p_drop_input=DROPOUT.p_drop_input,
                                                    p_drop_hidden=DROPOUT.p_drop_hidden)}
-    bar = _Bar(len(s["init_seeds"]) * 2, "init ", progress)
+    bar = progress_bar(len(s["init_seeds"]) * 2, "init", progress)
     out: dict[str, Any] = {"init_seeds": list(s["init_seeds"]), "train_seed": 0}
     for name, cfg in arms.items():
         row = []
@@ -669,7 +645,7 @@ def l2_grid(scale: str = "small", *, progress: bool = False) -> dict[str, Any]:
     data = chapter_data()
     arms = {"plain": base, "dropout": base.replace(p_drop_input=DROPOUT.p_drop_input,
                                                    p_drop_hidden=DROPOUT.p_drop_hidden)}
-    bar = _Bar(len(L2_GRID) * len(s["seeds"]) * 2, "l2 ", progress)
+    bar = progress_bar(len(L2_GRID) * len(s["seeds"]) * 2, "l2", progress)
     out: dict[str, Any] = {"grid": list(L2_GRID), "seeds": list(s["seeds"])}
     for name, cfg in arms.items():
         rows = []
@@ -732,7 +708,7 @@ def run_all(scale: str = "small", *, progress: bool = False,
     return out
 
 
-def save_results(results: dict[str, Any], path: str | Path = CACHE_PATH) -> Path:
+def save_results(results: dict[str, Any], path: str | Path) -> Path:
     """Write ``results`` as indented JSON (creating the folder); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -740,8 +716,8 @@ def save_results(results: dict[str, Any], path: str | Path = CACHE_PATH) -> Path
     return path
 
 
-def load_results(path: str | Path = CACHE_PATH) -> dict[str, Any]:
-    """Read results written by :func:`save_results` (default: the cached full-size sweeps)."""
+def load_results(path: str | Path) -> dict[str, Any]:
+    """Read results written by :func:`save_results`, e.g. the book's cache."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
@@ -756,7 +732,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     size.add_argument("--small", action="store_const", const="small", dest="scale",
                       help="small size (seconds), as run in the notebook and the tests")
     parser.add_argument("--out", type=Path, default=None,
-                        help=f"output JSON (default for --full: {CACHE_PATH})")
+                        help=f"output JSON (default for --full: {CACHE_FILE}, from the repository root)")
     parser.add_argument("--only", nargs="+", choices=list(SWEEPS), default=None,
                         help="run only these sweeps")
     args = parser.parse_args(argv)
@@ -765,7 +741,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if out is None:
         if scale != "full":
             parser.error("--small needs --out (the cache holds the full-size results)")
-        out = CACHE_PATH
+        out = CACHE_FILE
     results = run_all(scale, progress=True, which=args.only)
     path = save_results(results, out)
     print(f"wrote {path}", file=sys.stderr)

@@ -52,7 +52,7 @@ import numpy as np
 from ._validate import check_choice, check_p_drop, check_rng
 from .data import Splits
 from .losses import log_softmax, softmax
-from .nets import ACTIVATIONS, MLP
+from .nets import MLP
 from .train import History, train
 
 __all__ = [
@@ -276,48 +276,24 @@ def subnetwork_outputs(net: MLP, X: np.ndarray, masks: np.ndarray) -> np.ndarray
 
     Notes
     -----
-    Subnetwork :math:`m` is the training-time network with that mask: a kept unit's
-    activation is multiplied by :math:`1/(1-p)` (inverted dropout) or passed as is
-    (``dropout_mode="original"``), a dropped unit outputs 0. The computation is
-    vectorized over blocks of masks (each intermediate array holds at most
-    about 4 million numbers); layers before the first droppable one are computed
-    once per block.
+    Each block of masks is evaluated by one call of :meth:`MLP.forward` on
+    copies of ``X``, with the masks passed through its ``masks=`` hook.
     """
     net = _check_net(net)
     X = net.check_X(X)
     masks, blocks = _split_masks(net, masks)
-    by_layer: dict[int, tuple[int, float]] = {}
-    start = 0
-    for layer, size, p in blocks:
-        by_layer[layer] = (start, p)
-        start += size
-    M = masks.shape[0]
-    out = np.empty((M, X.shape[0], net.n_outputs), dtype=net.dtype)
-    inverted = net.dropout_mode == "inverted"
-
-    def drop(h: np.ndarray, mk: np.ndarray, layer: int) -> np.ndarray:
-        """Apply the block of masks ``mk`` (C, n) to layer ``layer``'s outputs h (., N, H)."""
-        if layer not in by_layer:
-            return h
-        s, p = by_layer[layer]
-        width = h.shape[-1]
-        keep = mk[:, s:s + width].astype(net.dtype)[:, None, :]  # (C, 1, H)
-        if inverted:
-            keep = keep * net.dtype.type(1.0 / (1.0 - p))
-        return h * keep
-
-    chunk = _chunk_size(net, X.shape[0])
+    M, N = masks.shape[0], X.shape[0]
+    out = np.empty((M, N, net.n_outputs), dtype=net.dtype)
+    chunk = _chunk_size(net, N)
     for c0 in range(0, M, chunk):
         mk = masks[c0:c0 + chunk]
-        h = drop(X[None, :, :], mk, 0)  # (1 or C, N, D)
-        for layer in range(1, net.n_hidden + 1):
-            z = h @ net.params[f"W{layer}"] + net.params[f"b{layer}"]
-            fwd, _ = ACTIVATIONS[net.activations[layer - 1]]
-            a = fwd(z.reshape(-1, z.shape[-1]))[0].reshape(z.shape)
-            h = drop(a, mk, layer)
-        L = net.n_hidden + 1
-        scores = h @ net.params[f"W{L}"] + net.params[f"b{L}"]
-        out[c0:c0 + chunk] = np.broadcast_to(scores, (mk.shape[0], *scores.shape[1:]))
+        per_layer, start = {}, 0
+        for layer, size, _ in blocks:  # one (C * N, size) keep-mask per layer
+            per_layer[layer] = np.repeat(mk[:, start:start + size], N, axis=0)
+            start += size
+        X_rep = np.tile(X, (mk.shape[0], 1))
+        scores, _ = net.forward(X_rep, train=True, masks=per_layer)
+        out[c0:c0 + mk.shape[0]] = scores.reshape(mk.shape[0], N, -1)
     return out
 
 

@@ -34,7 +34,8 @@ from ._validate import check_bool
 from .data import Splits, subsample_train
 from .nets import MLP
 from .optim import Optimizer, make_optimizer
-from .train import EarlyStopping, History, Progress, train
+from ._progress import progress_bar
+from .train import EarlyStopping, History, train
 
 __all__ = [
     "Config",
@@ -413,14 +414,12 @@ def run_seeds(config: Config, data: Splits, seeds: Sequence[int], *,
     _check_data(config, data)
     check_bool(progress, "progress")
     _check_metric(config, data, metric)
-    bar = Progress(len(seeds), prefix="seeds ") if progress else None
+    bar = progress_bar(len(seeds), "seeds", progress)
     hists = []
-    for i, s in enumerate(seeds):
+    for s in seeds:
         hists.append(run(config, data, s)[1])
-        if bar is not None:
-            bar.update(i + 1, f"{metric} {hists[-1].final[metric]:.4f}")
-    if bar is not None:
-        bar.close()
+        bar.tick(f"{metric} {hists[-1].final[metric]:.4f}")
+    bar.close()
     return SeedRuns(config, seeds, hists, metric, summarize([h.final[metric] for h in hists]))
 
 
@@ -562,10 +561,9 @@ def _run_grid(param: str, values: list[Any], jobs: list[tuple[Config, Any]],
         _check_data(cfg, d)
         _check_metric(cfg, d, metric)
     total = len(jobs) * len(seeds)
-    bar = Progress(total, prefix=f"{param} ") if progress else None
+    bar = progress_bar(total, param, progress)
     per_seed = np.empty((len(jobs), len(seeds)))
     histories: list[list[History]] = []
-    done = 0
     for i, (cfg, data) in enumerate(jobs):
         row = []
         for j, s in enumerate(seeds):
@@ -573,12 +571,9 @@ def _run_grid(param: str, values: list[Any], jobs: list[tuple[Config, Any]],
             _, h = run(cfg, d, s)
             row.append(h)
             per_seed[i, j] = h.final[metric]
-            done += 1
-            if bar is not None:
-                bar.update(done, f"{param}={_fmt(values[i])} {metric} {per_seed[i, j]:.4f}")
+            bar.tick(f"{param}={_fmt(values[i])} {metric} {per_seed[i, j]:.4f}")
         histories.append(row)
-    if bar is not None:
-        bar.close()
+    bar.close()
     std = (np.std(per_seed, axis=1, ddof=1) if len(seeds) > 1
            else np.full(len(jobs), np.nan))
     return SweepResult(param, values, list(seeds), metric, per_seed,

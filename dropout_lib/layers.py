@@ -32,6 +32,7 @@ from ._validate import (
     check_p_drop,
     check_rng,
     check_same_shape,
+    describe,
 )
 from .masks import _draw_mask, _threshold, mask_shape
 
@@ -125,6 +126,7 @@ def dropout_forward(
     rng: np.random.Generator | None = None,
     mode: str = "inverted",
     shared_axes: int | tuple[int, ...] = (),
+    mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, DropoutCache]:
     r"""Dropout forward pass.
 
@@ -144,6 +146,9 @@ def dropout_forward(
         evaluation.
     shared_axes : int or tuple of int, keyword-only
         Axes that share one mask value (see ``masks.bernoulli_mask``).
+    mask : numpy.ndarray of bool, keyword-only
+        A keep-mask to apply instead of drawing one (training only), of
+        shape ``mask_shape(x.shape, shared_axes)``.
 
     Returns
     -------
@@ -164,13 +169,16 @@ def dropout_forward(
     train = check_bool(train, "train", "True for training, False for evaluation")
     mode = check_choice(mode, "mode", DROPOUT_MODES)
     axes = check_axes(shared_axes, x.ndim)
-    if rng is not None or (train and p_drop > 0.0):
+    if mask is not None:
+        mask = _check_mask(mask, train, mask_shape(x.shape, axes))
+    elif rng is not None or (train and p_drop > 0.0):
         rng = check_rng(rng)
     if not train:
         scale = 1.0 if mode == "inverted" else 1.0 - p_drop
         cache = DropoutCache(None, scale, False, p_drop, mode, x.shape, x.dtype, axes)
         return _scaled(x, scale, None, ""), cache
-    mask = _draw_mask(mask_shape(x.shape, axes), _threshold(p_drop), rng)
+    if mask is None:
+        mask = _draw_mask(mask_shape(x.shape, axes), _threshold(p_drop), rng)
     scale = 0.0 if p_drop == 1.0 else 1.0 / (1.0 - p_drop)
     scale = scale if mode == "inverted" or p_drop == 1.0 else 1.0
     what = f"with p_drop = {p_drop!r}, 1 / (1 - p_drop)"
@@ -207,6 +215,16 @@ def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
     masked = cache.train and cache.p_drop > 0.0
     mask = cache.mask if masked else None
     return _scaled(dout, cache.scale, mask, "the dropout scale")
+
+
+def _check_mask(mask: object, train: bool, shape: tuple[int, ...]) -> np.ndarray:
+    """A given keep-mask: bool, of the mask shape, in training mode only."""
+    if not train:
+        raise ValueError("mask is a training-mode keep-mask; it needs train=True")
+    if not isinstance(mask, np.ndarray) or mask.dtype != bool:
+        raise TypeError(f"mask must be a NumPy bool array, got {describe(mask)}")
+    check_same_shape(mask, shape, "mask", "the mask of x")
+    return mask
 
 
 def _scaled(a: np.ndarray, scale: float, mask: np.ndarray | None, what: str) -> np.ndarray:

@@ -341,75 +341,111 @@ class MLP:
         train: bool,
         rng: np.random.Generator | None = None,
         ablate: Ablation | None = None,
+        masks: Mapping[int, np.ndarray] | None = None,
+        from_layer: int = 0,
     ) -> tuple[np.ndarray, ForwardCache]:
-        """Compute class scores (or regression outputs).
+        """Compute class scores (or regression outputs): the one forward pass.
 
         Parameters
         ----------
         X : ndarray of float, shape (N, D)
-            Inputs (not modified; converted to the network's dtype if needed).
+            Inputs (not modified). With ``from_layer = l > 0``: hidden layer
+            ``l``'s activations, shape (N, H_l), before its dropout.
         train : bool
-            Required. ``True``: dropout masks are drawn from ``rng``.
-            ``False``: evaluation, no randomness (the weight-scaling rule).
+            ``True``: dropout masks are drawn from ``rng``; ``False``: none.
         rng : numpy.random.Generator, optional
-            Source of the dropout masks; required when ``train`` and any
-            ``p_drop > 0``. Ignored in evaluation.
+            Required when ``train`` and a mask must be drawn.
         ablate : dict of int to array_like, optional
-            Units to switch off: ``{layer: unit indices}`` or ``{layer: bool mask
-            of shape (H_l,)}`` (True = off), with hidden layers numbered from 1.
-            An ablated unit outputs exactly 0 (before dropout), which is the same
-            as zeroing its outgoing weights. Works in both modes (gradients do
-            not flow through ablated units).
+            Units to switch off, ``{layer: indices or bool mask}`` (layers
+            numbered from 1); an ablated unit outputs exactly 0.
+        masks : dict of int to bool ndarray, optional
+            Keep-masks ``{layer: (N, H_l)}`` (0 = inputs) to use instead of
+            drawn ones, with ``train=True``: subnetworks are evaluated so.
+        from_layer : int, optional
+            Start above hidden layer ``from_layer`` (knock-outs reuse the
+            activations below).
 
         Returns
         -------
         scores : ndarray, shape (N, K)
         cache : ForwardCache
-            Input of :meth:`backward`; ``cache.hidden[l]`` are hidden layer
-            ``l``'s activations (after ablation, before dropout).
+            For :meth:`backward`; ``cache.hidden[l]`` holds layer ``l``'s
+            activations (after ablation, before dropout).
 
-        Raises
-        ------
-        TypeError
-            If ``train`` is not a bool, or ``rng`` is missing when it is needed.
+        See Also
+        --------
+        book/03_co_adaptation.ipynb, book/04_ensembles.ipynb : the hooks.
         """
         train = check_bool(train, "train", "True for training with dropout, False for evaluation")
-        if train and self.uses_dropout:
+        start = self._check_start(X, from_layer)
+        X = self.check_X(X) if start == 0 else X.astype(self.dtype, copy=False)
+        keep = self._keep_vectors(ablate)
+        if set(keep) & set(range(1, start + 1)):
+            raise ValueError(f"ablate can only name layers above from_layer={start}")
+        masks = self._check_masks(masks, train, rng)
+        cache = ForwardCache(train=train)
+        h = self._dropout(X, start, train, rng, masks, cache)
+        for layer in range(start + 1, self.n_hidden + 1):
+            z, c = layers.affine_forward(h, self.params[f"W{layer}"], self.params[f"b{layer}"])
+            cache.steps.append(("affine", layer, c))
+            a, c = ACTIVATIONS[self.activations[layer - 1]][0](z)
+            cache.steps.append(("act", layer, c))
+            if layer in keep:
+                a = a * keep[layer]
+                cache.steps.append(("ablate", layer, keep[layer]))
+            cache.pre_activations[layer], cache.hidden[layer] = z, a
+            h = self._dropout(a, layer, train, rng, masks, cache)
+        L = self.n_hidden + 1
+        scores, c = layers.affine_forward(h, self.params[f"W{L}"], self.params[f"b{L}"])
+        cache.steps.append(("affine", L, c))
+        return scores, cache
+
+    def _p_drop(self, layer: int) -> float:
+        """Drop probability after layer ``layer`` (0 = the inputs)."""
+        return self.p_drop_input if layer == 0 else self.p_drop_hidden[layer - 1]
+
+    def _dropout(self, h, layer, train, rng, masks, cache) -> np.ndarray:
+        """Layer ``layer``'s dropout, with a given mask if ``masks`` has one."""
+        p = self._p_drop(layer)
+        if p == 0:
+            return h
+        h, c = layers.dropout_forward(
+            h, p, train=train, rng=None if layer in masks else rng,
+            mode=self.dropout_mode, mask=masks.get(layer),
+        )
+        cache.steps.append(("dropout", layer, c))
+        return h
+
+    def _check_start(self, X: Any, from_layer: Any) -> int:
+        """Validate ``from_layer`` and the shape of ``X`` for it."""
+        if isinstance(from_layer, bool) or not isinstance(from_layer, (int, np.integer)) \
+                or not 0 <= from_layer <= self.n_hidden:
+            raise ValueError(f"from_layer must be an int in 0..{self.n_hidden}; "
+                             f"got {from_layer!r}")
+        if from_layer == 0:
+            return 0
+        H = self.layer_sizes[from_layer]
+        if not isinstance(X, np.ndarray) or X.ndim != 2 or X.shape[1] != H:
+            raise ValueError(f"with from_layer={from_layer}, X must be layer "
+                             f"{from_layer}'s activations of shape (N, {H})")
+        return int(from_layer)
+
+    def _check_masks(self, masks, train: bool, rng) -> dict[int, np.ndarray]:
+        """Validate given keep-masks; require ``rng`` where a mask must be drawn."""
+        masks = dict(masks or {})
+        if masks and not train:
+            raise ValueError("masks are training-mode keep-masks; pass train=True")
+        for layer in masks:
+            if layer not in range(self.n_hidden + 1) or self._p_drop(layer) == 0:
+                raise ValueError(f"masks has layer {layer!r}, which has no dropout")
+        drawn = [l for l in range(self.n_hidden + 1) if self._p_drop(l) > 0 and l not in masks]
+        if train and drawn:
             if rng is None:
                 raise TypeError("rng (a numpy.random.Generator) is required when train=True "
                                 "and the network has p_drop > 0; pass rng=np.random."
                                 "default_rng(seed)")
             check_rng(rng)
-        X = self.check_X(X)
-        keep = self._keep_vectors(ablate)
-        mode = self.dropout_mode
-        cache = ForwardCache(train=train)
-        steps = cache.steps
-        h = X
-        if self.p_drop_input > 0:
-            h, c = layers.dropout_forward(h, self.p_drop_input, train=train, rng=rng, mode=mode)
-            steps.append(("dropout", 0, c))
-        for layer in range(1, self.n_hidden + 1):
-            z, c = layers.affine_forward(h, self.params[f"W{layer}"], self.params[f"b{layer}"])
-            steps.append(("affine", layer, c))
-            fwd, _ = ACTIVATIONS[self.activations[layer - 1]]
-            a, c = fwd(z)
-            steps.append(("act", layer, c))
-            if layer in keep:
-                a = a * keep[layer]
-                steps.append(("ablate", layer, keep[layer]))
-            cache.pre_activations[layer] = z
-            cache.hidden[layer] = a
-            p = self.p_drop_hidden[layer - 1]
-            if p > 0:
-                h, c = layers.dropout_forward(a, p, train=train, rng=rng, mode=mode)
-                steps.append(("dropout", layer, c))
-            else:
-                h = a
-        L = self.n_hidden + 1
-        scores, c = layers.affine_forward(h, self.params[f"W{L}"], self.params[f"b{L}"])
-        steps.append(("affine", L, c))
-        return scores, cache
+        return masks
 
     def backward(self, dscores: np.ndarray, cache: ForwardCache) -> dict[str, np.ndarray]:
         """Backpropagate ``dscores`` through the pass recorded in ``cache``.

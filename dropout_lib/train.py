@@ -21,20 +21,19 @@ book/03_co_adaptation.ipynb : small training sets, L2 and max-norm.
 from __future__ import annotations
 
 import math
-import sys
-import time
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
+from ._progress import progress_bar
 from ._validate import check_bool, check_choice
 from .data import Splits
 from .losses import check_labels, mean_squared_error, softmax_cross_entropy
 from .nets import LOSSES, MLP
 from .optim import Optimizer, make_optimizer
 
-__all__ = ["EarlyStopping", "History", "train", "evaluate", "spawn_streams", "Progress"]
+__all__ = ["EarlyStopping", "History", "train", "evaluate", "spawn_streams"]
 
 _SPLITS = ("train", "val", "test")
 
@@ -141,31 +140,6 @@ class History:
         """One line with the final metrics, rounded (stable text for notebooks)."""
         parts = [f"{k} {v:.{decimals}f}" for k, v in self.final.items()]
         return f"best epoch {self.best_epoch}/{self.epochs[-1]}: " + ", ".join(parts)
-
-
-class Progress:
-    """A single updating status line on a stream (stderr by default), no dependencies."""
-
-    def __init__(self, total: int, *, prefix: str = "", stream: TextIO | None = None) -> None:
-        self.total = total
-        self.prefix = prefix
-        self.stream = stream if stream is not None else sys.stderr
-        self.start = time.perf_counter()
-        self._width = 0
-
-    def update(self, done: int, text: str = "") -> None:
-        elapsed = time.perf_counter() - self.start
-        frac = done / self.total if self.total else 1.0
-        bar = "#" * int(20 * frac) + "-" * (20 - int(20 * frac))
-        line = f"{self.prefix}[{bar}] {done}/{self.total} {elapsed:6.1f}s {text}"
-        pad = max(0, self._width - len(line))
-        self._width = len(line)
-        self.stream.write("\r" + line + " " * pad)
-        self.stream.flush()
-
-    def close(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
 
 
 def spawn_streams(seed: Any = None, rng: np.random.Generator | None = None,
@@ -417,7 +391,7 @@ def train(
     best_params = net.get_params() if early_stopping is not None else None
     hist.best_epoch = 0
     since_best = 0
-    bar = Progress(epochs, prefix="train ") if progress else None
+    bar = progress_bar(epochs, "train", progress)
     l2f = float(l2)
     for epoch in range(1, epochs + 1):
         perm = batch_rng.permutation(n)
@@ -438,20 +412,19 @@ def train(
                 best_params = net.get_params()
         else:
             since_best += 1
-        if bar is not None:
+        if progress:
             text = f"loss {hist.train_loss[-1]:.4f}"
             if "val" in splits:
                 text += f" val_loss {hist.val_loss[-1]:.4f}"
                 if classification:
                     text += f" val_acc {hist.val_acc[-1]:.3f}"
-            bar.update(epoch, text)
+            bar.tick(text)
         if not math.isfinite(hist.train_loss[-1]):
             break  # diverged: further epochs cannot recover
         if early_stopping is not None and since_best >= early_stopping.patience:
             hist.stopped_early = epoch < epochs
             break
-    if bar is not None:
-        bar.close()
+    bar.close()
     restored = early_stopping is not None and early_stopping.restore_best
     if restored and best_params is not None:
         net.set_params(best_params)

@@ -3,6 +3,7 @@ and the cached full-size sweeps of book/03_co_adaptation.ipynb."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ from dropout_lib.data import digits_splits
 from dropout_lib.experiments import Config, run
 from dropout_lib.nets import MLP
 from dropout_lib.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -172,9 +175,10 @@ def small():
 
 @pytest.fixture(scope="module")
 def cached():
-    assert co.CACHE_PATH.exists(), ("book/data/coadaptation_sweeps.json is missing; "
-                                    "run python -m dropout_lib.coadaptation --full")
-    return co.load_results()
+    path = ROOT / co.CACHE_FILE
+    assert path.exists(), ("book/data/coadaptation_sweeps.json is missing; "
+                           "run python -m dropout_lib.coadaptation --full")
+    return co.load_results(path)
 
 
 def _metric_blocks(result: dict) -> list[tuple[str, dict]]:
@@ -189,11 +193,13 @@ def _metric_blocks(result: dict) -> list[tuple[str, dict]]:
     return out
 
 
+@pytest.mark.slow  # runs co.run_all("small"): about two minutes
 def test_small_run_is_deterministic(small):
     again = co.run_all("small", which=["p_drop_sweep"])
     assert again["p_drop_sweep"] == small["p_drop_sweep"]
 
 
+@pytest.mark.slow  # runs co.run_all("small"): about two minutes
 def test_cache_has_the_same_keys_and_grids_as_a_fresh_small_run(cached, small):
     assert cached["config"]["scale"] == "full"
     assert set(cached) == set(small)
@@ -235,6 +241,7 @@ ACC_MARGIN = 0.05
 FITS = 0.95  # training accuracy of the small run above which it is comparable
 
 
+@pytest.mark.slow  # runs co.run_all("small"): about two minutes
 def test_cache_is_within_margin_of_a_fresh_small_run(cached, small):
     full = np.array(cached["p_drop_sweep"]["test_acc"]["mean"])
     mini = np.array(small["p_drop_sweep"]["test_acc"]["mean"])

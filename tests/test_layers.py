@@ -756,3 +756,19 @@ def test_activation_errors(fwd, bwd, name):
         TypeError, match=rf"cache must be the \w+Cache returned by {name}, got DropoutCache"
     ):
         bwd(np.ones((2, 3)), other)
+
+
+def test_a_given_mask_is_used_instead_of_drawing_one():
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    mask = np.array([[True, False, True], [False, True, True]])
+    out, cache = dropout_forward(x, 0.5, train=True, mask=mask)
+    assert np.array_equal(out, x * mask * 2.0) and cache.mask is mask
+    drawn, c = dropout_forward(x, 0.5, train=True, rng=np.random.default_rng(0))
+    again, _ = dropout_forward(x, 0.5, train=True, mask=c.mask)
+    assert np.array_equal(drawn, again)
+    with pytest.raises(ValueError, match="needs train=True"):
+        dropout_forward(x, 0.5, train=False, mask=mask)
+    with pytest.raises(TypeError, match="mask must be a NumPy bool array"):
+        dropout_forward(x, 0.5, train=True, mask=mask.astype(float))
+    with pytest.raises(ValueError, match="mask must have the same shape"):
+        dropout_forward(x, 0.5, train=True, mask=mask[:1])

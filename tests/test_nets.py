@@ -382,3 +382,50 @@ def test_zero_hidden_layers_is_softmax_regression():
     np.testing.assert_allclose(net.scores(X), X @ net.params["W1"] + net.params["b1"])
     _, errors = _check_all_grads(net, X, np.arange(5) % 3, l2=0.1)
     assert max(errors.values()) < 1e-6
+
+
+# --------------------------------------------------------------------------- forward hooks
+
+
+def _hook_net():
+    return MLP([6, 5, 4, 3], p_drop_input=0.2, p_drop_hidden=[0.5, 0.3], seed=1)
+
+
+def test_given_masks_reproduce_the_drawn_ones():
+    net = _hook_net()
+    X = np.random.default_rng(0).standard_normal((7, 6))
+    scores, cache = net.forward(X, train=True, rng=np.random.default_rng(3))
+    drawn = {layer: c.mask for kind, layer, c in cache.steps if kind == "dropout"}
+    assert sorted(drawn) == [0, 1, 2]
+    again, _ = net.forward(X, train=True, masks=drawn)  # no rng needed
+    assert np.array_equal(scores, again)
+    # a mask for some layers only: the others are drawn, so rng is required
+    with pytest.raises(TypeError, match="rng"):
+        net.forward(X, train=True, masks={0: drawn[0]})
+
+
+def test_masks_hook_refuses_eval_mode_and_layers_without_dropout():
+    net = MLP([6, 5, 3], p_drop_hidden=0.5, seed=1)
+    X = np.ones((2, 6))
+    with pytest.raises(ValueError, match="train=True"):
+        net.forward(X, train=False, masks={1: np.ones((2, 5), bool)})
+    with pytest.raises(ValueError, match="no dropout"):
+        net.forward(X, train=True, masks={0: np.ones((2, 6), bool)})
+    with pytest.raises(ValueError, match="mask must have the same shape"):
+        net.forward(X, train=True, masks={1: np.ones((3, 5), bool)})
+
+
+def test_from_layer_matches_ablation_from_the_inputs():
+    net = _hook_net()
+    X = np.random.default_rng(1).standard_normal((9, 6))
+    a = net.hidden_activations(X)[1].copy()
+    a[:, [0, 3]] = 0
+    from_hidden, _ = net.forward(a, train=False, from_layer=1)
+    ablated = net.scores(X, ablate={1: [0, 3]})
+    assert np.array_equal(from_hidden, ablated)
+    with pytest.raises(ValueError, match="shape \\(N, 5\\)"):
+        net.forward(X, train=False, from_layer=1)
+    with pytest.raises(ValueError, match="from_layer must be an int in 0..2"):
+        net.forward(a, train=False, from_layer=3)
+    with pytest.raises(ValueError, match="above from_layer=1"):
+        net.forward(a, train=False, from_layer=1, ablate={1: [0]})

@@ -41,7 +41,9 @@ class _SpyMLP(MLP):
 
     calls: list[tuple[bool, dict[int, np.ndarray] | None]]
 
-    def forward(self, X, *, train, rng=None, ablate=None):  # type: ignore[override]
+    def forward(self, X, *, train, rng=None, ablate=None, **hooks):  # type: ignore[override]
+        if hooks.get("from_layer", 0):  # the library's own knock-outs: not recorded
+            return super().forward(X, train=train, rng=rng, ablate=ablate, **hooks)
         record = None
         if ablate is not None:
             record = {}
@@ -52,7 +54,7 @@ class _SpyMLP(MLP):
                     u = np.flatnonzero(u)
                 record[int(layer)] = np.asarray(u).ravel()
         self.calls.append((train, record))
-        return super().forward(X, train=train, rng=rng, ablate=ablate)
+        return super().forward(X, train=train, rng=rng, ablate=ablate, **hooks)
 
 
 @functools.lru_cache(maxsize=1)
