@@ -349,12 +349,9 @@ class MLP:
         Parameters
         ----------
         X : ndarray of float, shape (N, D)
-            Inputs (not modified). With ``from_layer = l > 0``: hidden layer
-            ``l``'s activations, shape (N, H_l), before its dropout.
+            Inputs; with ``from_layer = l > 0``, layer ``l``'s activations.
         train : bool
-            ``True``: dropout masks are drawn from ``rng``; ``False``: none.
-        rng : numpy.random.Generator, optional
-            Required when ``train`` and a mask must be drawn.
+            ``True``: masks are drawn from ``rng`` (required); ``False``: none.
         ablate : dict of int to array_like, optional
             Units to switch off, ``{layer: indices or bool mask}`` (layers
             numbered from 1); an ablated unit outputs exactly 0.
@@ -369,12 +366,7 @@ class MLP:
         -------
         scores : ndarray, shape (N, K)
         cache : ForwardCache
-            For :meth:`backward`; ``cache.hidden[l]`` holds layer ``l``'s
-            activations (after ablation, before dropout).
-
-        See Also
-        --------
-        book/03_co_adaptation.ipynb, book/04_ensembles.ipynb : the hooks.
+            For :meth:`backward`; ``cache.hidden[l]``: layer ``l``'s activations.
         """
         train = check_bool(train, "train", "True for training with dropout, False for evaluation")
         start = self._check_start(X, from_layer)
