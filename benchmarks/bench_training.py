@@ -32,13 +32,13 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 def time_one(splits, p_drop: float, epochs: int, batch_size: int) -> tuple[float, float]:
     """Seconds for one training run, and the final test accuracy."""
-    from dropout_lib.nets import MLP
+    from dropout_lib.net import MLP
     from dropout_lib.optim import Adam
-    from dropout_lib.train import train
+    from dropout_lib.training import fit
 
     net = MLP([64, 256, 256, 10], p_drop_hidden=p_drop, seed=0)
     start = time.perf_counter()
-    hist = train(net, splits, epochs=epochs, batch_size=batch_size, optimizer=Adam(1e-3),
+    hist = fit(net, splits, epochs=epochs, batch_size=batch_size, optimizer=Adam(1e-3),
                  seed=0)
     return time.perf_counter() - start, hist.final["test_acc"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_float_array, check_positive_real
+from ._checks import check_float_array, check_positive_real
 
 __all__ = ["numerical_gradient", "rel_error"]
 

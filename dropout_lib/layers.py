@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import (
+from ._checks import (
     check_axes,
     check_bool,
     check_choice,

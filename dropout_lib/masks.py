@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from ._validate import check_axes, check_p_drop, check_rng, check_shape
+from ._checks import check_axes, check_p_drop, check_rng, check_shape
 
 __all__ = ["MASK_BITS", "bernoulli_mask", "keep_probability", "keep_threshold", "mask_shape"]
 

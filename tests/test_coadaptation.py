@@ -1,4 +1,4 @@
-"""Tests of dropout_lib.coadaptation: knock-outs, pair interactions, activation statistics,
+"""Tests of dropout_lib.analysis.coadaptation: knock-outs, pair interactions, activation statistics,
 and the cached full-size sweeps of book/03_co_adaptation.ipynb."""
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dropout_lib import coadaptation as co
+from dropout_lib.analysis import coadaptation as co
+from dropout_lib.experiments import coadaptation as study
 from dropout_lib.data import digits_splits
 from dropout_lib.experiments import Config, run
-from dropout_lib.nets import MLP
-from dropout_lib.train import train
+from dropout_lib.net import MLP
+from dropout_lib.training import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +23,7 @@ def trained():
     """A small trained network (64-32-16-10) and 200 test images."""
     data = digits_splits(seed=0, n_train=300)
     net = MLP([64, 32, 16, 10], p_drop_hidden=0.2, seed=3)
-    train(net, (data.X_train, data.y_train), epochs=30, batch_size=32, optimizer="adam", seed=4)
+    fit(net, (data.X_train, data.y_train), epochs=30, batch_size=32, optimizer="adam", seed=4)
     X, y = data.get("test")
     return net, X[:200], y[:200]
 
@@ -150,7 +151,7 @@ def test_epochs_to():
 def test_train_and_test_equals_run():
     data = digits_splits(seed=0, n_train=100)
     cfg = Config(hidden=(16,), epochs=3, batch_size=32, p_drop_hidden=0.5)
-    fast = co.train_and_test(cfg, data, 7)
+    fast = study.train_and_test(cfg, data, 7)
     _, h = run(cfg, data, 7)
     for k in ("train_acc", "train_loss", "test_acc", "test_loss"):
         assert fast[k] == pytest.approx(h.final[k], rel=1e-12)
@@ -159,9 +160,9 @@ def test_train_and_test_equals_run():
 def test_init_seed_changes_only_the_initial_weights():
     data = digits_splits(seed=0, n_train=100)
     cfg = Config(hidden=(16,), epochs=2, batch_size=32)
-    a = co.train_and_test(cfg, data, 0, init_seed=0)
-    b = co.train_and_test(cfg, data, 0)
-    c = co.train_and_test(cfg, data, 0, init_seed=1)
+    a = study.train_and_test(cfg, data, 0, init_seed=0)
+    b = study.train_and_test(cfg, data, 0)
+    c = study.train_and_test(cfg, data, 0, init_seed=1)
     assert a == b and a != c
 
 
@@ -170,21 +171,21 @@ def test_init_seed_changes_only_the_initial_weights():
 
 @pytest.fixture(scope="module")
 def small():
-    return co.run_all("small")
+    return study.run_all("small")
 
 
 @pytest.fixture(scope="module")
 def cached():
-    path = ROOT / co.CACHE_FILE
+    path = ROOT / study.CACHE_FILE
     assert path.exists(), ("book/data/coadaptation_sweeps.json is missing; "
-                           "run python -m dropout_lib.coadaptation --full")
-    return co.load_results(path)
+                           "run python -m dropout_lib.experiments.coadaptation --full")
+    return study.load_results(path)
 
 
 def _metric_blocks(result: dict) -> list[tuple[str, dict]]:
     """(path, {"per_seed", "mean", "std"}) for every metric block in a results dict."""
     out = []
-    for sweep in co.SWEEPS:
+    for sweep in study.SWEEPS:
         for key, value in result[sweep].items():
             if isinstance(value, dict) and "test_acc" in value:  # an arm
                 out += [(f"{sweep}.{key}.{m}", v) for m, v in value.items()]
@@ -193,24 +194,24 @@ def _metric_blocks(result: dict) -> list[tuple[str, dict]]:
     return out
 
 
-@pytest.mark.slow  # runs co.run_all("small"): about two minutes
+@pytest.mark.slow  # runs study.run_all("small"): about two minutes
 def test_small_run_is_deterministic(small):
-    again = co.run_all("small", which=["p_drop_sweep"])
+    again = study.run_all("small", which=["p_drop_sweep"])
     assert again["p_drop_sweep"] == small["p_drop_sweep"]
 
 
-@pytest.mark.slow  # runs co.run_all("small"): about two minutes
+@pytest.mark.slow  # runs study.run_all("small"): about two minutes
 def test_cache_has_the_same_keys_and_grids_as_a_fresh_small_run(cached, small):
     assert cached["config"]["scale"] == "full"
     assert set(cached) == set(small)
-    for sweep in co.SWEEPS:
+    for sweep in study.SWEEPS:
         assert set(cached[sweep]) == set(small[sweep]), sweep
         if "grid" in small[sweep]:
             assert cached[sweep]["grid"] == small[sweep]["grid"], sweep
     assert cached["train_size_sweep"]["grid"] == small["train_size_sweep"]["grid"]
     half = [max(1, round(e / 2)) for e in cached["train_size_sweep"]["epochs"]]
     assert np.allclose(small["train_size_sweep"]["epochs"], half, atol=1)
-    assert cached["p_drop_sweep"]["grid"] == list(co.P_DROP_GRID)
+    assert cached["p_drop_sweep"]["grid"] == list(study.P_DROP_GRID)
     assert len(cached["p_drop_sweep"]["seeds"]) >= 5
     for (path_c, c), (path_s, s) in zip(_metric_blocks(cached), _metric_blocks(small),
                                         strict=True):
@@ -241,7 +242,7 @@ ACC_MARGIN = 0.05
 FITS = 0.95  # training accuracy of the small run above which it is comparable
 
 
-@pytest.mark.slow  # runs co.run_all("small"): about two minutes
+@pytest.mark.slow  # runs study.run_all("small"): about two minutes
 def test_cache_is_within_margin_of_a_fresh_small_run(cached, small):
     full = np.array(cached["p_drop_sweep"]["test_acc"]["mean"])
     mini = np.array(small["p_drop_sweep"]["test_acc"]["mean"])
@@ -263,19 +264,19 @@ def test_command_line_writes_json(tmp_path, monkeypatch):
         calls.append((scale, progress, which))
         return {"config": {"scale": scale}}
 
-    monkeypatch.setattr(co, "run_all", fake)
+    monkeypatch.setattr(study, "run_all", fake)
     out = tmp_path / "x.json"
-    assert co.main(["--small", "--out", str(out), "--only", "p_drop_sweep"]) == 0
+    assert study.main(["--small", "--out", str(out), "--only", "p_drop_sweep"]) == 0
     assert json.loads(out.read_text()) == {"config": {"scale": "small"}}
     assert calls == [("small", True, ["p_drop_sweep"])]
     with pytest.raises(SystemExit):
-        co.main(["--small"])  # the cache holds full-size results only
+        study.main(["--small"])  # the cache holds full-size results only
 
 
 def test_initial_net_is_the_start_of_run():
     data = digits_splits(seed=0, n_train=100)
     cfg = Config(hidden=(16,), epochs=1, batch_size=32)
-    net0 = co.initial_net(cfg, data, 5)
+    net0 = study.initial_net(cfg, data, 5)
     fresh = cfg.make_net(64, 10, seed=np.random.SeedSequence(5).spawn(3)[0])
     for k, v in net0.params.items():
         assert np.array_equal(v, fresh.params[k])

@@ -1,4 +1,4 @@
-"""Tests of dropout_lib.ensembles: the exact identities to machine precision, enumeration,
+"""Tests of dropout_lib.analysis.ensembles: the exact identities to machine precision, enumeration,
 Monte-Carlo convergence, determinism and argument checking."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import dropout_lib as dl
-from dropout_lib import ensembles as E
+from dropout_lib.analysis import ensembles as E
 from dropout_lib.losses import softmax
 
 TIGHT = 1e-12  # "machine precision" for sums of a few thousand float64 terms

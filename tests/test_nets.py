@@ -1,11 +1,11 @@
-"""Tests of dropout_lib.nets: gradients, modes, ablation, initialisation, validation."""
+"""Tests of dropout_lib.net: gradients, modes, ablation, initialisation, validation."""
 
 import numpy as np
 import pytest
 
 from dropout_lib.gradcheck import numerical_gradient, rel_error
 from dropout_lib.losses import softmax_cross_entropy
-from dropout_lib.nets import MLP
+from dropout_lib.net import MLP
 
 D, H, K, N = 5, 7, 3, 4
 MASK_SEED = 123

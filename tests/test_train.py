@@ -1,4 +1,4 @@
-"""Tests of dropout_lib.train: learning, determinism, streams, regularisers, validation."""
+"""Tests of dropout_lib.training: learning, determinism, streams, regularisers, validation."""
 
 import os
 import subprocess
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from dropout_lib.data import Splits, digits_splits, make_gap_regression, train_val_test_split
-from dropout_lib.nets import MLP
+from dropout_lib.net import MLP
 from dropout_lib.optim import SGD, Adam
-from dropout_lib.train import EarlyStopping, History, evaluate, train
+from dropout_lib.training import EarlyStopping, History, evaluate, fit
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_training_on_digits_reaches_accuracy(digits):
     # 64-128-10, dropout 0.3, Adam 2e-3, 20 epochs: over seeds 0..7 the test accuracy
     # measured 0.964-0.975 (mean 0.969). We assert >= 0.95, and that training helped.
     net = MLP([64, 128, 10], p_drop_hidden=0.3, seed=0)
-    hist = train(net, digits, epochs=20, batch_size=64, optimizer=Adam(2e-3), seed=0)
+    hist = fit(net, digits, epochs=20, batch_size=64, optimizer=Adam(2e-3), seed=0)
     assert hist.test_acc[0] < 0.3  # untrained: about chance (0.1)
     assert hist.final["test_acc"] >= 0.95
     assert hist.final["test_acc"] == evaluate(net, digits.X_test, digits.y_test)[1]
@@ -40,7 +40,7 @@ def test_training_on_digits_reaches_accuracy(digits):
 
 def test_history_structure(small_digits):
     net = _net()
-    hist = train(net, small_digits, epochs=4, batch_size=32, optimizer="adam", seed=1)
+    hist = fit(net, small_digits, epochs=4, batch_size=32, optimizer="adam", seed=1)
     assert isinstance(hist, History) and hist.task == "classification"
     assert hist.epochs == [0, 1, 2, 3, 4]
     for split in ("train", "val", "test"):
@@ -60,7 +60,7 @@ def test_same_seed_bit_identical(small_digits):
     runs = []
     for _ in range(2):
         net = _net(p=0.5, seed=3, p_drop_input=0.2)
-        hist = train(net, small_digits, epochs=3, batch_size=16,
+        hist = fit(net, small_digits, epochs=3, batch_size=16,
                      optimizer=SGD(0.1, momentum=0.9), seed=11, l2=1e-4, max_norm=3.0)
         runs.append((net, hist))
     (n1, h1), (n2, h2) = runs
@@ -68,15 +68,15 @@ def test_same_seed_bit_identical(small_digits):
     for k in n1.params:
         np.testing.assert_array_equal(n1.params[k], n2.params[k])
     net = _net(p=0.5, seed=3, p_drop_input=0.2)
-    h3 = train(net, small_digits, epochs=3, batch_size=16, optimizer=SGD(0.1, momentum=0.9),
+    h3 = fit(net, small_digits, epochs=3, batch_size=16, optimizer=SGD(0.1, momentum=0.9),
                seed=12, l2=1e-4, max_norm=3.0)
     assert h3.train_loss != h1.train_loss
 
 
 def test_rng_argument_is_deterministic(small_digits):
-    a = train(_net(), small_digits, epochs=2, batch_size=32, optimizer="adam",
+    a = fit(_net(), small_digits, epochs=2, batch_size=32, optimizer="adam",
               rng=np.random.default_rng(5))
-    b = train(_net(), small_digits, epochs=2, batch_size=32, optimizer="adam",
+    b = fit(_net(), small_digits, epochs=2, batch_size=32, optimizer="adam",
               rng=np.random.default_rng(5))
     assert a == b
 
@@ -94,24 +94,24 @@ def test_batch_order_does_not_depend_on_p_drop(small_digits):
     for p in (0.0, 0.5, 0.8):
         net = _RecordingMLP([64, 32, 10], p_drop_hidden=p, p_drop_input=p / 4, seed=0)
         net.seen = []
-        train(net, small_digits, epochs=2, batch_size=16, optimizer="adam", seed=7)
+        fit(net, small_digits, epochs=2, batch_size=16, optimizer="adam", seed=7)
         orders.append(np.concatenate(net.seen))
     np.testing.assert_array_equal(orders[0], orders[1])
     np.testing.assert_array_equal(orders[0], orders[2])
     # ...but the seed does change it
     net = _RecordingMLP([64, 32, 10], seed=0)
     net.seen = []
-    train(net, small_digits, epochs=2, batch_size=16, optimizer="adam", seed=8)
+    fit(net, small_digits, epochs=2, batch_size=16, optimizer="adam", seed=8)
     assert not np.array_equal(np.concatenate(net.seen), orders[0])
 
 
 _SUBPROCESS = """
 from dropout_lib.data import digits_splits
-from dropout_lib.nets import MLP
-from dropout_lib.train import train
+from dropout_lib.net import MLP
+from dropout_lib.training import fit
 s = digits_splits(seed=0, n_train=300)
 net = MLP([64, 128, 128, 10], p_drop_input=0.2, p_drop_hidden=0.5, seed=0)
-h = train(net, s, epochs=3, batch_size=32, optimizer="adam", seed=0)
+h = fit(net, s, epochs=3, batch_size=32, optimizer="adam", seed=0)
 print(" ".join(f"{a:.3f}" for a in h.val_acc + h.test_acc + h.train_acc))
 """
 
@@ -130,13 +130,13 @@ def test_accuracies_same_with_one_or_two_threads():
 
 def test_max_norm_during_training(small_digits):
     net = _net(p=0.5, hidden=(64, 64))
-    train(net, small_digits, epochs=2, batch_size=16, optimizer=SGD(0.5, momentum=0.9),
+    fit(net, small_digits, epochs=2, batch_size=16, optimizer=SGD(0.5, momentum=0.9),
           seed=0, max_norm=1.0)
     for k in ("W1", "W2"):
         assert np.all(np.linalg.norm(net.params[k], axis=0) <= 1.0 + 1e-9)
     # control: the same run without the constraint exceeds the bound
     free = _net(p=0.5, hidden=(64, 64))
-    train(free, small_digits, epochs=2, batch_size=16, optimizer=SGD(0.5, momentum=0.9),
+    fit(free, small_digits, epochs=2, batch_size=16, optimizer=SGD(0.5, momentum=0.9),
           seed=0)
     assert np.linalg.norm(free.params["W2"], axis=0).max() > 1.0
 
@@ -147,14 +147,14 @@ def test_l2_shrinks_weights(small_digits):
     # steps on top of the data gradient: about half the norm would go without data.
     for l2 in (0.0, 0.1):
         net = _net(p=0.0)
-        train(net, small_digits, epochs=10, batch_size=32, optimizer=SGD(0.1), seed=0, l2=l2)
+        fit(net, small_digits, epochs=10, batch_size=32, optimizer=SGD(0.1), seed=0, l2=l2)
         norms.append(np.linalg.norm(net.params["W1"]))
     assert norms[1] < 0.8 * norms[0]
 
 
 def test_early_stopping_restores_best(small_digits):
     net = _net(p=0.0, hidden=(128,))
-    hist = train(net, small_digits, epochs=200, batch_size=16, optimizer=Adam(1e-2), seed=0,
+    hist = fit(net, small_digits, epochs=200, batch_size=16, optimizer=Adam(1e-2), seed=0,
                  early_stopping=EarlyStopping(patience=3))
     assert hist.stopped_early
     assert len(hist.epochs) - 1 == hist.best_epoch + 3
@@ -163,10 +163,10 @@ def test_early_stopping_restores_best(small_digits):
     assert hist.final["val_loss"] == val_loss and hist.final["val_acc"] == val_acc
     assert hist.val_loss[-1] > val_loss
     # monitor val_acc, int patience shorthand
-    h2 = train(_net(p=0.0), small_digits, epochs=200, batch_size=16, optimizer=Adam(1e-2),
+    h2 = fit(_net(p=0.0), small_digits, epochs=200, batch_size=16, optimizer=Adam(1e-2),
                seed=0, early_stopping=EarlyStopping(patience=2, monitor="val_acc"))
     assert h2.best_epoch == int(np.argmax(h2.val_acc)) and h2.monitor == "val_acc"
-    h3 = train(_net(p=0.0), small_digits, epochs=200, batch_size=16, optimizer=Adam(1e-2),
+    h3 = fit(_net(p=0.0), small_digits, epochs=200, batch_size=16, optimizer=Adam(1e-2),
                seed=0, early_stopping=2)
     assert h3.stopped_early
 
@@ -175,7 +175,7 @@ def test_regression_training():
     X, y = make_gap_regression(120, noise=0.05, seed=0)
     s = train_val_test_split(X, y, seed=0)
     net = MLP([1, 64, 64, 1], p_drop_hidden=0.1, seed=0)
-    hist = train(net, s, epochs=300, batch_size=16, optimizer=Adam(1e-2), seed=0, loss="mse")
+    hist = fit(net, s, epochs=300, batch_size=16, optimizer=Adam(1e-2), seed=0, loss="mse")
     assert hist.task == "regression" and hist.train_acc is None
     assert "test_acc" not in hist.final
     assert hist.final["train_loss"] < 0.1 * hist.train_loss[0]
@@ -184,17 +184,17 @@ def test_regression_training():
 
 def test_tuple_data_and_float32(small_digits):
     net = MLP([64, 32, 10], p_drop_hidden=0.5, seed=0, dtype=np.float32)
-    hist = train(net, (small_digits.X_train, small_digits.y_train), epochs=2, batch_size=32,
+    hist = fit(net, (small_digits.X_train, small_digits.y_train), epochs=2, batch_size=32,
                  optimizer="adam", seed=0)
     assert hist.val_loss == [] and hist.monitor == "train_loss"
     assert net.params["W1"].dtype == np.float32
 
 
 def test_prints_nothing_by_default_and_progress_on_stderr(small_digits, capsys):
-    train(_net(), small_digits, epochs=2, batch_size=64, optimizer="adam", seed=0)
+    fit(_net(), small_digits, epochs=2, batch_size=64, optimizer="adam", seed=0)
     out, err = capsys.readouterr()
     assert out == "" and err == ""
-    train(_net(), small_digits, epochs=2, batch_size=64, optimizer="adam", seed=0,
+    fit(_net(), small_digits, epochs=2, batch_size=64, optimizer="adam", seed=0,
           progress=True)
     out, err = capsys.readouterr()
     assert out == ""
@@ -205,7 +205,7 @@ def test_global_numpy_rng_untouched(small_digits):
     np.random.seed(1234)
     state = np.random.get_state()[1].copy()
     net = _net(p=0.5, p_drop_input=0.2)
-    train(net, small_digits, epochs=1, batch_size=32, optimizer="adam", seed=0)
+    fit(net, small_digits, epochs=1, batch_size=32, optimizer="adam", seed=0)
     digits_splits(seed=1, n_train=50)
     np.testing.assert_array_equal(np.random.get_state()[1], state)
 
@@ -217,7 +217,7 @@ def test_data_not_modified(small_digits):
         a.flags.writeable = False
         arrays[name] = a
     frozen = Splits(**arrays, n_classes=10)
-    train(_net(p_drop_input=0.2), frozen, epochs=1, batch_size=32, optimizer="adam", seed=0)
+    fit(_net(p_drop_input=0.2), frozen, epochs=1, batch_size=32, optimizer="adam", seed=0)
     for name, a in arrays.items():
         np.testing.assert_array_equal(a, getattr(small_digits, name))
 
@@ -247,7 +247,7 @@ def test_bad_training_configuration(small_digits, change, exc, match):
     net = _net()
     before = net.get_params()
     with pytest.raises(exc, match=match):
-        train(net, data, **kw)
+        fit(net, data, **kw)
     _assert_untrained(net, before)
 
 
@@ -259,25 +259,25 @@ def test_bad_data_raises_before_training(small_digits):
     bad_test = Splits(X, y, small_digits.X_val, small_digits.y_val, small_digits.X_test,
                       np.where(small_digits.y_test == 9, 10, small_digits.y_test), n_classes=10)
     with pytest.raises(ValueError, match=r"y_test labels must lie in 0\.\.9 for 10 classes"):
-        train(net, bad_test, **kw)
+        fit(net, bad_test, **kw)
     with pytest.raises(ValueError, match="X_train and y_train must have the same length"):
-        train(net, (X, y[:-1]), **kw)
+        fit(net, (X, y[:-1]), **kw)
     with pytest.raises(ValueError, match=r"X_train must be 2-D"):
-        train(net, (X[0], y[:1]), **kw)
+        fit(net, (X[0], y[:1]), **kw)
     with pytest.raises(ValueError, match="X_train must have 64 columns"):
-        train(net, (X[:, :10], y), **kw)
+        fit(net, (X[:, :10], y), **kw)
     with pytest.raises(TypeError, match="y_train must hold integer class labels"):
-        train(net, (X, y.astype(float)), **kw)
+        fit(net, (X, y.astype(float)), **kw)
     with pytest.raises(TypeError, match="data must be a Splits or a tuple"):
-        train(net, [X, y], **kw)
+        fit(net, [X, y], **kw)
     with pytest.raises(TypeError, match="y_train must hold float targets for loss='mse'"):
-        train(MLP([64, 1], seed=0), (X, y), loss="mse", **kw)
+        fit(MLP([64, 1], seed=0), (X, y), loss="mse", **kw)
     with pytest.raises(ValueError, match="X_train contains NaN"):
-        train(net, (np.where(X > 0.5, np.nan, X), y), **kw)
+        fit(net, (np.where(X > 0.5, np.nan, X), y), **kw)
     with pytest.raises(ValueError, match="early_stopping patience must be an int >= 1"):
         EarlyStopping(patience=0)
     with pytest.raises(ValueError, match="early_stopping monitor must be one of"):
         EarlyStopping(monitor="train_loss")
     with pytest.raises(ValueError, match=r"lr \(learning rate\)"):
-        train(net, (X, y), epochs=1, batch_size=32, optimizer=SGD(-1.0), seed=0)
+        fit(net, (X, y), epochs=1, batch_size=32, optimizer=SGD(-1.0), seed=0)
     _assert_untrained(net, before)

@@ -1,4 +1,4 @@
-"""Tests for dropout_lib._validate, the argument checks shared by every module,
+"""Tests for dropout_lib._checks, the argument checks shared by every module,
 and for the package-wide rules (no global RNG in library code, messages name
 the argument)."""
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dropout_lib import _validate as v
+from dropout_lib import _checks as v
 from dropout_lib.gradcheck import numerical_gradient
 from dropout_lib.layers import dropout_forward
 from dropout_lib.masks import bernoulli_mask, keep_probability
@@ -253,7 +253,8 @@ def test_check_same_shape():
 # package-wide rules
 # ---------------------------------------------------------------------------
 
-LIBRARY_MODULES = ["masks.py", "layers.py", "gradcheck.py", "_validate.py"]
+PACKAGE = Path(v.__file__).parent
+LIBRARY_MODULES = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py"))
 GLOBAL_RNG = re.compile(
     r"np\.random\.(rand|randn|randint|random|random_sample|sample|seed|uniform|normal|binomial|"
     r"choice|shuffle|permutation|get_state|set_state|RandomState)\s*\("
@@ -265,7 +266,7 @@ GLOBAL_RNG = re.compile(
 def test_library_source_never_calls_the_global_rng(module):
     # Allowed in docstrings (examples with an explicit seed) but never a bare
     # default_rng() or a legacy global call anywhere.
-    path = Path(v.__file__).with_name(module)
+    path = PACKAGE / module
     hits = [line for line in path.read_text().splitlines() if GLOBAL_RNG.search(line)]
     assert hits == []
 

@@ -18,11 +18,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from dropout_lib.coadaptation import accuracy_and_loss
-from dropout_lib.coadaptation import unit_damage as _ref_unit_damage
+from dropout_lib.analysis.coadaptation import accuracy_and_loss
+from dropout_lib.analysis.coadaptation import unit_damage as _ref_unit_damage
 from dropout_lib.data import digits_splits
-from dropout_lib.nets import MLP
-from dropout_lib.train import train
+from dropout_lib.net import MLP
+from dropout_lib.training import fit
 from . import CheckResult
 from ._support import (
     Problem as _Problem,
@@ -61,7 +61,7 @@ class _SpyMLP(MLP):
 def _trained_params() -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     data = digits_splits(seed=0, n_train=300)
     net = MLP([64, 24, 16, 10], p_drop_hidden=0.2, seed=_SEED)
-    train(net, (data.X_train, data.y_train), epochs=30, batch_size=32, optimizer="adam",
+    fit(net, (data.X_train, data.y_train), epochs=30, batch_size=32, optimizer="adam",
           seed=_SEED)
     X, y = data.get("test")
     return net.get_params(), X[:200].copy(), y[:200].copy()
@@ -245,7 +245,7 @@ def check_unit_damage(unit_damage: Callable) -> CheckResult:
 
     The expected value for unit ``i`` is the mean test cross-entropy with unit ``i``
     alone removed minus that of the intact network (positive = the unit helped), as in
-    :func:`dropout_lib.coadaptation.unit_damage`. Verified: the shape (one value per unit
+    :func:`dropout_lib.analysis.coadaptation.unit_damage`. Verified: the shape (one value per unit
     of the requested layer), evaluation with ``train=False``, and the values (within
     1e-6), with specific messages for a flipped sign, a missing subtraction of the
     intact loss, accuracy instead of loss, and units removed cumulatively.

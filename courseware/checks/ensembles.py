@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from dropout_lib import ensembles as _ens
-from dropout_lib.nets import MLP
+from dropout_lib.analysis import ensembles as _ens
+from dropout_lib.net import MLP
 from . import CheckResult
 from ._support import (
     Problem as _Problem,

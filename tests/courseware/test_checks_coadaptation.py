@@ -7,7 +7,8 @@ import pytest
 
 from courseware.checks import CheckResult, report
 from courseware.checks.coadaptation import check_knockout_accuracy, check_unit_damage
-from dropout_lib import coadaptation as co
+from dropout_lib.analysis import coadaptation as co
+from dropout_lib.experiments import coadaptation as study
 
 # --------------------------------------------------------------------------- knockout_accuracy
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import layers
-from ._validate import check_bool, check_choice, check_p_drop, check_rng
+from ._checks import check_bool, check_choice, check_p_drop, check_rng
 from .data import as_generator
 from .losses import l2_penalty, mean_squared_error, softmax, softmax_cross_entropy
 from .optim import max_norm

@@ -9,7 +9,7 @@ Seeds
 -----
 A run with seed ``s`` spawns three independent streams from
 ``SeedSequence(s)``: the initial weights, the training streams (batch order
-and dropout masks, see :func:`dropout_lib.train.train`) and the training-set
+and dropout masks, see :func:`dropout_lib.training.fit`) and the training-set
 subsample of :func:`sweep_train_size`. So, for one seed, runs that differ only
 in ``p_drop`` start from the same weights and see the same batches: sweeps
 are *paired* comparisons.
@@ -30,12 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_bool
-from .data import Splits, subsample_train
-from .nets import MLP
-from .optim import Optimizer, make_optimizer
-from ._progress import progress_bar
-from .train import EarlyStopping, History, train
+from .._checks import check_bool
+from .._progress import progress_bar
+from ..data import Splits, subsample_train
+from ..net import MLP
+from ..optim import Optimizer, make_optimizer
+from ..training import EarlyStopping, History, evaluate, fit
 
 __all__ = [
     "Config",
@@ -43,6 +43,7 @@ __all__ = [
     "SeedRuns",
     "SweepResult",
     "summarize",
+    "streams",
     "run",
     "run_seeds",
     "sweep",
@@ -60,7 +61,7 @@ class Config:
     hidden : tuple of int, default (256, 256)
         Hidden layer sizes; input and output sizes come from the data.
     activation : str or tuple of str, default "relu"
-        See :class:`~dropout_lib.nets.MLP`.
+        See :class:`~dropout_lib.net.MLP`.
     p_drop_input : float, default 0.0
     p_drop_hidden : float or tuple of float, default 0.0
     dropout_mode : {"inverted", "original"}, default "inverted"
@@ -278,6 +279,8 @@ class SweepResult:
         Mean and sample std (``ddof=1``) over the seeds.
     histories : list of list of History
         ``histories[i][j]`` is value ``i``, seed ``j``.
+    metrics : dict of str to ndarray, shape (n_values, n_seeds)
+        Every final metric (``"test_loss"``, ``"train_acc"``, ...).
     """
 
     param: str
@@ -288,6 +291,18 @@ class SweepResult:
     mean: np.ndarray
     std: np.ndarray
     histories: list[list[History]] = field(repr=False, default_factory=list)
+    metrics: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+    def record(self, decimals: int = 5) -> dict[str, Any]:
+        """JSON-ready: ``"grid"``, ``"seeds"`` and, per final metric, the
+        ``"per_seed"`` values with their ``"mean"`` and ``"std"`` (0 for one seed)."""
+        out: dict[str, Any] = {"grid": list(self.values), "seeds": list(self.seeds)}
+        for name, v in self.metrics.items():
+            std = v.std(axis=1, ddof=1) if v.shape[1] > 1 else np.zeros(len(v))
+            out[name] = {"per_seed": v.round(decimals).tolist(),
+                         "mean": v.mean(axis=1).round(decimals).tolist(),
+                         "std": std.round(decimals).tolist()}
+        return out
 
     def summaries(self) -> list[SeedSummary]:
         """One :class:`SeedSummary` per setting."""
@@ -316,7 +331,7 @@ def _final(h: History, metric: str) -> float:
     return h.final[metric]
 
 
-def _check_seeds(seeds: Any) -> list[int]:
+def _check_seeds(seeds: Any, distinct: bool = True) -> list[int]:
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         raise TypeError(f"seeds must be a sequence of ints, e.g. range({seeds}); got an int")
     try:
@@ -328,7 +343,7 @@ def _check_seeds(seeds: Any) -> list[int]:
     for s in out:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
             raise ValueError(f"seeds must be non-negative ints; got {s!r}")
-    if len(set(out)) != len(out):
+    if distinct and len(set(out)) != len(out):
         raise ValueError(f"seeds must be distinct; got {out}")
     return [int(s) for s in out]
 
@@ -341,9 +356,9 @@ def _check_data(config: Config, data: Any) -> Splits:
     return data
 
 
-def _streams(seed: int) -> list[np.random.SeedSequence]:
-    """init, train and data streams of a run (independent children of SeedSequence(seed))."""
-    return np.random.SeedSequence(seed).spawn(3)
+def streams(seed: int) -> list[np.random.SeedSequence]:
+    """The init, train and data streams of seed ``seed``: children of SeedSequence(seed)."""
+    return np.random.SeedSequence(int(seed)).spawn(3)
 
 
 def _n_outputs(config: Config, data: Splits) -> int:
@@ -353,8 +368,9 @@ def _n_outputs(config: Config, data: Splits) -> int:
     return 1 if y.ndim == 1 else int(y.shape[1])
 
 
-def run(config: Config, data: Splits, seed: int, *, progress: bool = False
-        ) -> tuple[MLP, History]:
+def run(config: Config, data: Splits, seed: int, *,
+        init_seed: int | None = None, curves: bool = True,
+        progress: bool = False) -> tuple[MLP, History]:
     """Train one network of ``config`` on ``data`` with ``seed``.
 
     Parameters
@@ -364,8 +380,14 @@ def run(config: Config, data: Splits, seed: int, *, progress: bool = False
     seed : int
         Non-negative; the initial weights and the training streams are spawned
         from it (see the module notes).
+    init_seed : int, optional
+        Take the initial weights from this seed instead: varies them alone.
+    curves : bool, default True
+        Evaluate every split after every epoch. ``False`` evaluates only the
+        training set per epoch and the other splits once at the end (faster;
+        the same final numbers).
     progress : bool, default False
-        Progress line on stderr.
+        Progress bar on stderr.
 
     Returns
     -------
@@ -376,13 +398,24 @@ def run(config: Config, data: Splits, seed: int, *, progress: bool = False
     if not isinstance(config, Config):
         raise TypeError(f"config must be a Config; got {type(config).__name__}")
     _check_data(config, data)
-    (seed,) = _check_seeds([seed])
-    init_ss, train_ss, _ = _streams(seed)
-    net = config.make_net(data.n_features, _n_outputs(config, data), seed=init_ss)
-    hist = train(net, data, epochs=config.epochs, batch_size=config.batch_size,
-                 optimizer=config.make_optimizer(), seed=train_ss, loss=config.loss,
-                 l2=config.l2, max_norm=config.max_norm,
-                 early_stopping=config.early_stopping, progress=progress)
+    seed, init_seed = _check_seeds(
+        [seed, seed if init_seed is None else init_seed], distinct=False)
+    curves = check_bool(curves, "curves")
+    if not curves and config.early_stopping is not None:
+        raise ValueError("early stopping needs the validation curve; pass curves=True")
+    net = config.make_net(data.n_features, _n_outputs(config, data),
+                          seed=streams(init_seed)[0])
+    hist = fit(net, data if curves else (data.X_train, data.y_train),
+               epochs=config.epochs, batch_size=config.batch_size,
+               optimizer=config.make_optimizer(), seed=streams(seed)[1],
+               loss=config.loss, l2=config.l2, max_norm=config.max_norm,
+               early_stopping=config.early_stopping, progress=progress)
+    if not curves:
+        for split in data.available()[1:]:
+            loss, acc = evaluate(net, *data.get(split), loss=config.loss)
+            hist.final[f"{split}_loss"] = float(loss)
+            if acc is not None:
+                hist.final[f"{split}_acc"] = float(acc)
     return net, hist
 
 
@@ -433,9 +466,9 @@ def _check_metric(config: Config, data: Splits, metric: str) -> None:
 
 
 def sweep(config: Config, data: Splits, *, param: str, values: Sequence[Any],
-          seeds: Sequence[int], metric: str = "test_acc", progress: bool = False
-          ) -> SweepResult:
-    """Vary one :class:`Config` field over ``values``; run each over ``seeds``.
+          seeds: Sequence[int], metric: str = "test_acc", curves: bool = True,
+          progress: bool = False) -> SweepResult:
+    """Vary one setting over ``values``; run each over ``seeds``.
 
     Parameters
     ----------
@@ -443,12 +476,15 @@ def sweep(config: Config, data: Splits, *, param: str, values: Sequence[Any],
         The base configuration.
     data : Splits
     param : str
-        Name of a Config field, e.g. ``"p_drop_hidden"``, ``"l2"``, ``"hidden"``.
+        A Config field, e.g. ``"p_drop_hidden"``, ``"l2"``, ``"hidden"``; or
+        ``"init_seed"``, which varies the initial weights alone.
     values : sequence
-        Settings of ``param``; every resulting Config is validated before any
-        training starts.
+        Settings of ``param``; every Config is validated before training.
     seeds : sequence of int
     metric : str, default "test_acc"
+        The headline metric (``SweepResult.metrics`` holds all of them).
+    curves : bool, default True
+        See :func:`run`.
     progress : bool, default False
 
     Returns
@@ -456,16 +492,22 @@ def sweep(config: Config, data: Splits, *, param: str, values: Sequence[Any],
     SweepResult
         ``mean``/``std`` arrays aligned with ``values``.
     """
+    values = list(values)
+    if param == "init_seed":
+        return _run_grid(param, values, [(config, data)] * len(values), seeds,
+                         metric, progress, curves=curves,
+                         init_seeds=_check_seeds(values))
     fields = {f.name for f in dataclasses.fields(Config)}
     if param not in fields:
-        raise ValueError(f"param must be a Config field ({sorted(fields)}); got {param!r}")
-    configs = [config.replace(**{param: v}) for v in values]
-    return _run_grid(param, list(values), [(c, data) for c in configs], seeds, metric,
-                     progress)
+        raise ValueError(f"param must be a Config field ({sorted(fields)}) or "
+                         f"'init_seed'; got {param!r}")
+    jobs = [(config.replace(**{param: v}), data) for v in values]
+    return _run_grid(param, values, jobs, seeds, metric, progress, curves=curves)
 
 
 def sweep_p_drop(config: Config, data: Splits, p_drops: Sequence[float], *,
-                 seeds: Sequence[int], where: str = "hidden", metric: str = "test_acc",
+                 seeds: Sequence[int], where: str = "hidden",
+                 metric: str = "test_acc", curves: bool = True,
                  progress: bool = False) -> SweepResult:
     """Sweep the drop probability of the hidden layers, the inputs, or both.
 
@@ -480,7 +522,8 @@ def sweep_p_drop(config: Config, data: Splits, p_drops: Sequence[float], *,
         Which drop probability to set (``"both"`` sets input and hidden to the
         same value).
     metric : str, default "test_acc"
-    progress : bool, default False
+    curves, progress : bool
+        See :func:`sweep`.
 
     Returns
     -------
@@ -491,23 +534,21 @@ def sweep_p_drop(config: Config, data: Splits, p_drops: Sequence[float], *,
     --------
     book/03_co_adaptation.ipynb
     """
-    if where == "hidden":
-        return sweep(config, data, param="p_drop_hidden", values=p_drops, seeds=seeds,
-                     metric=metric, progress=progress)
-    if where == "input":
-        return sweep(config, data, param="p_drop_input", values=p_drops, seeds=seeds,
-                     metric=metric, progress=progress)
-    if where == "both":
-        configs = [config.replace(p_drop_input=p, p_drop_hidden=p) for p in p_drops]
-        return _run_grid("p_drop", list(p_drops), [(c, data) for c in configs], seeds,
-                         metric, progress)
-    raise ValueError(f"where must be 'hidden', 'input' or 'both'; got {where!r}")
+    fields = {"hidden": ("p_drop_hidden",), "input": ("p_drop_input",),
+              "both": ("p_drop_input", "p_drop_hidden")}
+    if where not in fields:
+        raise ValueError(f"where must be 'hidden', 'input' or 'both'; got {where!r}")
+    names = fields[where]
+    jobs = [(config.replace(**dict.fromkeys(names, p)), data) for p in p_drops]
+    param = names[0] if len(names) == 1 else "p_drop"
+    return _run_grid(param, list(p_drops), jobs, seeds, metric, progress,
+                     curves=curves)
 
 
 def sweep_train_size(config: Config, data: Splits, n_trains: Sequence[int], *,
                      seeds: Sequence[int], metric: str = "test_acc",
                      epochs_for: Callable[[int], int] | None = None,
-                     progress: bool = False) -> SweepResult:
+                     curves: bool = True, progress: bool = False) -> SweepResult:
     """Vary the number of training examples; validation and test sets stay fixed.
 
     Parameters
@@ -524,7 +565,8 @@ def sweep_train_size(config: Config, data: Splits, n_trains: Sequence[int], *,
     epochs_for : callable, optional
         ``epochs_for(n_train) -> epochs``; e.g. to keep the number of updates
         roughly constant for small sets. Default: ``config.epochs``.
-    progress : bool, default False
+    curves, progress : bool
+        See :func:`sweep`.
 
     Returns
     -------
@@ -547,34 +589,41 @@ def sweep_train_size(config: Config, data: Splits, n_trains: Sequence[int], *,
                for n in sizes]
     jobs = []
     for n, cfg in zip(sizes, configs, strict=True):
-        per_seed = {s: subsample_train(data, n, seed=_streams(s)[2]) for s in seeds_l}
+        per_seed = {s: subsample_train(data, n, seed=streams(s)[2]) for s in seeds_l}
         jobs.append((cfg, per_seed))
-    return _run_grid("n_train", sizes, jobs, seeds_l, metric, progress)
+    return _run_grid("n_train", sizes, jobs, seeds_l, metric, progress,
+                     curves=curves)
 
 
 def _run_grid(param: str, values: list[Any], jobs: list[tuple[Config, Any]],
-              seeds: Sequence[int], metric: str, progress: bool) -> SweepResult:
+              seeds: Sequence[int], metric: str, progress: bool, *,
+              curves: bool = True, init_seeds: Sequence[int] | None = None
+              ) -> SweepResult:
+    """Run every job over every seed. A job is ``(config, data)``, where data
+    is a Splits or ``{seed: Splits}``; ``init_seeds[i]`` fixes job i's weights."""
     seeds = _check_seeds(seeds)
     check_bool(progress, "progress")
     for cfg, data in jobs:  # validate everything before the first run
         d = data if isinstance(data, Splits) else next(iter(data.values()))
         _check_data(cfg, d)
         _check_metric(cfg, d, metric)
-    total = len(jobs) * len(seeds)
-    bar = progress_bar(total, param, progress)
-    per_seed = np.empty((len(jobs), len(seeds)))
+    bar = progress_bar(len(jobs) * len(seeds), param, progress)
+    finals: list[list[dict[str, float]]] = []
     histories: list[list[History]] = []
     for i, (cfg, data) in enumerate(jobs):
+        init = None if init_seeds is None else init_seeds[i]
         row = []
-        for j, s in enumerate(seeds):
+        for s in seeds:
             d = data if isinstance(data, Splits) else data[s]
-            _, h = run(cfg, d, s)
-            row.append(h)
-            per_seed[i, j] = h.final[metric]
-            bar.tick(f"{param}={_fmt(values[i])} {metric} {per_seed[i, j]:.4f}")
+            row.append(run(cfg, d, s, init_seed=init, curves=curves)[1])
+            bar.tick(f"{param}={_fmt(values[i])} {metric} "
+                     f"{row[-1].final[metric]:.4f}")
         histories.append(row)
     bar.close()
+    metrics = {m: np.array([[h.final[m] for h in row] for row in histories])
+               for m in histories[0][0].final}
+    per_seed = metrics[metric]
     std = (np.std(per_seed, axis=1, ddof=1) if len(seeds) > 1
            else np.full(len(jobs), np.nan))
     return SweepResult(param, values, list(seeds), metric, per_seed,
-                       per_seed.mean(axis=1), std, histories)
+                       per_seed.mean(axis=1), std, histories, metrics)

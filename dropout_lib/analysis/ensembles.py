@@ -23,7 +23,7 @@ networks for comparison, and :func:`training_cost` counts the compute of a run.
 
 Which units are droppable
 -------------------------
-The droppable units of an :class:`~dropout_lib.nets.MLP` are its inputs (if
+The droppable units of an :class:`~dropout_lib.net.MLP` are its inputs (if
 ``p_drop_input > 0``) followed by the units of each hidden layer with
 ``p_drop_hidden > 0``, in forward order (:func:`droppable_units`). A mask is a
 boolean row over all of them, ``True`` = kept. Mask number ``i`` of
@@ -49,11 +49,11 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_choice, check_p_drop, check_rng
-from .data import Splits
-from .losses import log_softmax, softmax
-from .nets import MLP
-from .train import History, train
+from .._checks import check_choice, check_p_drop, check_rng
+from ..data import Splits
+from ..losses import log_softmax, softmax
+from ..net import MLP
+from ..training import History, fit
 
 __all__ = [
     "MAX_ENUMERATE_UNITS",
@@ -593,7 +593,7 @@ def train_bagging(make_net: Callable[[np.random.SeedSequence], MLP], data: Split
     n_members : int
         Ensemble size M >= 1.
     epochs, batch_size : int
-        Passed to :func:`~dropout_lib.train.train` for every member.
+        Passed to :func:`~dropout_lib.training.fit` for every member.
     optimizer : {"sgd", "adam"}
         A name, so each member gets a fresh optimizer.
     seed : int
@@ -638,8 +638,8 @@ def train_bagging(make_net: Callable[[np.random.SeedSequence], MLP], data: Split
             member_data = Splits(data.X_train[idx], data.y_train[idx], data.X_val,
                                  data.y_val, data.X_test, data.y_test,
                                  n_classes=data.n_classes)
-        hist = train(net, member_data, epochs=epochs, batch_size=batch_size,
-                     optimizer=optimizer, seed=train_ss)
+        hist = fit(net, member_data, epochs=epochs, batch_size=batch_size,
+                   optimizer=optimizer, seed=train_ss)
         nets.append(net)
         hists.append(hist)
     return nets, hists

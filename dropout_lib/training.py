@@ -1,8 +1,8 @@
-"""Minibatch training of an :class:`~dropout_lib.nets.MLP`, with per-epoch evaluation.
+"""Minibatch training of an :class:`~dropout_lib.net.MLP`, with per-epoch evaluation.
 
 Random streams
 --------------
-:func:`train` turns its ``seed`` (or ``rng``) into two independent streams with
+:func:`fit` turns its ``seed`` (or ``rng``) into two independent streams with
 ``SeedSequence.spawn``: one shuffles the minibatches, the other draws the
 dropout masks. Changing a drop probability therefore never changes the batch
 order, and two runs that differ only in ``p_drop`` see the same batches in the
@@ -27,15 +27,13 @@ from typing import Any
 import numpy as np
 
 from ._progress import progress_bar
-from ._validate import check_bool, check_choice
+from ._checks import check_bool, check_choice
 from .data import Splits
 from .losses import check_labels, mean_squared_error, softmax_cross_entropy
-from .nets import LOSSES, MLP
+from .net import LOSSES, MLP
 from .optim import Optimizer, make_optimizer
 
-__all__ = ["EarlyStopping", "History", "train", "evaluate", "spawn_streams"]
-
-_SPLITS = ("train", "val", "test")
+__all__ = ["EarlyStopping", "History", "fit", "evaluate", "spawn_streams"]
 
 
 @dataclass(frozen=True)
@@ -248,7 +246,7 @@ def _prepare(net: MLP, data: Any, loss: str) -> dict[str, tuple[np.ndarray, np.n
     return out
 
 
-def train(
+def fit(
     net: MLP,
     data: Splits | tuple[np.ndarray, np.ndarray],
     *,
