@@ -31,6 +31,9 @@ import numpy as np
 
 __all__ = [
     "FLOAT_DTYPES",
+    "as_generator",
+    "check_int",
+    "check_scalar",
     "check_axes",
     "check_bool",
     "check_choice",
@@ -361,3 +364,86 @@ def check_same_shape(
             f"{name} must have the same shape as {expected_what}, {tuple(expected)}, "
             f"got {array.shape}"
         )
+
+
+def check_int(value: Any, name: str, low: int | None = None,
+              high: int | None = None) -> int:
+    """An int (NumPy ints too, never bool) in ``[low, high]``, as a Python int.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer.
+    ValueError
+        If it lies outside ``[low, high]``.
+    """
+    out = _as_index(value)
+    if out is None:
+        raise TypeError(f"{name} must be an int; got {describe(value)}")
+    if (low is not None and out < low) or (high is not None and out > high):
+        bounds = (f">= {low}" if high is None else f"<= {high}" if low is None
+                  else f"in {low}..{high}")
+        raise ValueError(f"{name} must be an int {bounds}; got {out}")
+    return out
+
+
+def check_scalar(value: Any, name: str, *, low: float | None = None,
+                 high: float | None = None, low_open: bool = False,
+                 high_open: bool = False) -> float:
+    """A finite real number (never bool) within the given bounds, as a float.
+
+    ``low_open``/``high_open`` exclude the bound itself.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If it is NaN, infinite or out of bounds.
+    """
+    if not _is_real_number(value):
+        raise TypeError(f"{name} must be a real number; got {describe(value)}")
+    out = float(value)
+    ok = math.isfinite(out)
+    if low is not None:
+        ok = ok and (out > low if low_open else out >= low)
+    if high is not None:
+        ok = ok and (out < high if high_open else out <= high)
+    if not ok:
+        left = "" if low is None else ("(" if low_open else "[") + f"{low:g}, "
+        right = "" if high is None else f"{high:g}" + (")" if high_open else "]")
+        where = (f" in {left}{right}" if low is not None and high is not None
+                 else f" {'>' if low_open else '>='} {low:g}" if low is not None
+                 else f" {'<' if high_open else '<='} {high:g}" if high is not None
+                 else "")
+        raise ValueError(f"{name} must be a finite number{where}; got {value!r}")
+    return out
+
+
+def as_generator(seed: Any = None, rng: Any = None, *,
+                 name: str = "seed") -> np.random.Generator:
+    """``rng`` itself, or a new Generator from ``seed``: exactly one is given.
+
+    Parameters
+    ----------
+    seed : int or numpy.random.SeedSequence, optional
+    rng : numpy.random.Generator, optional
+    name : str
+        Name of the seed argument in messages.
+
+    Raises
+    ------
+    TypeError
+        If neither or both are given, or either has the wrong type.
+    """
+    if rng is not None and seed is not None:
+        raise TypeError(f"give either {name} or rng, not both")
+    if rng is not None:
+        return check_rng(rng)
+    if seed is None:
+        raise TypeError(f"a {name} (int) or rng (numpy.random.Generator) is "
+                        "required; the global NumPy random state is never used")
+    if not isinstance(seed, np.random.SeedSequence) and _as_index(seed) is None:
+        raise TypeError(f"{name} must be an int or numpy.random.SeedSequence; "
+                        f"got {type(seed).__name__}")
+    return np.random.default_rng(seed)
