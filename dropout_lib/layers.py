@@ -34,7 +34,7 @@ from ._checks import (
     check_same_shape,
     describe,
 )
-from .masks import _draw_mask, _threshold, mask_shape
+from .masks import _draw_mask, _mask_shape, _threshold
 
 __all__ = [
     "DROPOUT_MODES",
@@ -88,10 +88,9 @@ def _check_cache(cache: object, cls: type, producer: str) -> None:
         )
 
 
-def _check_dout(dout: object, expected_shape: tuple[int, ...], producer: str) -> np.ndarray:
-    dout = check_float_array(dout, "dout")
+def _check_dout(dout: object, expected_shape: tuple[int, ...], producer: str) -> None:
+    check_float_array(dout, "dout")
     check_same_shape(dout, expected_shape, "dout", f"the output of {producer}")
-    return dout
 
 
 # ---------------------------------------------------------------------------
@@ -170,20 +169,33 @@ def dropout_forward(
     mode = check_choice(mode, "mode", DROPOUT_MODES)
     axes = check_axes(shared_axes, x.ndim)
     if mask is not None:
-        mask = _check_mask(mask, train, mask_shape(x.shape, axes))
+        mask = _check_mask(mask, train, _mask_shape(x.shape, axes))
     elif rng is not None or (train and p_drop > 0.0):
         rng = check_rng(rng)
+    return _dropout_forward(x, p_drop, train, rng, mode, axes, mask)
+
+
+def _dropout_forward(
+    x: np.ndarray,
+    p_drop: float,
+    train: bool,
+    rng: np.random.Generator | None,
+    mode: str,
+    shared_axes: tuple[int, ...],
+    mask: np.ndarray | None,
+) -> tuple[np.ndarray, DropoutCache]:
+    """:func:`dropout_forward` without checks: ``shared_axes`` sorted, in ``0..x.ndim-1``."""
     if not train:
         scale = 1.0 if mode == "inverted" else 1.0 - p_drop
-        cache = DropoutCache(None, scale, False, p_drop, mode, x.shape, x.dtype, axes)
+        cache = DropoutCache(None, scale, False, p_drop, mode, x.shape, x.dtype, shared_axes)
         return _scaled(x, scale, None, ""), cache
     if mask is None:
-        mask = _draw_mask(mask_shape(x.shape, axes), _threshold(p_drop), rng)
+        mask = _draw_mask(_mask_shape(x.shape, shared_axes), _threshold(p_drop), rng)
     scale = 0.0 if p_drop == 1.0 else 1.0 / (1.0 - p_drop)
     scale = scale if mode == "inverted" or p_drop == 1.0 else 1.0
     what = f"with p_drop = {p_drop!r}, 1 / (1 - p_drop)"
     out = _scaled(x, scale, mask if p_drop > 0.0 else None, what)
-    return out, DropoutCache(mask, scale, True, p_drop, mode, x.shape, x.dtype, axes)
+    return out, DropoutCache(mask, scale, True, p_drop, mode, x.shape, x.dtype, shared_axes)
 
 
 def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
@@ -212,8 +224,12 @@ def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
     _check_cache(cache, DropoutCache, "dropout_forward")
     dout = check_float_array(dout, "dout")
     check_same_shape(dout, cache.x_shape, "dout", "the forward input x")
-    masked = cache.train and cache.p_drop > 0.0
-    mask = cache.mask if masked else None
+    return _dropout_backward(dout, cache)
+
+
+def _dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
+    """:func:`dropout_backward` without checks."""
+    mask = cache.mask if cache.train and cache.p_drop > 0.0 else None
     return _scaled(dout, cache.scale, mask, "the dropout scale")
 
 
@@ -312,8 +328,14 @@ def affine_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndar
         raise ValueError(
             f"b must have shape (M,) with M = W.shape[1] = {W.shape[1]}, got {b.shape}"
         )
-    out = x @ W + b
-    return out, AffineCache(x, W, b)
+    return _affine_forward(x, W, b)
+
+
+def _affine_forward(
+    x: np.ndarray, W: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, AffineCache]:
+    """:func:`affine_forward` without checks."""
+    return x @ W + b, AffineCache(x, W, b)
 
 
 def affine_backward(
@@ -348,11 +370,16 @@ def affine_backward(
     """
     _check_cache(cache, AffineCache, "affine_forward")
     x, W = cache.x, cache.W
-    dout = _check_dout(dout, (x.shape[0], W.shape[1]), "affine_forward (N, M)")
-    dx = dout @ W.T
-    dW = x.T @ dout
-    db = dout.sum(axis=0)
-    return dx, dW, db
+    _check_dout(dout, (x.shape[0], W.shape[1]), "affine_forward (N, M)")
+    return _affine_backward(dout, cache)
+
+
+def _affine_backward(
+    dout: np.ndarray, cache: AffineCache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`affine_backward` without checks."""
+    x, W = cache.x, cache.W
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
 
 
 # ---------------------------------------------------------------------------
@@ -404,7 +431,11 @@ def relu_forward(x: np.ndarray) -> tuple[np.ndarray, ReluCache]:
     --------
     relu_backward
     """
-    x = check_float_array(x, "x")
+    return _relu_forward(check_float_array(x, "x"))
+
+
+def _relu_forward(x: np.ndarray) -> tuple[np.ndarray, ReluCache]:
+    """:func:`relu_forward` without checks."""
     out = np.maximum(x, x.dtype.type(0), out=np.empty_like(x))
     return out, ReluCache(np.greater(x, 0))
 
@@ -426,7 +457,12 @@ def relu_backward(dout: np.ndarray, cache: ReluCache) -> np.ndarray:
     relu_forward
     """
     _check_cache(cache, ReluCache, "relu_forward")
-    dout = _check_dout(dout, cache.positive.shape, "relu_forward")
+    _check_dout(dout, cache.positive.shape, "relu_forward")
+    return _relu_backward(dout, cache)
+
+
+def _relu_backward(dout: np.ndarray, cache: ReluCache) -> np.ndarray:
+    """:func:`relu_backward` without checks."""
     return np.multiply(dout, cache.positive, out=np.empty_like(dout))
 
 
@@ -457,7 +493,11 @@ def sigmoid_forward(x: np.ndarray) -> tuple[np.ndarray, SigmoidCache]:
     --------
     sigmoid_backward
     """
-    x = check_float_array(x, "x")
+    return _sigmoid_forward(check_float_array(x, "x"))
+
+
+def _sigmoid_forward(x: np.ndarray) -> tuple[np.ndarray, SigmoidCache]:
+    """:func:`sigmoid_forward` without checks."""
     z = np.exp(-np.abs(x))
     one = x.dtype.type(1)
     out = np.where(x >= 0, one / (one + z), z / (one + z)).astype(x.dtype, copy=False)
@@ -484,8 +524,13 @@ def sigmoid_backward(dout: np.ndarray, cache: SigmoidCache) -> np.ndarray:
     sigmoid_forward
     """
     _check_cache(cache, SigmoidCache, "sigmoid_forward")
+    _check_dout(dout, cache.out.shape, "sigmoid_forward")
+    return _sigmoid_backward(dout, cache)
+
+
+def _sigmoid_backward(dout: np.ndarray, cache: SigmoidCache) -> np.ndarray:
+    """:func:`sigmoid_backward` without checks."""
     out = cache.out
-    dout = _check_dout(dout, out.shape, "sigmoid_forward")
     return np.asarray(dout * out * (1 - out))
 
 
@@ -509,7 +554,11 @@ def tanh_forward(x: np.ndarray) -> tuple[np.ndarray, TanhCache]:
     --------
     tanh_backward
     """
-    x = check_float_array(x, "x")
+    return _tanh_forward(check_float_array(x, "x"))
+
+
+def _tanh_forward(x: np.ndarray) -> tuple[np.ndarray, TanhCache]:
+    """:func:`tanh_forward` without checks."""
     out = np.tanh(x, out=np.empty_like(x))
     return out, TanhCache(out)
 
@@ -531,6 +580,11 @@ def tanh_backward(dout: np.ndarray, cache: TanhCache) -> np.ndarray:
     tanh_forward
     """
     _check_cache(cache, TanhCache, "tanh_forward")
+    _check_dout(dout, cache.out.shape, "tanh_forward")
+    return _tanh_backward(dout, cache)
+
+
+def _tanh_backward(dout: np.ndarray, cache: TanhCache) -> np.ndarray:
+    """:func:`tanh_backward` without checks."""
     out = cache.out
-    dout = _check_dout(dout, out.shape, "tanh_forward")
     return np.asarray(dout * (1 - out * out))

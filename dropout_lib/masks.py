@@ -54,7 +54,7 @@ def keep_threshold(p_drop: float) -> int:
 
 def _threshold(p_drop: float) -> int:
     """:func:`keep_threshold` for an already validated ``float`` p_drop."""
-    return int(round((1.0 - p_drop) * _ONE))  # the scaling by 2**32 is exact
+    return round((1.0 - p_drop) * _ONE)  # the scaling by 2**32 is exact
 
 
 def keep_probability(p_drop: float) -> float:
@@ -118,7 +118,11 @@ def mask_shape(
     (4, 1)
     """
     shape = check_shape(shape)
-    axes = check_axes(shared_axes, len(shape))
+    return _mask_shape(shape, check_axes(shared_axes, len(shape)))
+
+
+def _mask_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """:func:`mask_shape` for a checked shape and normalised axes."""
     return tuple(1 if axis in axes else size for axis, size in enumerate(shape))
 
 

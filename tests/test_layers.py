@@ -10,9 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dropout_lib.gradcheck import numerical_gradient, rel_error
+from dropout_lib import layers
 from dropout_lib.layers import (
     AffineCache,
     DropoutCache,
+    _affine_backward,
+    _affine_forward,
+    _dropout_backward,
+    _dropout_forward,
     affine_backward,
     affine_forward,
     dropout_backward,
@@ -772,3 +777,54 @@ def test_a_given_mask_is_used_instead_of_drawing_one():
         dropout_forward(x, 0.5, train=True, mask=mask.astype(float))
     with pytest.raises(ValueError, match="mask must have the same shape"):
         dropout_forward(x, 0.5, train=True, mask=mask[:1])
+
+
+# ---------------------------------------------------------------------------
+# unchecked cores: the network validates once and then calls these
+# ---------------------------------------------------------------------------
+
+
+@FEW
+@given(shapes_and_axes(), p_drops, modes, st.booleans(), seeds, st.sampled_from(FLOATS))
+def test_dropout_core_is_bit_identical_to_public(sa, p_drop, mode, train, seed, dtype):
+    shape, axes = sa
+    x = make_x(shape, dtype, seed)
+    core_args = (x, p_drop, train, np.random.default_rng(seed), mode, tuple(sorted(axes)), None)
+    try:
+        out, cache = dropout_forward(
+            x, p_drop, train=train, rng=np.random.default_rng(seed), mode=mode, shared_axes=axes
+        )
+    except ValueError as err:  # a scale that overflows float16: the core refuses it too
+        with pytest.raises(ValueError, match="overflows float16"):
+            _dropout_forward(*core_args)
+        assert "overflows float16" in str(err)
+        return
+    out_c, cache_c = _dropout_forward(*core_args)
+    assert out_c.dtype == out.dtype and out_c.tobytes() == out.tobytes()
+    assert cache_c.scale == cache.scale and cache_c.shared_axes == cache.shared_axes
+    if train:
+        np.testing.assert_array_equal(cache_c.mask, cache.mask)
+    dout = make_x(shape, dtype, seed + 1)
+    assert _dropout_backward(dout, cache_c).tobytes() == dropout_backward(dout, cache).tobytes()
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_activation_cores_are_bit_identical_to_public(name, dtype):
+    x = make_x((5, 7), dtype, 0, low=-20.0, high=20.0)
+    dout = make_x((5, 7), dtype, 1)
+    out, cache = getattr(layers, f"{name}_forward")(x)
+    out_c, cache_c = getattr(layers, f"_{name}_forward")(x)
+    assert out_c.tobytes() == out.tobytes()
+    dx = getattr(layers, f"{name}_backward")(dout, cache)
+    assert getattr(layers, f"_{name}_backward")(dout, cache_c).tobytes() == dx.tobytes()
+
+
+def test_affine_core_is_bit_identical_to_public():
+    x, W, b = make_x((6, 4), np.float64, 0), make_x((4, 3), np.float64, 1), make_x(3, np.float64, 2)
+    out, cache = affine_forward(x, W, b)
+    out_c, cache_c = _affine_forward(x, W, b)
+    assert out_c.tobytes() == out.tobytes()
+    dout = make_x((6, 3), np.float64, 3)
+    for g, g_c in zip(affine_backward(dout, cache), _affine_backward(dout, cache_c)):
+        assert g_c.tobytes() == g.tobytes()
