@@ -110,7 +110,7 @@ def test_bad_sweep_arguments_fail_before_training(data, capsys):
         sweep_p_drop(TINY, data, [0.0, 1.5], seeds=[0])
     with pytest.raises(ValueError, match="where must be"):
         sweep_p_drop(TINY, data, [0.0], seeds=[0], where="output")
-    with pytest.raises(ValueError, match=r"n_trains must be ints in 1\.\.300"):
+    with pytest.raises(ValueError, match=r"n_trains must be an int in 1\.\.300"):
         sweep_train_size(TINY, data, [50, 500], seeds=[0])
     with pytest.raises(ValueError, match="param must be a Config field"):
         sweep(TINY, data, param="learning_rate", values=[0.1], seeds=[0])

@@ -13,11 +13,12 @@ book/03_co_adaptation.ipynb : the chapter that uses these measurements.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ..data import as_generator
+from .._checks import as_generator, check_int
 from ..losses import softmax_cross_entropy
 from ..net import MLP
 from ..training import History
@@ -40,10 +41,7 @@ __all__ = [
 def _check_net_layer(net: MLP, layer: int) -> int:
     if not isinstance(net, MLP):
         raise TypeError(f"net must be an MLP; got {type(net).__name__}")
-    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not (
-            1 <= layer <= net.n_hidden):
-        raise ValueError(f"layer must be a hidden layer number 1..{net.n_hidden}; got {layer!r}")
-    return int(layer)
+    return check_int(layer, "layer (a hidden layer number)", 1, net.n_hidden)
 
 
 def accuracy_and_loss(net: MLP, X: np.ndarray, y: np.ndarray, *,
@@ -139,8 +137,7 @@ def knockout_curve(
     fr = np.asarray(fractions, dtype=np.float64)
     if fr.ndim != 1 or fr.size == 0 or np.any(fr < 0) or np.any(fr > 1):
         raise ValueError(f"fractions must be a non-empty 1-D sequence in [0, 1]; got {fractions!r}")
-    if isinstance(n_repeats, bool) or not isinstance(n_repeats, (int, np.integer)) or n_repeats < 1:
-        raise ValueError(f"n_repeats must be an int >= 1; got {n_repeats!r}")
+    n_repeats = check_int(n_repeats, "n_repeats", 1)
     acc = np.empty((fr.size, n_repeats))
     loss = np.empty((fr.size, n_repeats))
     for a, f in enumerate(fr):
@@ -238,9 +235,7 @@ def pair_interactions(
     gen = as_generator(seed, rng)
     H = net.layer_sizes[layer]
     max_pairs = H * (H - 1) // 2
-    if isinstance(n_pairs, bool) or not isinstance(n_pairs, (int, np.integer)) or not (
-            1 <= n_pairs <= max_pairs):
-        raise ValueError(f"n_pairs must be an int in 1..{max_pairs}; got {n_pairs!r}")
+    n_pairs = check_int(n_pairs, "n_pairs", 1, max_pairs)
     if single is None:
         single = unit_damage(net, X, y, layer=layer)
     single = np.asarray(single, dtype=np.float64)

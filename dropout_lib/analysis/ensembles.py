@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_choice, check_p_drop, check_rng
+from .._checks import check_bool, check_choice, check_int, check_p_drop, check_rng
 from ..data import Splits
 from ..losses import log_softmax, softmax
 from ..net import MLP
@@ -92,14 +92,6 @@ def _check_net(net: Any) -> MLP:
     if not isinstance(net, MLP):
         raise TypeError(f"net must be a dropout_lib MLP; got {type(net).__name__}")
     return net
-
-
-def _check_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be an int >= {low}; got {value}")
-    return int(value)
 
 
 def _transform(scores: np.ndarray, output: str) -> np.ndarray:
@@ -211,7 +203,7 @@ def enumerate_masks(n_units: int,
     >>> probs.tolist()
     [0.0625, 0.1875, 0.1875, 0.5625]
     """
-    n = _check_int(n_units, "n_units", 0)
+    n = check_int(n_units, "n_units", 0)
     if n > MAX_ENUMERATE_UNITS:
         raise ValueError(
             f"cannot enumerate the 2**{n} masks of {n} droppable units: the limit is "
@@ -563,10 +555,12 @@ def mc_regression(net: MLP, X: np.ndarray, *, n_samples: int, rng: np.random.Gen
     """
     net = _check_net(net)
     check_rng(rng)
-    T = _check_int(n_samples, "n_samples", 2)
-    if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float, np.floating)) \
-            or not (np.isfinite(noise_std) and noise_std >= 0):
-        raise ValueError(f"noise_std must be a finite number >= 0; got {noise_std!r}")
+    T = check_int(n_samples, "n_samples", 2)
+    if isinstance(noise_std, bool) or not isinstance(
+            noise_std, (int, float, np.floating)) or not (
+            np.isfinite(noise_std) and noise_std >= 0):
+        raise ValueError(f"noise_std must be a finite number >= 0; "
+                         f"got {noise_std!r}")
     samples = net.mc_predict(X, n_samples=T, rng=rng, proba=False).astype(np.float64)
     mean = samples.mean(axis=0)
     std = np.sqrt(samples.var(axis=0) + float(noise_std) ** 2)
@@ -618,13 +612,12 @@ def train_bagging(make_net: Callable[[np.random.SeedSequence], MLP], data: Split
         raise TypeError("make_net must be a function seed_sequence -> MLP")
     if not isinstance(data, Splits):
         raise TypeError(f"data must be a Splits; got {type(data).__name__}")
-    M = _check_int(n_members, "n_members", 1)
+    M = check_int(n_members, "n_members", 1)
     if isinstance(optimizer, bool) or not isinstance(optimizer, str):
         raise TypeError("optimizer must be a name ('sgd' or 'adam'), so that every member "
                         "gets a fresh optimizer")
-    if not isinstance(bootstrap, bool):
-        raise TypeError(f"bootstrap must be a bool; got {type(bootstrap).__name__}")
-    ss = np.random.SeedSequence(_check_int(seed, "seed", 0))
+    check_bool(bootstrap, "bootstrap")
+    ss = np.random.SeedSequence(check_int(seed, "seed", 0))
     nets, hists = [], []
     for member_ss in ss.spawn(M):
         init_ss, boot_ss, train_ss = member_ss.spawn(3)
@@ -681,4 +674,4 @@ def training_cost(net_or_nets: MLP | Sequence[MLP], *, n_train: int, epochs: int
     if not nets:
         raise TypeError("give an MLP or a non-empty list of MLPs")
     params = sum(_check_net(n).n_params for n in nets)
-    return _check_int(epochs, "epochs", 1) * _check_int(n_train, "n_train", 1) * params
+    return check_int(epochs, "epochs", 1) * check_int(n_train, "n_train", 1) * params

@@ -26,8 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .._progress import progress_bar
-from ..data import Splits, digits_splits, subsample_train
+from ..data import Splits, digits_splits
 from ..net import MLP
 from .core import Config, run, streams, sweep, sweep_p_drop, sweep_train_size
 

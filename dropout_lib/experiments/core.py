@@ -23,14 +23,13 @@ book/04_ensembles.ipynb : multi-seed comparisons.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .._checks import check_bool
+from .._checks import check_bool, check_int, check_scalar
 from .._progress import progress_bar
 from ..data import Splits, subsample_train
 from ..net import MLP
@@ -126,26 +125,19 @@ class Config:
         # Build a trial network and optimizer: their checks name the bad argument.
         self.make_net(n_inputs=1, n_outputs=2, seed=0)
         self.make_optimizer()
-        train_probe = dict(epochs=self.epochs, batch_size=self.batch_size)
-        for k, v in train_probe.items():
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{k} must be an int >= 1; got {v!r}")
-        if not (isinstance(self.l2, (int, float)) and not isinstance(self.l2, bool)
-                and math.isfinite(self.l2) and self.l2 >= 0):
-            raise ValueError(f"l2 must be a finite number >= 0; got {self.l2!r}")
-        if self.max_norm is not None and not (
-                isinstance(self.max_norm, (int, float)) and not isinstance(self.max_norm, bool)
-                and math.isfinite(self.max_norm) and self.max_norm > 0):
-            raise ValueError(f"max_norm must be None or a finite number > 0; "
-                             f"got {self.max_norm!r}")
+        check_int(self.epochs, "epochs", 1)
+        check_int(self.batch_size, "batch_size", 1)
+        check_scalar(self.l2, "l2", low=0.0)
+        if self.max_norm is not None:
+            check_scalar(self.max_norm, "max_norm", low=0.0, low_open=True)
         if self.loss not in ("softmax", "mse"):
             raise ValueError(f"loss must be 'softmax' or 'mse'; got {self.loss!r}")
-        if self.early_stopping is not None and not isinstance(self.early_stopping,
-                                                              EarlyStopping):
-            if isinstance(self.early_stopping, bool) or not isinstance(self.early_stopping, int):
-                raise TypeError("early_stopping must be None, an int patience or an "
-                                "EarlyStopping")
-            EarlyStopping(patience=self.early_stopping)
+        es = self.early_stopping
+        if es is not None and not isinstance(es, EarlyStopping):
+            if isinstance(es, bool) or not isinstance(es, int):
+                raise TypeError("early_stopping must be None, an int patience "
+                                "or an EarlyStopping")
+            EarlyStopping(patience=es)
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some fields changed (validated again)."""
@@ -340,9 +332,7 @@ def _check_seeds(seeds: Any, distinct: bool = True) -> list[int]:
         raise TypeError(f"seeds must be a sequence of ints; got {type(seeds).__name__}") from None
     if not out:
         raise ValueError("seeds must contain at least one seed")
-    for s in out:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise ValueError(f"seeds must be non-negative ints; got {s!r}")
+    out = [check_int(s, "each seed", 0) for s in out]
     if distinct and len(set(out)) != len(out):
         raise ValueError(f"seeds must be distinct; got {out}")
     return [int(s) for s in out]
@@ -580,11 +570,7 @@ def sweep_train_size(config: Config, data: Splits, n_trains: Sequence[int], *,
     _check_data(config, data)
     seeds_l = _check_seeds(seeds)
     pool = data.X_train.shape[0]
-    sizes = []
-    for n in n_trains:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= pool:
-            raise ValueError(f"n_trains must be ints in 1..{pool} (the training pool); got {n!r}")
-        sizes.append(int(n))
+    sizes = [check_int(n, "n_trains", 1, pool) for n in n_trains]
     configs = [config if epochs_for is None else config.replace(epochs=epochs_for(n))
                for n in sizes]
     jobs = []
@@ -608,7 +594,6 @@ def _run_grid(param: str, values: list[Any], jobs: list[tuple[Config, Any]],
         _check_data(cfg, d)
         _check_metric(cfg, d, metric)
     bar = progress_bar(len(jobs) * len(seeds), param, progress)
-    finals: list[list[dict[str, float]]] = []
     histories: list[list[History]] = []
     for i, (cfg, data) in enumerate(jobs):
         init = None if init_seeds is None else init_seeds[i]
