@@ -32,16 +32,16 @@ import numpy as np
 __all__ = [
     "FLOAT_DTYPES",
     "as_generator",
-    "check_int",
-    "check_scalar",
     "check_axes",
     "check_bool",
     "check_choice",
     "check_float_array",
+    "check_int",
     "check_p_drop",
     "check_positive_real",
     "check_rng",
     "check_same_shape",
+    "check_scalar",
     "check_shape",
     "describe",
 ]
@@ -392,7 +392,8 @@ def check_scalar(value: Any, name: str, *, low: float | None = None,
                  high_open: bool = False) -> float:
     """A finite real number (never bool) within the given bounds, as a float.
 
-    ``low_open``/``high_open`` exclude the bound itself.
+    ``low_open``/``high_open`` exclude the bound itself; ``high=math.inf``
+    with ``high_open=True`` writes the range as ``(low, inf)`` in messages.
 
     Raises
     ------
@@ -410,12 +411,15 @@ def check_scalar(value: Any, name: str, *, low: float | None = None,
     if high is not None:
         ok = ok and (out < high if high_open else out <= high)
     if not ok:
-        left = "" if low is None else ("(" if low_open else "[") + f"{low:g}, "
-        right = "" if high is None else f"{high:g}" + (")" if high_open else "]")
-        where = (f" in {left}{right}" if low is not None and high is not None
-                 else f" {'>' if low_open else '>='} {low:g}" if low is not None
-                 else f" {'<' if high_open else '<='} {high:g}" if high is not None
-                 else "")
+        if low is not None and high is not None:
+            where = (f" in {'(' if low_open else '['}{float(low)!r}, "
+                     f"{float(high)!r}{')' if high_open else ']'}")
+        elif low is not None:
+            where = f" {'>' if low_open else '>='} {float(low)!r}"
+        elif high is not None:
+            where = f" {'<' if high_open else '<='} {float(high)!r}"
+        else:
+            where = ""
         raise ValueError(f"{name} must be a finite number{where}; got {value!r}")
     return out
 

@@ -20,74 +20,22 @@ from importlib import resources
 
 import numpy as np
 
+from ._checks import as_generator, check_int, check_scalar
+
 __all__ = [
     "Splits",
-    "load_digits",
     "digits_splits",
-    "train_val_test_split",
-    "subsample_train",
+    "gap_function",
+    "load_digits",
+    "make_gap_regression",
+    "make_linear_regression",
     "make_moons",
     "make_spirals",
-    "make_gap_regression",
-    "gap_function",
-    "make_linear_regression",
-    "as_generator",
+    "subsample_train",
+    "train_val_test_split",
 ]
 
 SeedLike = int | np.random.SeedSequence | None
-
-
-def as_generator(seed: SeedLike = None, rng: np.random.Generator | None = None,
-                 *, name: str = "seed") -> np.random.Generator:
-    """Return ``rng`` or a new Generator built from ``seed``; exactly one must be given.
-
-    Parameters
-    ----------
-    seed : int or numpy.random.SeedSequence, optional
-        Seed for ``np.random.default_rng``.
-    rng : numpy.random.Generator, optional
-        Used as is (and advanced by the caller's draws).
-    name : str
-        Name used in error messages.
-
-    Returns
-    -------
-    numpy.random.Generator
-
-    Raises
-    ------
-    TypeError
-        If neither or both are given, or they have the wrong type.
-    """
-    if rng is not None and seed is not None:
-        raise TypeError(f"give either {name} or rng, not both")
-    if rng is not None:
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
-        return rng
-    if seed is None:
-        raise TypeError(f"a {name} (int) or rng (numpy.random.Generator) is required; "
-                        "the global NumPy random state is never used")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer, np.random.SeedSequence)):
-        raise TypeError(f"{name} must be an int or numpy.random.SeedSequence; "
-                        f"got {type(seed).__name__}")
-    return np.random.default_rng(seed)
-
-
-def _check_int(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}; got {value}")
-    return int(value)
-
-
-def _check_frac(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number; got {type(value).__name__}")
-    if not 0.0 <= float(value) < 1.0:
-        raise ValueError(f"{name} must lie in [0, 1); got {value}")
-    return float(value)
 
 
 def _check_Xy(X, y) -> tuple[np.ndarray, np.ndarray]:
@@ -201,11 +149,7 @@ class Splits:
         if self.n_classes is None and ys and all(_is_classification(y) for y in ys):
             object.__setattr__(self, "n_classes", int(max(int(y.max()) for y in ys)) + 1)
         elif self.n_classes is not None:
-            if isinstance(self.n_classes, bool) or not isinstance(self.n_classes,
-                                                                  (int, np.integer)):
-                raise TypeError(f"n_classes must be an int or None; got {self.n_classes!r}")
-            if self.n_classes < 2:
-                raise ValueError(f"n_classes must be >= 2; got {self.n_classes}")
+            object.__setattr__(self, "n_classes", check_int(self.n_classes, "n_classes", 2))
 
     @property
     def n_features(self) -> int:
@@ -298,8 +242,8 @@ def train_val_test_split(
     subsample_train, digits_splits
     """
     X, y = _check_Xy(X, y)
-    val_frac = _check_frac(val_frac, "val_frac")
-    test_frac = _check_frac(test_frac, "test_frac")
+    val_frac = check_scalar(val_frac, "val_frac", low=0.0, high=1.0, high_open=True)
+    test_frac = check_scalar(test_frac, "test_frac", low=0.0, high=1.0, high_open=True)
     if val_frac + test_frac >= 1.0:
         raise ValueError(f"val_frac + test_frac must be < 1; got {val_frac} + {test_frac}")
     gen = as_generator(seed, rng)
@@ -310,8 +254,8 @@ def train_val_test_split(
         raise ValueError("stratify=True needs 1-D integer class labels y")
     n = X.shape[0]
     order = _stratified_order(y, gen) if stratify else gen.permutation(n)
-    n_test = int(round(test_frac * n))
-    n_val = int(round(val_frac * n))
+    n_test = round(test_frac * n)
+    n_val = round(val_frac * n)
     if n - n_test - n_val < 1:
         raise ValueError(f"no training examples left with N={n}, val_frac={val_frac}, "
                          f"test_frac={test_frac}")
@@ -369,7 +313,7 @@ def subsample_train(
     if not isinstance(splits, Splits):
         raise TypeError(f"splits must be a Splits; got {type(splits).__name__}")
     pool = splits.X_train.shape[0]
-    n_train = _check_int(n_train, "n_train", 1)
+    n_train = check_int(n_train, "n_train", 1)
     if n_train > pool:
         raise ValueError(f"n_train must be <= the training pool size {pool}; got {n_train}")
     gen = as_generator(seed, rng)
@@ -412,7 +356,7 @@ def digits_splits(
     load_digits, subsample_train, book/03_co_adaptation.ipynb
     """
     X, y = load_digits()
-    split_ss, sub_ss = np.random.SeedSequence(_check_int(seed, "seed", 0)).spawn(2)
+    split_ss, sub_ss = np.random.SeedSequence(check_int(seed, "seed", 0)).spawn(2)
     splits = train_val_test_split(X, y, val_frac=val_frac, test_frac=test_frac, seed=split_ss)
     if n_train is not None:
         splits = subsample_train(splits, n_train, seed=sub_ss)
@@ -450,8 +394,8 @@ def make_moons(n_samples: int = 200, *, noise: float = 0.1, seed: SeedLike = Non
     --------
     book/03_co_adaptation.ipynb : decision boundaries with and without dropout.
     """
-    n_samples = _check_int(n_samples, "n_samples", 2)
-    noise = _check_nonneg(noise, "noise")
+    n_samples = check_int(n_samples, "n_samples", 2)
+    noise = check_scalar(noise, "noise", low=0.0)
     gen = as_generator(seed, rng)
     n0 = (n_samples + 1) // 2
     n1 = n_samples - n0
@@ -495,12 +439,10 @@ def make_spirals(n_samples: int = 300, *, n_classes: int = 3, noise: float = 0.2
     --------
     make_moons, book/03_co_adaptation.ipynb
     """
-    n_samples = _check_int(n_samples, "n_samples", 2)
-    n_classes = _check_int(n_classes, "n_classes", 2)
-    noise = _check_nonneg(noise, "noise")
-    turns = float(turns)
-    if not turns > 0:
-        raise ValueError(f"turns must be > 0; got {turns}")
+    n_samples = check_int(n_samples, "n_samples", 2)
+    n_classes = check_int(n_classes, "n_classes", 2)
+    noise = check_scalar(noise, "noise", low=0.0)
+    turns = check_scalar(turns, "turns", low=0.0, low_open=True)
     gen = as_generator(seed, rng)
     counts = np.full(n_classes, n_samples // n_classes)
     counts[: n_samples % n_classes] += 1
@@ -514,15 +456,6 @@ def make_spirals(n_samples: int = 300, *, n_classes: int = 3, noise: float = 0.2
     X, y = np.concatenate(Xs), np.concatenate(ys)
     perm = gen.permutation(n_samples)
     return X[perm], y[perm]
-
-
-def _check_nonneg(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number; got {type(value).__name__}")
-    v = float(value)
-    if not (np.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0; got {value}")
-    return v
 
 
 def gap_function(x: np.ndarray) -> np.ndarray:
@@ -566,8 +499,8 @@ def make_gap_regression(n_samples: int = 100, *, x_range: tuple[float, float] = 
     --------
     gap_function, book/04_ensembles.ipynb
     """
-    n_samples = _check_int(n_samples, "n_samples", 1)
-    noise = _check_nonneg(noise, "noise")
+    n_samples = check_int(n_samples, "n_samples", 1)
+    noise = check_scalar(noise, "noise", low=0.0)
     lo, hi = (float(v) for v in x_range)
     g0, g1 = (float(v) for v in gap)
     if not lo < g0 < g1 < hi:
@@ -617,9 +550,9 @@ def make_linear_regression(n_samples: int = 100, n_features: int = 5, *, noise: 
     --------
     book/02_inverted_dropout.ipynb
     """
-    n_samples = _check_int(n_samples, "n_samples", 1)
-    n_features = _check_int(n_features, "n_features", 1)
-    noise = _check_nonneg(noise, "noise")
+    n_samples = check_int(n_samples, "n_samples", 1)
+    n_features = check_int(n_features, "n_features", 1)
+    noise = check_scalar(noise, "noise", low=0.0)
     gen = as_generator(seed, rng)
     if w is None:
         w = gen.standard_normal(n_features)

@@ -14,13 +14,15 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ._checks import check_scalar
+
 __all__ = [
+    "check_labels",
+    "l2_penalty",
     "log_softmax",
+    "mean_squared_error",
     "softmax",
     "softmax_cross_entropy",
-    "mean_squared_error",
-    "l2_penalty",
-    "check_labels",
 ]
 
 
@@ -233,9 +235,7 @@ def l2_penalty(
     --------
     book/03_co_adaptation.ipynb : L2 compared with dropout and max-norm.
     """
-    l2 = float(l2)
-    if not np.isfinite(l2) or l2 < 0:
-        raise ValueError(f"l2 must be a finite number >= 0; got {l2}")
+    l2 = check_scalar(l2, "l2", low=0.0)
     penalty = 0.0
     grads: dict[str, np.ndarray] = {}
     for key, w in params.items():

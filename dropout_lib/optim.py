@@ -20,30 +20,26 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Optimizer", "SGD", "Adam", "make_optimizer", "max_norm", "OPTIMIZERS"]
+from ._checks import check_bool, check_scalar
+
+__all__ = ["OPTIMIZERS", "SGD", "Adam", "Optimizer", "make_optimizer", "max_norm"]
 
 
-def _check_number(value: Any, name: str, *, low: float, low_inclusive: bool,
-                  high: float | None = None, high_inclusive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    v = float(value)
-    ok = math.isfinite(v) and (v >= low if low_inclusive else v > low)
-    if high is not None:
-        ok = ok and (v <= high if high_inclusive else v < high)
-    if not ok:
-        lo = "[" if low_inclusive else "("
-        hi = "]" if high_inclusive else ")"
-        rng = f"{lo}{low}, {high if high is not None else 'inf'}{hi}"
-        raise ValueError(f"{name} must be a finite number in {rng}; got {value!r}")
-    return v
+def _positive(value: Any, name: str) -> float:
+    """A finite number in ``(0.0, inf)``, as a float."""
+    return check_scalar(value, name, low=0.0, high=math.inf, low_open=True, high_open=True)
+
+
+def _unit(value: Any, name: str) -> float:
+    """A finite number in ``[0.0, 1.0)``, as a float."""
+    return check_scalar(value, name, low=0.0, high=1.0, high_open=True)
 
 
 class Optimizer:
     """Base class: validates the arguments of :meth:`step` and holds per-parameter state."""
 
     def __init__(self, lr: float) -> None:
-        self.lr = _check_number(lr, "lr (learning rate)", low=0.0, low_inclusive=False)
+        self.lr = _positive(lr, "lr (learning rate)")
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.t = 0
 
@@ -111,13 +107,10 @@ class SGD(Optimizer):
 
     def __init__(self, lr: float, *, momentum: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(lr)
-        self.momentum = _check_number(momentum, "momentum", low=0.0, low_inclusive=True,
-                                      high=1.0, high_inclusive=False)
-        if not isinstance(nesterov, bool):
-            raise TypeError(f"nesterov must be a bool; got {type(nesterov).__name__}")
-        if nesterov and self.momentum == 0.0:
+        self.momentum = _unit(momentum, "momentum")
+        self.nesterov = check_bool(nesterov, "nesterov")
+        if self.nesterov and self.momentum == 0.0:
             raise ValueError("nesterov=True needs momentum > 0; got momentum=0.0")
-        self.nesterov = nesterov
 
     def _hyper(self) -> dict[str, Any]:
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}
@@ -178,9 +171,9 @@ class Adam(Optimizer):
     def __init__(self, lr: float = 1e-3, *, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8) -> None:
         super().__init__(lr)
-        self.beta1 = _check_number(beta1, "beta1", low=0.0, low_inclusive=True, high=1.0)
-        self.beta2 = _check_number(beta2, "beta2", low=0.0, low_inclusive=True, high=1.0)
-        self.eps = _check_number(eps, "eps", low=0.0, low_inclusive=False)
+        self.beta1 = _unit(beta1, "beta1")
+        self.beta2 = _unit(beta2, "beta2")
+        self.eps = _positive(eps, "eps")
 
     def _hyper(self) -> dict[str, Any]:
         return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
@@ -284,7 +277,7 @@ def max_norm(W: np.ndarray, c: float, *, eps: float = 0.0) -> np.ndarray:
     --------
     book/03_co_adaptation.ipynb
     """
-    c = _check_number(c, "max_norm (c)", low=0.0, low_inclusive=False)
+    c = _positive(c, "max_norm (c)")
     W = np.asarray(W)
     if W.ndim != 2:
         raise ValueError(f"W must be 2-D (D, M); got ndim={W.ndim}")

@@ -107,7 +107,7 @@ def test_subsample_validation():
     s = digits_splits(seed=0)
     with pytest.raises(ValueError, match=r"n_train must be <= the training pool size 1079"):
         subsample_train(s, 5000, seed=0)
-    with pytest.raises(ValueError, match="n_train must be >= 1"):
+    with pytest.raises(ValueError, match="n_train must be an int >= 1"):
         subsample_train(s, 0, seed=0)
     with pytest.raises(TypeError, match="seed .* or rng .* is required"):
         subsample_train(s, 10)
@@ -195,5 +195,5 @@ def test_splits_infers_classes_and_converts_lists():
     assert Splits(np.ones((2, 1)), np.array([0.5, 1.5])).n_classes is None
     with pytest.raises(ValueError, match="this Splits has no 'test' split"):
         s.get("test")
-    with pytest.raises(ValueError, match="n_classes must be >= 2"):
+    with pytest.raises(ValueError, match="n_classes must be an int >= 2"):
         Splits(np.ones((2, 1)), np.array([0, 0]), n_classes=1)

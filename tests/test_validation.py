@@ -4,6 +4,7 @@ the argument)."""
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from fractions import Fraction
@@ -191,6 +192,115 @@ def test_check_positive_real():
     for bad in (True, "1", None):
         with pytest.raises(TypeError, match=r"^h must be a positive finite real number, got "):
             v.check_positive_real(bad, "h")
+
+
+# ---------------------------------------------------------------------------
+# check_int, check_scalar, as_generator
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [3, np.int64(3), np.int32(3), np.uint8(3)])
+def test_check_int_accepts_python_and_numpy_ints(value):
+    out = v.check_int(value, "n", 1, 5)
+    assert type(out) is int and out == 3
+
+
+@pytest.mark.parametrize("value", [True, np.bool_(True), 3.0, np.float64(3.0), "3", None, [3]])
+def test_check_int_rejects_non_ints_with_type_error(value):
+    with pytest.raises(TypeError, match=r"^n_units must be an int; got "):
+        v.check_int(value, "n_units", 0)
+
+
+@pytest.mark.parametrize(
+    "value, low, high, match",
+    [
+        (0, 1, None, r"^epochs must be an int >= 1; got 0$"),
+        (6, None, 5, r"^epochs must be an int <= 5; got 6$"),
+        (0, 1, 5, r"^epochs must be an int in 1\.\.5; got 0$"),
+        (6, 1, 5, r"^epochs must be an int in 1\.\.5; got 6$"),
+    ],
+)
+def test_check_int_range_errors_name_the_argument(value, low, high, match):
+    with pytest.raises(ValueError, match=match):
+        v.check_int(value, "epochs", low, high)
+
+
+def test_check_int_bounds_are_closed():
+    assert v.check_int(1, "n", 1, 5) == 1
+    assert v.check_int(5, "n", 1, 5) == 5
+    assert v.check_int(-7, "n") == -7
+
+
+@pytest.mark.parametrize("value", [0.5, 1, np.float32(0.5), np.int64(1), Fraction(1, 2)])
+def test_check_scalar_accepts_real_numbers(value):
+    out = v.check_scalar(value, "l2", low=0.0, high=1.0)
+    assert type(out) is float and out == float(value)
+
+
+@pytest.mark.parametrize("value", [True, np.bool_(False), "0.5", None, 1j, np.array([0.5])])
+def test_check_scalar_rejects_non_numbers_with_type_error(value):
+    with pytest.raises(TypeError, match=r"^l2 must be a real number; got "):
+        v.check_scalar(value, "l2", low=0.0)
+
+
+@pytest.mark.parametrize(
+    "value, kwargs, match",
+    [
+        (-1.0, {"low": 0.0}, r"^l2 must be a finite number >= 0\.0; got -1\.0$"),
+        (0.0, {"low": 0.0, "low_open": True}, r"^l2 must be a finite number > 0\.0; got 0\.0$"),
+        (2.0, {"high": 1.0}, r"^l2 must be a finite number <= 1\.0; got 2\.0$"),
+        (1.0, {"high": 1.0, "high_open": True}, r"^l2 must be a finite number < 1\.0; got 1\.0$"),
+        (1.0, {"low": 0.0, "high": 1.0, "high_open": True},
+         r"^l2 must be a finite number in \[0\.0, 1\.0\); got 1\.0$"),
+        (0.0, {"low": 0.0, "high": 1.0, "low_open": True},
+         r"^l2 must be a finite number in \(0\.0, 1\.0\]; got 0\.0$"),
+        (0.0, {"low": 0.0, "high": math.inf, "low_open": True, "high_open": True},
+         r"^l2 must be a finite number in \(0\.0, inf\); got 0\.0$"),
+        (float("nan"), {}, r"^l2 must be a finite number; got nan$"),
+        (float("inf"), {"low": 0.0}, r"^l2 must be a finite number >= 0\.0; got inf$"),
+    ],
+)
+def test_check_scalar_value_errors_name_the_argument_and_the_range(value, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        v.check_scalar(value, "l2", **kwargs)
+
+
+def test_check_scalar_closed_bounds_include_the_bound():
+    assert v.check_scalar(0.0, "x", low=0.0, high=1.0) == 0.0
+    assert v.check_scalar(1.0, "x", low=0.0, high=1.0) == 1.0
+    assert v.check_scalar(-1e300, "x") == -1e300
+
+
+@pytest.mark.parametrize("seed", [0, 7, np.int64(7), np.uint32(7), np.random.SeedSequence(7)])
+def test_as_generator_from_a_seed(seed):
+    gen = v.as_generator(seed)
+    assert isinstance(gen, np.random.Generator)
+    assert gen.integers(1 << 30) == np.random.default_rng(seed).integers(1 << 30)
+
+
+def test_as_generator_returns_the_given_rng_itself():
+    rng = np.random.default_rng(0)
+    assert v.as_generator(rng=rng) is rng
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({}, (r"^a seed \(int\) or rng \(numpy\.random\.Generator\) is required; "
+              r"the global NumPy random state is never used$")),
+        ({"seed": 0, "rng": np.random.default_rng(0)}, r"^give either seed or rng, not both$"),
+        ({"seed": True}, r"^seed must be an int or numpy\.random\.SeedSequence; got bool$"),
+        ({"seed": 1.5}, r"^seed must be an int or numpy\.random\.SeedSequence; got float$"),
+        ({"seed": "0"}, r"^seed must be an int or numpy\.random\.SeedSequence; got str$"),
+        ({"rng": np.random.RandomState(0)}, r"^rng must be a numpy\.random\.Generator"),
+        ({"rng": 0}, r"^rng must be a numpy\.random\.Generator"),
+        ({"seed": 1.5, "name": "init_seed"}, r"^init_seed must be an int"),
+        ({"name": "init_seed"}, r"^a init_seed \(int\) or rng"),
+    ],
+)
+def test_as_generator_type_errors(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        v.as_generator(**kwargs)
 
 
 # ---------------------------------------------------------------------------
