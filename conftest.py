@@ -72,3 +72,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if not STATUS.exact:
         terminalreporter.write_line(STATUS.line(), yellow=True)
+
+
+@pytest.fixture(scope="session")
+def numerics_exact() -> bool:
+    """True where the book's numbers reproduce bit for bit (the reference)."""
+    return STATUS.exact

@@ -1,0 +1,129 @@
+"""Choosing settings on the validation split: a small grid per arm.
+
+:func:`tune` trains every setting of a grid on data *without* its test split,
+so a choice cannot read the test set even by accident, and picks the
+setting with the best mean validation metric over a few seeds.
+
+See Also
+--------
+book/03_co_adaptation.ipynb : each arm tuned on its own grid.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._checks import check_bool, check_choice
+from .._progress import progress_bar
+from ..data import Splits
+from .core import Config, _check_seeds, run
+
+__all__ = ["Tuned", "expand_grid", "tune", "without_test"]
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """The outcome of :func:`tune`.
+
+    Attributes
+    ----------
+    config : Config
+        The chosen setting.
+    settings : list of dict
+        Every setting tried, in order.
+    scores : ndarray, shape (n_settings, n_seeds)
+        The validation metric of every run.
+    metric : str
+    seeds : list of int
+    best : int
+        Index of the chosen setting (a diverged setting is never chosen).
+    epochs_trained : int
+        Epochs run over the whole grid: the cost of the tuning.
+    """
+
+    config: Config
+    settings: list[dict[str, Any]]
+    scores: np.ndarray
+    metric: str
+    seeds: list[int]
+    best: int
+    epochs_trained: int
+
+
+def expand_grid(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping]
+                ) -> list[dict[str, Any]]:
+    """Every combination of a ``{field: values}`` grid, or a list of dicts.
+
+    A list of grids is expanded one by one and concatenated, for grids
+    that are not full products (e.g. SGD settings beside Adam settings).
+    """
+    if isinstance(grid, Mapping):
+        keys = list(grid)
+        for k in keys:
+            if isinstance(grid[k], (str, bytes)) or not isinstance(
+                    grid[k], Sequence) or not grid[k]:
+                raise ValueError(f"grid[{k!r}] must be a non-empty list of "
+                                 "values")
+        return [dict(zip(keys, combo, strict=True))
+                for combo in itertools.product(*(grid[k] for k in keys))]
+    if isinstance(grid, Sequence) and grid:
+        return [s for g in grid for s in expand_grid(g)]
+    raise TypeError("grid must be a dict {field: values} or a non-empty list "
+                    "of such dicts")
+
+
+def without_test(data: Splits) -> Splits:
+    """The same training and validation arrays, with no test split."""
+    if not isinstance(data, Splits) or data.X_val is None:
+        raise ValueError("data must be a Splits with a validation split")
+    return Splits(data.X_train, data.y_train, data.X_val, data.y_val,
+                  n_classes=data.n_classes)
+
+
+def tune(config: Config, data: Splits, grid: Any, *, seeds: Sequence[int],
+         metric: str = "val_loss", progress: bool = False) -> Tuned:
+    """Train every setting of ``grid`` over ``seeds``; keep the best on validation.
+
+    Parameters
+    ----------
+    config : Config
+        The base configuration; each setting replaces some of its fields.
+    data : Splits
+        Needs a validation split; its test split is dropped before training.
+    grid : dict or list of dict
+        See :func:`expand_grid`, e.g. ``{"lr": [1e-3, 3e-3], "l2": [0, 1e-3]}``.
+    seeds : sequence of int
+        Tuning seeds; use other seeds for the final, reported runs.
+    metric : {"val_loss", "val_acc"}, default "val_loss"
+    progress : bool, default False
+        Progress bar on stderr.
+
+    Returns
+    -------
+    Tuned
+    """
+    check_choice(metric, "metric", ("val_loss", "val_acc"))
+    seeds = _check_seeds(seeds)
+    settings = expand_grid(grid)
+    configs = [config.replace(**s) for s in settings]  # validates them all
+    val = without_test(data)
+    scores = np.empty((len(configs), len(seeds)))
+    epochs = 0
+    bar = progress_bar(scores.size, "tuning", check_bool(progress, "progress"))
+    for i, cfg in enumerate(configs):
+        for j, seed in enumerate(seeds):
+            hist = run(cfg, val, seed)[1]
+            scores[i, j] = hist.final[metric]
+            epochs += hist.epochs[-1]
+            bar.tick(f"setting {i + 1}/{len(configs)} {metric} "
+                     f"{scores[i, j]:.4f}")
+    bar.close()
+    sign = 1.0 if metric == "val_loss" else -1.0
+    mean = sign * scores.mean(axis=1)
+    best = int(np.argmin(np.where(np.isfinite(mean), mean, np.inf)))
+    return Tuned(configs[best], settings, scores, metric, seeds, best, epochs)
