@@ -15,9 +15,10 @@ measured in the same run (">1" = faster than the seed).
 Rows:
 
 * ``ours: dropout_forward``  -- ``dropout_lib.layers.dropout_forward`` (training,
-  inverted, p_drop = 0.5 unless ``--p-drop``): the high 16 bits of a 32-bit
-  random number per unit against an integer threshold, the low 16 bits only on
-  a tie, then ``out = x * s; out *= mask``.
+  inverted, p_drop = 0.5 unless ``--p-drop``), the public function, argument
+  checks included: the high 16 bits of a 32-bit random number per unit against
+  an integer threshold, the low 16 bits only on a tie, then
+  ``out = x * s; out *= mask`` (``benchmarks/README.md`` explains each choice).
 * ``ours: dropout_backward`` -- ``dropout_lib.layers.dropout_backward``.
 * ``seed text (global RNG)`` -- the code the book starts from, reproduced
   faithfully, global legacy RNG included:

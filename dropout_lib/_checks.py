@@ -1,22 +1,12 @@
-"""Shared argument checks for :mod:`dropout_lib`.
+"""Argument checks for :mod:`dropout_lib`, in the spirit of scikit-learn's ``check_scalar``.
 
-Every public function of the package validates its arguments with these
-helpers, so that a wrong argument always fails early, with an exception type
-that says *what kind* of mistake it is and a message that names the argument
-and what was expected:
-
-* :class:`TypeError` -- the argument has the wrong *kind* (a list instead of an
-  array, an ``int64`` array instead of a floating one, ``None`` or a string
-  instead of a number, a legacy ``RandomState`` instead of a ``Generator``).
-* :class:`ValueError` -- the kind is right but the *value* is not allowed
-  (``p_drop`` outside ``[0, 1]`` or NaN, an axis out of range, a shape
-  mismatch, an unknown ``mode``).
-
-The helpers return the normalised value (e.g. ``check_p_drop`` returns a
-Python ``float``), so callers write ``p_drop = check_p_drop(p_drop)``.
-
-These are private helpers (the module name starts with an underscore), but
-the other modules of the package import them freely.
+Public functions call them at their boundary; the per-minibatch cores do not.
+A wrong *kind* of argument (a list for an array, a string for a number, a
+``RandomState`` for a ``Generator``) raises :class:`TypeError`; a wrong *value*
+(``p_drop`` outside ``[0, 1]``, an axis out of range, a shape mismatch, an
+unknown ``mode``) raises :class:`ValueError`. Messages name the argument and
+what was expected. Each check returns the normalised value, so callers write
+``p_drop = check_p_drop(p_drop)``.
 """
 
 from __future__ import annotations
@@ -82,28 +72,17 @@ def _is_real_number(value: Any) -> bool:
 
 
 def check_p_drop(p_drop: Any, name: str = "p_drop") -> float:
-    """Validate a drop probability and return it as a Python ``float``.
-
-    Parameters
-    ----------
-    p_drop : real number
-        Probability of *dropping* a unit. Must lie in ``[0, 1]``.
-    name : str, optional
-        Argument name used in error messages.
-
-    Returns
-    -------
-    float
-        ``float(p_drop)``.
+    """A drop probability in ``[0, 1]`` (a real number, never bool), as a ``float``.
 
     Raises
     ------
     TypeError
-        If ``p_drop`` is not a real number (``bool``, ``str``, ``None``,
-        arrays and complex numbers are rejected).
+        If ``p_drop`` is not a real number (bool, str, None, arrays, complex).
     ValueError
         If ``p_drop`` is NaN or outside ``[0, 1]``.
     """
+    # The fast paths here and in check_shape/check_axes keep the public
+    # dropout_forward fast on small arrays; see benchmarks/README.md.
     if type(p_drop) is not float and not _is_real_number(p_drop):  # fast path for float
         raise TypeError(f"{name} must be a real number in [0, 1], got {describe(p_drop)}")
     value = float(p_drop)
@@ -113,12 +92,12 @@ def check_p_drop(p_drop: Any, name: str = "p_drop") -> float:
 
 
 def check_positive_real(value: Any, name: str) -> float:
-    """Validate a finite, strictly positive real number and return it as ``float``.
+    """A finite real number > 0 (never bool), as a ``float``.
 
     Raises
     ------
     TypeError
-        If ``value`` is not a real number (bool included).
+        If ``value`` is not a real number.
     ValueError
         If ``value`` is NaN, infinite, zero or negative.
     """
@@ -131,27 +110,10 @@ def check_positive_real(value: Any, name: str) -> float:
 
 
 def check_float_array(x: Any, name: str = "x") -> np.ndarray:
-    """Check that ``x`` is a NumPy array of dtype float16, float32 or float64.
+    """``x`` itself, if it is a NumPy array of dtype float16, float32 or float64.
 
-    Nothing is converted: lists, scalars and integer arrays are rejected, so a
-    silent ``int -> float`` or ``list -> array`` conversion can never hide a bug.
-
-    Parameters
-    ----------
-    x : object
-        The value to check.
-    name : str, optional
-        Argument name used in error messages.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``x`` itself (not a copy).
-
-    Raises
-    ------
-    TypeError
-        If ``x`` is not an ``np.ndarray`` or its dtype is not float16/32/64.
+    Nothing is converted: lists, scalars, integer arrays and ``np.matrix`` are
+    a :class:`TypeError`, so a silent conversion cannot hide a bug.
     """
     if not isinstance(x, np.ndarray) or isinstance(x, np.matrix):
         hint = f"; pass np.asarray({name}, dtype=float)"
@@ -167,17 +129,10 @@ def check_float_array(x: Any, name: str = "x") -> np.ndarray:
 
 
 def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
-    """Check that ``rng`` is a :class:`numpy.random.Generator`.
+    """``rng`` itself, if it is a :class:`numpy.random.Generator`; else a TypeError.
 
-    The legacy global functions (``np.random.rand``) and ``RandomState`` are
-    rejected on purpose: all randomness in the package comes from an explicit
-    generator so that the same seed gives the same result on every machine.
-
-    Raises
-    ------
-    TypeError
-        If ``rng`` is not a ``numpy.random.Generator`` (``None``,
-        ``RandomState``, an int seed, ...).
+    ``RandomState`` and seeds are refused: randomness comes from an explicit
+    generator, so the same seed gives the same result on every machine.
     """
     if not isinstance(rng, np.random.Generator):
         got = "None" if rng is None else type(rng).__name__
@@ -188,20 +143,10 @@ def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
 
 
 def check_bool(value: Any, name: str, meaning: str = "") -> bool:
-    """Check that ``value`` is a ``bool`` (or ``np.bool_``) and return it as ``bool``.
+    """A ``bool`` or ``np.bool_``, as ``bool``; ``0``/``1`` are a TypeError.
 
-    Integers such as ``0``/``1`` are rejected so that a positional number
-    passed to the wrong parameter cannot be mistaken for a flag.
-
-    Parameters
-    ----------
-    value : object
-        The value to check.
-    name : str
-        Argument name used in error messages.
-    meaning : str, optional
-        Extra explanation appended to the message, e.g.
-        ``"True for training, False for evaluation"``.
+    ``meaning``, e.g. ``"True for training, False for evaluation"``, is added
+    to the message.
     """
     if not isinstance(value, (bool, np.bool_)):
         extra = f" ({meaning})" if meaning else ""
@@ -210,14 +155,7 @@ def check_bool(value: Any, name: str, meaning: str = "") -> bool:
 
 
 def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
-    """Check that ``value`` is one of the strings in ``choices``.
-
-    Raises
-    ------
-    ValueError
-        If ``value`` is not one of ``choices`` (wrong type included, since the
-        fix is the same: pick one of the listed strings).
-    """
+    """``value`` if it is one of the strings ``choices``; else a ValueError (wrong type too)."""
     choices = tuple(choices)
     if not isinstance(value, str) or value not in choices:
         listed = ", ".join(repr(c) for c in choices)
@@ -236,19 +174,7 @@ def _as_index(value: Any) -> int | None:
 
 
 def check_shape(shape: Any, name: str = "shape") -> tuple[int, ...]:
-    """Validate an array shape and return it as a tuple of Python ints.
-
-    Parameters
-    ----------
-    shape : int or tuple of int
-        A non-negative int, or a tuple of non-negative ints (NumPy integer
-        scalars are accepted; bools are not).
-    name : str, optional
-        Argument name used in error messages.
-
-    Returns
-    -------
-    tuple of int
+    """An int or tuple of non-negative ints (NumPy ints too, never bool), as a tuple of int.
 
     Raises
     ------
@@ -283,31 +209,17 @@ def check_shape(shape: Any, name: str = "shape") -> tuple[int, ...]:
 
 
 def check_axes(axes: Any, ndim: int, name: str = "shared_axes") -> tuple[int, ...]:
-    """Validate a collection of axes for an ``ndim``-dimensional array.
+    """Axes of an ``ndim``-dimensional array, normalised to ``0..ndim-1`` and sorted.
 
-    Negative axes count from the end, as everywhere in NumPy.
-
-    Parameters
-    ----------
-    axes : int or tuple of int
-        The axes. A single int is treated as a one-element tuple.
-    ndim : int
-        Number of dimensions of the array the axes refer to.
-    name : str, optional
-        Argument name used in error messages.
-
-    Returns
-    -------
-    tuple of int
-        The axes normalised to ``0 <= axis < ndim``, sorted increasingly.
+    ``axes`` is an int or a tuple/list of ints; negative axes count from the end.
 
     Raises
     ------
     TypeError
         If ``axes`` is not an int or a tuple/list of ints.
     ValueError
-        If an axis is out of range for ``ndim`` or appears twice (also when
-        written two ways, e.g. ``1`` and ``-3`` for ``ndim = 4``).
+        If an axis is out of range or repeated (also written two ways, as
+        ``1`` and ``-3`` for ``ndim = 4``).
     """
     if type(axes) is tuple and not axes:
         return ()  # fast path: nothing shared
@@ -348,16 +260,8 @@ def check_same_shape(
 ) -> None:
     """Raise ``ValueError`` unless ``array.shape == expected``.
 
-    Parameters
-    ----------
-    array : numpy.ndarray
-        The array whose shape is checked.
-    expected : tuple of int
-        The required shape.
-    name : str
-        Name of ``array`` in the message, e.g. ``"dout"``.
-    expected_what : str
-        Where ``expected`` comes from, e.g. ``"the forward input x"``.
+    The message names ``name`` (e.g. ``"dout"``) and where ``expected`` comes
+    from (``expected_what``, e.g. ``"the forward input x"``).
     """
     if array.shape != tuple(expected):
         raise ValueError(

@@ -1,8 +1,7 @@
 """Data sets for the book: the digits (shipped, offline), synthetic sets and seeded splits.
 
-Every random draw comes from an explicit ``np.random.Generator`` built from a
-``seed`` (or passed as ``rng``); NumPy's global random state is never used.
-No function modifies its input arrays.
+Every draw comes from an explicit ``np.random.Generator``, built from ``seed``
+or passed as ``rng`` (exactly one of the two); no function modifies its inputs.
 
 See Also
 --------
@@ -75,16 +74,15 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     X : ndarray of float64, shape (1797, 64)
-        Pixel intensities scaled from 0..16 to [0, 1] (divided by 16); row-major 8x8.
+        Pixel counts 0..16 divided by 16; row-major 8x8.
     y : ndarray of int64, shape (1797,)
-        Digit labels 0..9 (174 to 183 images per class).
+        Digit labels 0..9.
 
     Notes
     -----
-    The data are the UCI *Optical Recognition of Handwritten Digits* test set
-    (Alpaydin & Kaynak, 1998), licensed CC BY 4.0; see
-    ``dropout_lib/datasets/LICENSE.md`` for the citation and provenance. The file
-    is parsed once per process; each call returns fresh, writable copies.
+    The UCI *Optical Recognition of Handwritten Digits* test set (Alpaydin &
+    Kaynak, 1998), CC BY 4.0; see ``dropout_lib/datasets/LICENSE.md``. Each
+    call returns fresh, writable copies.
 
     See Also
     --------
@@ -104,15 +102,12 @@ class Splits:
     Attributes
     ----------
     X_train : ndarray, shape (N_train, D)
-    y_train : ndarray, shape (N_train,) int labels, or (N_train,)/(N_train, K) float targets
-    X_val, y_val : ndarray or None
-        Validation split (``None`` if absent).
-    X_test, y_test : ndarray or None
-        Test split (``None`` if absent).
+    y_train : ndarray, shape (N_train,) int labels, or (N_train,)/(N_train, K) targets
+    X_val, y_val, X_test, y_test : ndarray or None
+        The other splits (``None`` if absent).
     n_classes : int or None
-        Number of classes for classification (``None`` for regression). If not
-        given and the labels are 1-D integers, it is inferred as the largest
-        label in any split plus one.
+        Number of classes; ``None`` for regression. Inferred from 1-D integer
+        labels (largest label plus one) when not given.
     """
 
     X_train: np.ndarray
@@ -216,26 +211,21 @@ def train_val_test_split(
     y : ndarray, shape (N,) or (N, K)
         Integer class labels (classification) or float targets (regression).
     val_frac, test_frac : float, default 0.2
-        Fractions of the N examples for validation and test (each in [0, 1),
-        sum < 1). A fraction of 0 gives no such split (``None`` in the result).
+        Fractions of the N examples for validation and test, each in [0, 1),
+        sum < 1; 0 gives no such split (``None`` in the result).
     stratify : bool, optional
-        Keep each class's proportion in every split (to within one example per
-        class). Default: True for integer labels, False otherwise.
+        Keep each class's share in every split, to within one example per
+        class. Default: True for integer labels, False otherwise.
     seed : int or SeedSequence, optional
-        Seed of the split; or pass ``rng``. Exactly one of the two is required.
     rng : numpy.random.Generator, optional
+        Exactly one of ``seed`` and ``rng``.
 
     Returns
     -------
     Splits
-        New arrays (copies); the inputs are not modified.
-
-    Notes
-    -----
-    Stratification uses a systematic-sampling order (each class's examples
-    spread evenly over a random permutation), then takes the first
-    ``round(test_frac * N)`` examples for test, the next ``round(val_frac * N)``
-    for validation and the rest for training.
+        New arrays: ``round(test_frac * N)`` test examples,
+        ``round(val_frac * N)`` validation examples, the rest for training
+        (shuffled).
 
     See Also
     --------
@@ -287,24 +277,23 @@ def subsample_train(
     Parameters
     ----------
     splits : Splits
-        The full split; its training set is the pool to draw from.
+        Its training set is the pool to draw from.
     n_train : int
-        Number of training examples to keep, ``1 <= n_train <= len(pool)``.
+        ``1 <= n_train <=`` the pool size.
     seed : int or SeedSequence, optional
-        Seed of the draw; or pass ``rng``. Exactly one is required.
     rng : numpy.random.Generator, optional
+        Exactly one of ``seed`` and ``rng``.
 
     Returns
     -------
     Splits
-        Same validation/test arrays (not copied, never modified), new training arrays.
+        New training arrays; the same validation and test arrays.
 
     Notes
     -----
-    For classification the draw is stratified (each class gets
-    ``n_train * n_c / N`` examples to within one) and nested: with the same seed
-    the 50-example set is contained in the 100-example set, and so on, so a
-    learning curve over ``n_train`` compares like with like.
+    For classes the draw is stratified and nested: with the same seed, the
+    50-example set lies inside the 100-example set, so a learning curve over
+    ``n_train`` compares like with like.
 
     See Also
     --------
@@ -338,14 +327,11 @@ def digits_splits(
     ----------
     seed : int, default 0
         Seed of the split. The split and the subsample use independent streams
-        spawned from it, so the validation and test sets are the same for every
-        ``n_train``.
+        spawned from it, so validation and test are the same for every ``n_train``.
     val_frac, test_frac : float, default 0.2
-        Fractions of the 1797 images (359 images each by default, leaving a
-        training pool of 1079).
+        Fractions of the 1797 images (359 each by default, leaving 1079 to train).
     n_train : int, optional
-        Keep only this many training images (stratified, nested in ``n_train``),
-        e.g. 50, 100, 300 or 1000.
+        Keep only this many training images (see :func:`subsample_train`).
 
     Returns
     -------
@@ -468,16 +454,15 @@ def make_gap_regression(n_samples: int = 100, *, x_range: tuple[float, float] = 
                         gap: tuple[float, float] = (-0.5, 1.0), noise: float = 0.1,
                         seed: SeedLike = None, rng: np.random.Generator | None = None,
                         ) -> tuple[np.ndarray, np.ndarray]:
-    """1-D regression data with no inputs inside a gap (for MC-dropout uncertainty).
+    r"""1-D regression data with no inputs inside a gap (for MC-dropout uncertainty).
 
     Parameters
     ----------
     n_samples : int, default 100
-        Number of points.
     x_range : (float, float), default (-3, 3)
         Inputs are uniform on this interval minus the gap.
     gap : (float, float), default (-0.5, 1.0)
-        Open interval with no training inputs; must lie inside ``x_range``.
+        Open interval with no inputs, inside ``x_range``.
     noise : float, default 0.1
         Standard deviation of the Gaussian noise on the targets, >= 0.
     seed, rng
@@ -488,12 +473,7 @@ def make_gap_regression(n_samples: int = 100, *, x_range: tuple[float, float] = 
     X : ndarray of float64, shape (n_samples, 1)
         Sorted inputs.
     y : ndarray of float64, shape (n_samples,)
-        ``gap_function(X[:, 0]) + noise``.
-
-    Notes
-    -----
-    A model's predictive uncertainty should grow inside the gap and outside
-    ``x_range``, where it has seen no data; MC dropout shows this.
+        :math:`y = \sin 2x + 0.3x + \varepsilon` (:func:`gap_function` plus noise).
 
     See Also
     --------
@@ -519,7 +499,7 @@ def make_linear_regression(n_samples: int = 100, n_features: int = 5, *, noise: 
                            w: np.ndarray | None = None, seed: SeedLike = None,
                            rng: np.random.Generator | None = None,
                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Linear regression data ``y = X @ w + noise`` with standard normal inputs.
+    r"""Linear regression data ``y = X @ w + noise`` with standard normal inputs.
 
     Parameters
     ----------
@@ -528,7 +508,7 @@ def make_linear_regression(n_samples: int = 100, n_features: int = 5, *, noise: 
     noise : float, default 0.5
         Standard deviation of the Gaussian noise on y, >= 0.
     w : ndarray, shape (n_features,), optional
-        True weights; drawn standard normal if not given (not modified).
+        True weights (not modified); drawn standard normal if not given.
     seed, rng
         Seed or Generator (exactly one).
 
@@ -541,10 +521,9 @@ def make_linear_regression(n_samples: int = 100, n_features: int = 5, *, noise: 
 
     Notes
     -----
-    With inputs dropped out at rate :math:`p` (inverted), the expected squared
-    error of a linear model equals least squares plus a ridge-like penalty
-    :math:`\\frac{p}{1-p}\\sum_j w_j^2 \\lVert X_{:,j}\\rVert^2` (Srivastava et
-    al. 2014, sec. 9.1; Wager et al. 2013).
+    Inverted dropout of the inputs at rate :math:`p` adds, in expectation, the
+    penalty :math:`\frac{p}{1-p}\sum_j w_j^2 \lVert X_{:,j}\rVert^2` to the
+    squared error (Srivastava et al. 2014, sec. 9.1).
 
     See Also
     --------

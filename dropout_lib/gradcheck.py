@@ -1,12 +1,8 @@
-"""Numerical gradient checks (centred finite differences).
+"""Numerical gradient checks (centred finite differences) for backward passes.
 
-The standard way to test a hand-written backward pass: perturb each input
-entry by ``+h`` and ``-h``, look at how the output changes, and compare the
-resulting numerical gradient with the analytic one using
-:func:`rel_error`. For dropout, the mask must be held fixed while doing this
-(re-create the generator from the same seed inside ``f``), otherwise every
-evaluation of ``f`` draws a new mask and the finite differences are
-meaningless. See ``book/02_inverted_dropout.ipynb``.
+For dropout, hold the mask fixed: re-create the generator from the same seed
+inside ``f``, or every evaluation draws a new mask. See
+``book/02_inverted_dropout.ipynb``.
 """
 
 from __future__ import annotations
@@ -32,56 +28,27 @@ def numerical_gradient(
     Parameters
     ----------
     f : callable
-        ``f(x)`` returns either a scalar (then the gradient of ``f`` is
-        computed) or an array of any fixed shape (then the gradient of
-        ``sum(f(x) * dout)`` is computed, i.e. the vector-Jacobian product
-        that a backward pass returns for upstream gradient ``dout``). ``f`` is
-        called ``2 * x.size`` times, each time with a fresh float64 array of
-        ``x``'s shape, so it may not rely on receiving ``x`` itself.
-    x : numpy.ndarray, any shape, dtype float16/float32/float64
+        ``f(x)`` returns a scalar, or an array of a fixed shape (then pass
+        ``dout``). It is called ``2 * x.size`` times, each time with a fresh
+        float64 copy of ``x``.
+    x : numpy.ndarray, any shape, float16/32/64
         Point at which to differentiate. Never modified.
-    dout : numpy.ndarray or None, optional
-        Upstream gradient, required (and only allowed) when ``f`` returns an
-        array; must have the shape of ``f(x)``.
-    h : float, optional
-        Step size, default ``1e-5`` (good for float64; gradient checks in
-        float32 are not meaningful with such a step).
+    dout : numpy.ndarray, shape of ``f(x)``, optional
+        Upstream gradient; required exactly when ``f`` returns an array.
+    h : float, default 1e-5
+        Step size, > 0 (meant for float64).
 
     Returns
     -------
     grad : numpy.ndarray of float64, shape ``x.shape``
-        ``grad[i] ~= d(sum(f(x) * dout)) / dx[i]`` (or ``df/dx[i]``).
-
-    Raises
-    ------
-    TypeError
-        If ``f`` is not callable, ``x``/``dout`` are not float arrays, or
-        ``h`` is not a real number.
-    ValueError
-        If ``h`` is not positive and finite, ``f`` returns an array but no
-        ``dout`` was given, ``f`` returns a scalar but ``dout`` was given, or
-        the shape of ``f(x)`` differs from ``dout.shape``.
+        The gradient of ``f``, or of ``sum(f(x) * dout)`` (what a backward
+        pass returns for upstream gradient ``dout``).
 
     Notes
     -----
-    For every entry :math:`i`, with :math:`e_i` the i-th unit array,
-
-    .. math::
-
-        g_i = \frac{\langle f(x + h e_i) - f(x - h e_i),\ \mathrm{dout} \rangle}{2h}
-            = \frac{\partial}{\partial x_i}\langle f(x), \mathrm{dout}\rangle
-              + O(h^2).
-
-    The difference :math:`f(x + h e_i) - f(x - h e_i)` is taken *before*
-    the product with ``dout`` and the sum, so outputs that do not depend on
-    :math:`x_i` cancel exactly instead of adding rounding noise (same as
-    CS231n's ``eval_numerical_gradient_array``).
-
-    **x is never modified**: the function works on a float64 copy of ``x``
-    and gives ``f`` a freshly perturbed copy each time, so even an ``f``
-    that modifies its argument cannot corrupt ``x`` or later evaluations.
-    The cost is one copy of ``x`` per evaluation, which is negligible at the
-    sizes gradient checks are run at (a few hundred entries).
+    :math:`g_i = \langle f(x + h e_i) - f(x - h e_i), \mathrm{dout} \rangle / 2h`;
+    the difference is taken before the product, so outputs that do not depend
+    on :math:`x_i` cancel exactly (as in CS231n).
 
     See Also
     --------
@@ -138,27 +105,15 @@ def rel_error(a: Any, b: Any) -> float:
     Parameters
     ----------
     a, b : numpy.ndarray or real number
-        Arrays of the same shape (scalars are 0-d arrays).
+        Real-valued, of the same shape (no broadcasting).
 
     Returns
     -------
     float
-        :math:`\max_i |a_i - b_i| / \max(10^{-8}, |a_i| + |b_i|)`, computed in
-        float64; ``0.0`` for empty arrays; NaN if any entry is NaN.
-
-    Raises
-    ------
-    TypeError
-        If ``a`` or ``b`` is not numeric (complex included).
-    ValueError
-        If the shapes differ (no broadcasting: a shape mismatch in a gradient
-        check is a bug to report, not to hide).
-
-    Notes
-    -----
-    Rules of thumb for float64 gradient checks with ``h = 1e-5``: below
-    ``1e-7`` the gradient is right; ``1e-4`` and above usually means a bug
-    (or a kink, as in ReLU at 0).
+        :math:`\max_i |a_i - b_i| / \max(10^{-8}, |a_i| + |b_i|)` in float64;
+        ``0.0`` for empty arrays, NaN if any entry is NaN. In a float64
+        gradient check, below ``1e-7`` is right and ``1e-4`` or more is a bug
+        (or a kink, as in ReLU at 0).
 
     See Also
     --------

@@ -1,21 +1,16 @@
-"""Forward/backward pairs for dropout and the layers of a small MLP.
+"""Forward/backward pairs for dropout and the layers of a small MLP (CS231n style).
 
-Every layer comes as two functions, in the style of Stanford's CS231n:
+``out, cache = <layer>_forward(...)`` returns the output and an immutable cache;
+``<layer>_backward(dout, cache)`` returns the gradient(s) for the upstream
+gradient ``dout = dL/dout``. No function modifies its inputs; every output is a
+new array. Caches hold *references* to their inputs: do not modify those in
+place between the forward and the backward call.
 
-* ``out, cache = <layer>_forward(inputs...)`` computes the output and returns
-  a small, immutable ``cache`` object with everything the backward pass needs;
-* ``grads = <layer>_backward(dout, cache)`` takes the upstream gradient
-  ``dout = dL/dout`` (same shape as ``out``) and returns the gradient(s) of
-  the loss with respect to the input(s).
+Each public function checks its arguments and calls a private core of the same
+name with a leading underscore (``_dropout_forward`` ...), which does not;
+the network (``net.py``) checks once and calls the cores on every minibatch.
 
-No function modifies its input arrays, and every output is a new array. The
-caches keep *references* to the arrays they need (e.g. ``x`` and ``W`` for
-the affine layer), so do not modify those arrays in place between the
-forward and the backward call.
-
-Chapters: ``book/02_inverted_dropout.ipynb`` (dropout forward/backward,
-inverted vs. original scaling) and the MLP chapters that use the affine and
-activation layers.
+See ``book/02_inverted_dropout.ipynb`` for the dropout pair.
 """
 
 from __future__ import annotations
@@ -65,7 +60,8 @@ DROPOUT_MODES: tuple[str, ...] = ("inverted", "original")
 
 
 # Smallest magnitude that rounds to infinity when cast to the dtype (max + half an ulp).
-# Only float16 can overflow here: scales are at most 1 / 2**-53 = 2**53.
+# Only float16 can overflow here: scales are at most 1 / 2**-53 = 2**53. See
+# benchmarks/README.md, "float16: when the dropout scale overflows".
 _OVERFLOW_AT = {np.dtype(np.float16): 65520.0}
 
 
@@ -103,8 +99,8 @@ class DropoutCache:
     """What :func:`dropout_backward` needs from :func:`dropout_forward`.
 
     ``mask`` is the bool keep-mask in training (``None`` at evaluation);
-    ``scale`` is the factor the forward pass applied: to kept units in
-    training, to every unit at evaluation.
+    ``scale`` is the factor applied to kept units (training) or to every unit
+    (evaluation).
     """
 
     mask: np.ndarray | None = field(repr=False)
@@ -140,11 +136,10 @@ def dropout_forward(
     rng : numpy.random.Generator, keyword-only
         Required when ``train`` is true and ``p_drop > 0``.
     mode : {"inverted", "original"}, keyword-only
-        ``"inverted"`` scales kept units by ``1 / (1 - p_drop)`` in
-        training; ``"original"`` scales every unit by ``1 - p_drop`` at
-        evaluation.
+        ``"inverted"`` scales kept units by ``1 / (1 - p_drop)`` in training;
+        ``"original"`` scales every unit by ``1 - p_drop`` at evaluation.
     shared_axes : int or tuple of int, keyword-only
-        Axes that share one mask value (see ``masks.bernoulli_mask``).
+        Axes that share one mask value (see :func:`~dropout_lib.masks.bernoulli_mask`).
     mask : numpy.ndarray of bool, keyword-only
         A keep-mask to apply instead of drawing one (training only), of
         shape ``mask_shape(x.shape, shared_axes)``.
@@ -283,28 +278,15 @@ def affine_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndar
 
     Parameters
     ----------
-    x : numpy.ndarray, shape (N, D), floating
+    x : numpy.ndarray, shape (N, D), float16/32/64
         A minibatch of N inputs with D features each.
-    W : numpy.ndarray, shape (D, M), floating
-        Weights.
-    b : numpy.ndarray, shape (M,), floating
-        Biases.
+    W : numpy.ndarray, shape (D, M), float16/32/64
+    b : numpy.ndarray, shape (M,), float16/32/64
 
     Returns
     -------
-    out : numpy.ndarray, shape (N, M)
-        Dtype follows NumPy's promotion of the three inputs (all float32 gives
-        float32).
+    out : numpy.ndarray, shape (N, M), in NumPy's promotion of the input dtypes
     cache : AffineCache
-        References to ``x``, ``W``, ``b`` for :func:`affine_backward`.
-
-    Raises
-    ------
-    TypeError
-        An input is not a float16/32/64 ndarray.
-    ValueError
-        Shapes do not fit, e.g.
-        ``"W must have shape (D, M) with D = x.shape[1] = 64, got (32, 10)"``.
 
     Notes
     -----
@@ -423,9 +405,7 @@ def relu_forward(x: np.ndarray) -> tuple[np.ndarray, ReluCache]:
 
     Notes
     -----
-    .. math:: y = \max(x, 0), \qquad \partial y / \partial x = [x > 0]
-
-    (the derivative at exactly 0 is taken to be 0).
+    :math:`y = \max(x, 0)` and :math:`\partial y / \partial x = [x > 0]` (0 at 0).
 
     See Also
     --------
@@ -480,14 +460,9 @@ def sigmoid_forward(x: np.ndarray) -> tuple[np.ndarray, SigmoidCache]:
 
     Notes
     -----
-    .. math::
-
-        \sigma(x) = \frac{1}{1 + e^{-x}} = \frac{e^{x}}{1 + e^{x}}
-
-    With :math:`z = e^{-|x|} \in (0, 1]` (which cannot overflow) we use
-    :math:`1/(1+z)` for :math:`x \ge 0` and :math:`z/(1+z)` for
-    :math:`x < 0`; so large :math:`|x|` gives no overflow warning and
-    saturates cleanly to 0 or 1.
+    :math:`\sigma(x) = 1/(1 + e^{-x})`, evaluated as :math:`1/(1+z)` for
+    :math:`x \ge 0` and :math:`z/(1+z)` for :math:`x < 0`, with
+    :math:`z = e^{-|x|} \le 1`, which cannot overflow.
 
     See Also
     --------

@@ -42,11 +42,11 @@ def check_labels(y: np.ndarray, n: int, n_classes: int, name: str = "y") -> np.n
     Parameters
     ----------
     y : array_like of int, shape (N,)
-        Class labels.
+        Class labels (bools and floats are a TypeError).
     n : int
-        Expected number of labels (the number of rows of the inputs/scores).
+        Expected number of labels N (the rows of the inputs or scores).
     n_classes : int
-        Labels must lie in ``0 .. n_classes - 1``.
+        Labels must lie in ``0 .. n_classes - 1`` (else a ValueError).
     name : str, default "y"
         Argument name used in error messages.
 
@@ -54,13 +54,6 @@ def check_labels(y: np.ndarray, n: int, n_classes: int, name: str = "y") -> np.n
     -------
     y : ndarray of int64, shape (N,)
         The labels (a copy only if a conversion was needed).
-
-    Raises
-    ------
-    TypeError
-        If the labels are not integers (booleans and floats are refused).
-    ValueError
-        If the shape does not match or a label is out of range.
     """
     y = np.asarray(y)
     if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
@@ -91,12 +84,8 @@ def log_softmax(scores: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray, shape (N, C)
-        :math:`\log p_{ic} = s_{ic} - \max_k s_{ik} - \log\sum_k e^{s_{ik} - \max_j s_{ij}}`.
-
-    Notes
-    -----
-    Subtracting the row maximum leaves the result unchanged but keeps every
-    exponent :math:`\le 0`, so ``exp`` never overflows.
+        :math:`\log p_{ic} = s_{ic} - m_i - \log\sum_k e^{s_{ik} - m_i}` with
+        :math:`m_i = \max_k s_{ik}`, so ``exp`` never overflows.
     """
     scores = _as_float_2d(scores, "scores")
     shifted = scores - scores.max(axis=1, keepdims=True)
@@ -121,22 +110,10 @@ def softmax_cross_entropy(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.
     Returns
     -------
     loss : float
-        :math:`L = -\frac{1}{N}\sum_i \log p_{i, y_i}`.
+        :math:`L = -\frac{1}{N}\sum_i \log p_{i, y_i}`, with
+        :math:`p = \operatorname{softmax}(s)` (see :func:`log_softmax`).
     dscores : ndarray, shape (N, C)
         :math:`\partial L / \partial s_{ic} = (p_{ic} - [c = y_i]) / N`.
-
-    Raises
-    ------
-    ValueError, TypeError
-        If ``scores`` is not 2-D, ``y`` is not integer, the lengths differ or a
-        label is outside ``0 .. C-1``.
-
-    Notes
-    -----
-    :math:`p = \operatorname{softmax}(s)` is computed with the log-sum-exp trick
-    (:func:`log_softmax`), so scores of magnitude 1e4 do not overflow. An
-    untrained network whose scores are all close to zero gives
-    :math:`p_{ic} \approx 1/C` and therefore :math:`L \approx \log C`.
 
     See Also
     --------
@@ -162,26 +139,16 @@ def mean_squared_error(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.
     Parameters
     ----------
     pred : ndarray, shape (N, K)
-        Predictions (for one output, shape (N, 1)).
-    target : ndarray, shape (N, K), or shape (N,) when K == 1
-        Targets.
+        Predictions (shape (N, 1) for one output).
+    target : ndarray, shape (N, K), or (N,) when K == 1
 
     Returns
     -------
     loss : float
-        :math:`L = \frac{1}{N K}\sum_{i,k} (\hat y_{ik} - y_{ik})^2`.
+        :math:`L = \frac{1}{N K}\sum_{i,k} (\hat y_{ik} - y_{ik})^2`, the mean over
+        examples and outputs.
     dpred : ndarray, shape (N, K)
         :math:`\partial L/\partial \hat y_{ik} = 2(\hat y_{ik} - y_{ik})/(N K)`.
-
-    Raises
-    ------
-    ValueError
-        If the shapes are incompatible.
-
-    Notes
-    -----
-    The mean is over examples *and* outputs, so the loss of a constant
-    prediction equals the variance of the target around it.
 
     See Also
     --------
@@ -212,7 +179,7 @@ def l2_penalty(
     Parameters
     ----------
     params : mapping of str to ndarray
-        Network parameters keyed ``"W1", "b1", "W2", ...``. Only keys starting
+        Network parameters keyed ``"W1", "b1", "W2", ...``; only keys starting
         with ``"W"`` are penalised.
     l2 : float
         Penalty strength :math:`\lambda \ge 0`.
@@ -226,10 +193,7 @@ def l2_penalty(
 
     Notes
     -----
-    Biases are not decayed: they do not multiply inputs, so shrinking them does
-    not make the function smoother, and decaying them can only hurt the fit.
-    With plain SGD the update :math:`W \leftarrow W - \eta(\nabla L + \lambda W)`
-    is the classic "weight decay" :math:`W \leftarrow (1-\eta\lambda)W - \eta\nabla L`.
+    Biases multiply no input, so shrinking them would not smooth the function.
 
     See Also
     --------

@@ -1,8 +1,9 @@
 """Dropout masks: ``True`` keeps a unit, ``False`` drops it.
 
-Each entry is kept with probability ``keep_probability(p_drop)``, which is
-within ``2**-33`` of ``1 - p_drop``. Chapter 1 (``book/01_masks.ipynb``)
-shows how a mask is drawn from random bits and why it is done this way.
+Each entry is kept with probability ``keep_probability(p_drop)``, within
+``2**-33`` of ``1 - p_drop``. Chapter 1 (``book/01_masks.ipynb``) draws masks
+from scratch; its section "How many random bits does a mask need?" explains
+the 32-bit threshold used here, and ``benchmarks/README.md`` measures it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ _RAW64_BIT_GENERATORS = (
 
 
 def keep_threshold(p_drop: float) -> int:
-    """Integer threshold ``t``: a unit is kept when its 32 random bits are ``< t``.
+    r"""Integer threshold ``t``: a unit is kept when its 32 random bits are ``< t``.
 
     Parameters
     ----------
@@ -43,11 +44,12 @@ def keep_threshold(p_drop: float) -> int:
     Returns
     -------
     int
-        ``t = round((1 - p_drop) * 2**32)``, in ``[0, 2**32]``.
+        :math:`t = \mathrm{round}((1 - p_{drop})\, 2^{32})`, in ``[0, 2**32]``.
 
     See Also
     --------
     keep_probability : ``t / 2**32``, the keep probability realised.
+    book/01_masks.ipynb : "How many random bits does a mask need?"
     """
     return _threshold(check_p_drop(p_drop))
 
@@ -71,10 +73,12 @@ def keep_probability(p_drop: float) -> float:
         ``keep_threshold(p_drop) / 2**32``, with
         :math:`|\mathrm{keep\_probability} - (1 - p_{drop})| \le 2^{-33}`.
 
+    See Also
+    --------
+    book/01_masks.ipynb : "How many random bits does a mask need?"
+
     Examples
     --------
-    >>> keep_probability(0.5)
-    0.5
     >>> abs(keep_probability(0.3) - 0.7) <= 2**-33
     True
     """
@@ -89,24 +93,19 @@ def mask_shape(
     Parameters
     ----------
     shape : int or tuple of int
-        Shape of the activations the mask will multiply.
+        Shape of the activations the mask will multiply, e.g. ``(N, C, H, W)``.
     shared_axes : int or tuple of int, optional
         Axes along which one mask value is shared (negative axes count from
-        the end). Default ``()``: nothing shared, one value per unit.
+        the end). Default ``()``: one value per unit.
 
     Returns
     -------
     tuple of int
-        ``shape`` with every shared axis replaced by 1, so the mask
-        broadcasts against ``shape``.
+        ``shape`` with every shared axis set to 1, so the mask broadcasts.
 
-    Raises
-    ------
-    TypeError
-        If ``shape`` or ``shared_axes`` is not an int or tuple of ints.
-    ValueError
-        If ``shape`` has a negative entry, or an axis is out of range for
-        ``len(shape)`` or repeated.
+    See Also
+    --------
+    book/01_masks.ipynb : shared masks (channel and locked dropout).
 
     Examples
     --------
@@ -114,8 +113,6 @@ def mask_shape(
     (32, 16, 1, 1)
     >>> mask_shape((32, 50, 128), shared_axes=(1,))      # locked dropout
     (32, 1, 128)
-    >>> mask_shape((4, 5), shared_axes=-1)
-    (4, 1)
     """
     shape = check_shape(shape)
     return _mask_shape(shape, check_axes(shared_axes, len(shape)))
@@ -161,9 +158,8 @@ def bernoulli_mask(
     rng : numpy.random.Generator
         Source of randomness; the global NumPy state is never used.
     shared_axes : int or tuple of int, optional
-        Axes along which one mask value is shared: ``(2, 3)`` drops whole
-        channels of ``(N, C, H, W)`` images, ``(1,)`` gives locked dropout
-        of ``(N, T, D)`` sequences.
+        Axes that share one mask value: ``(2, 3)`` drops whole channels of
+        ``(N, C, H, W)`` images, ``(1,)`` gives locked dropout of ``(N, T, D)``.
 
     Returns
     -------
@@ -173,13 +169,13 @@ def bernoulli_mask(
 
     Notes
     -----
-    Entry ``i`` is kept when a 32-bit random number ``u_i`` is below
-    ``t = keep_threshold(p_drop)``. Its high 16 bits are compared first;
-    only on a tie (1 draw in 65536) are its low 16 bits drawn.
+    :math:`m_i = [u_i < t]` for a 32-bit random :math:`u_i` and
+    ``t = keep_threshold(p_drop)``; the low 16 bits of :math:`u_i` are drawn
+    only when its high 16 bits tie with ``t``'s.
 
     See Also
     --------
-    book/01_masks.ipynb : masks, shared masks, random bits and speed.
+    book/01_masks.ipynb : masks from scratch; "How many random bits does a mask need?"
     """
     shape_t = mask_shape(shape, shared_axes)
     threshold = keep_threshold(p_drop)
@@ -189,7 +185,7 @@ def bernoulli_mask(
 def _draw_mask(
     shape: tuple[int, ...], threshold: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """:func:`bernoulli_mask` for checked arguments and a threshold."""
+    """:func:`bernoulli_mask` without checks, for a threshold ``t`` in ``[0, 2**32]``."""
     n = math.prod(shape)
     if threshold >= _ONE:
         return np.ones(shape, dtype=bool)

@@ -1,10 +1,9 @@
 """Optimizers (SGD with momentum/Nesterov, Adam) and the max-norm constraint.
 
-An optimizer's :meth:`~Optimizer.step` updates a parameter dict *in place*: the
-parameters are the network's own state. The gradients passed in are never
-modified. Each optimizer keeps its own state (velocities, moments) keyed by
-parameter name; create a fresh optimizer (or call :meth:`~Optimizer.reset`)
-for each training run.
+:meth:`Optimizer.step` updates a parameter dict *in place* (the network's own
+state) and never modifies the gradients. Each optimizer keeps per-parameter
+state (velocities, moments): use a fresh one, or :meth:`~Optimizer.reset`, per
+training run.
 
 See Also
 --------
@@ -88,17 +87,9 @@ class SGD(Optimizer):
 
     Notes
     -----
-    With velocity :math:`v` (initially 0) and gradient :math:`g`:
-
-    .. math::
-        v \leftarrow \mu v - \eta g, \qquad
-        \theta \leftarrow \theta + v \quad\text{(classical)}, \qquad
-        \theta \leftarrow \theta + \mu v - \eta g \quad\text{(Nesterov)}.
-
-    The Nesterov form is Sutskever et al. (2013)'s, rewritten in terms of the
-    parameters at the look-ahead point; it is the form used by most libraries.
-    Srivastava et al. (2014) trained dropout nets with momentum 0.95-0.99 and a
-    large learning rate, together with max-norm (:func:`max_norm`).
+    :math:`v \leftarrow \mu v - \eta g`, then :math:`\theta \leftarrow \theta + v`
+    (classical) or :math:`\theta \leftarrow \theta + \mu v - \eta g` (Nesterov,
+    in Sutskever et al. 2013's look-ahead form).
 
     See Also
     --------
@@ -152,16 +143,9 @@ class Adam(Optimizer):
 
     Notes
     -----
-    With :math:`m_0 = v_0 = 0` and step count :math:`t = 1, 2, \dots`:
-
-    .. math::
-        m_t = \beta_1 m_{t-1} + (1-\beta_1) g,\quad
-        v_t = \beta_2 v_{t-1} + (1-\beta_2) g^2,\\
-        \hat m_t = m_t/(1-\beta_1^t),\quad \hat v_t = v_t/(1-\beta_2^t),\quad
-        \theta \leftarrow \theta - \eta\, \hat m_t/(\sqrt{\hat v_t} + \epsilon).
-
-    Bias correction makes the very first step :math:`\eta\, g/(|g|+\epsilon)
-    \approx \eta\,\operatorname{sign}(g)`, whatever the gradient's scale.
+    :math:`\theta \leftarrow \theta - \eta\, \hat m_t/(\sqrt{\hat v_t} + \epsilon)`,
+    with bias-corrected moments :math:`\hat m_t = m_t/(1-\beta_1^t)` and
+    :math:`\hat v_t = v_t/(1-\beta_2^t)` of :math:`g` and :math:`g^2`.
 
     See Also
     --------
@@ -219,20 +203,15 @@ def make_optimizer(name: str | Optimizer, **hyper: Any) -> Optimizer:
     Parameters
     ----------
     name : {"sgd", "adam"} or Optimizer
-        Case-insensitive name. An existing optimizer is returned unchanged (then
+        Case-insensitive name; an Optimizer is returned unchanged (then
         ``hyper`` must be empty).
     **hyper
-        Hyperparameters passed to the constructor, e.g. ``lr=0.1, momentum=0.9``.
-        ``"sgd"`` without ``lr`` uses ``lr=0.1``; ``"adam"`` defaults to ``lr=1e-3``.
+        Constructor arguments, e.g. ``lr=0.1, momentum=0.9``. ``"sgd"``
+        defaults to ``lr=0.1``, ``"adam"`` to ``lr=1e-3``.
 
     Returns
     -------
     Optimizer
-
-    Raises
-    ------
-    ValueError
-        For an unknown name. TypeError for an unknown hyperparameter.
     """
     if isinstance(name, Optimizer):
         if hyper:
@@ -253,8 +232,7 @@ def max_norm(W: np.ndarray, c: float, *, eps: float = 0.0) -> np.ndarray:
     Parameters
     ----------
     W : ndarray, shape (D, M)
-        Weights of an affine layer ``x @ W + b``; column ``j`` holds the
-        incoming weights of unit ``j``.
+        Weights of an affine layer ``x @ W + b``; column ``j`` feeds unit ``j``.
     c : float
         Maximum norm, > 0.
     eps : float, default 0.0
@@ -265,17 +243,9 @@ def max_norm(W: np.ndarray, c: float, *, eps: float = 0.0) -> np.ndarray:
     ndarray, shape (D, M)
         A new array: :math:`w_j \leftarrow w_j \cdot \min(1, c/\lVert w_j\rVert_2)`.
 
-    Notes
-    -----
-    Srivastava et al. (2014, sec. 5.1) apply this constraint after every update
-    (projected gradient descent): the weight vector of each hidden unit is
-    projected onto the ball of radius ``c``. Biases are not constrained. It lets
-    one use a large learning rate without the weights blowing up, which works
-    well together with dropout.
-
     See Also
     --------
-    book/03_co_adaptation.ipynb
+    book/03_co_adaptation.ipynb : max-norm (Srivastava et al. 2014, sec. 5.1).
     """
     c = _positive(c, "max_norm (c)")
     W = np.asarray(W)
