@@ -29,7 +29,6 @@ __all__ = [
     "make_gap_regression",
     "make_linear_regression",
     "make_moons",
-    "make_spirals",
     "subsample_train",
     "train_val_test_split",
 ]
@@ -375,10 +374,6 @@ def make_moons(n_samples: int = 200, *, noise: float = 0.1, seed: SeedLike = Non
     -----
     Class 0: :math:`(\\cos t, \\sin t)`, class 1: :math:`(1 - \\cos t, 1/2 - \\sin t)`,
     :math:`t` uniform on :math:`[0, \\pi]`.
-
-    See Also
-    --------
-    book/03_co_adaptation.ipynb : decision boundaries with and without dropout.
     """
     n_samples = check_int(n_samples, "n_samples", 2)
     noise = check_scalar(noise, "noise", low=0.0)
@@ -393,53 +388,6 @@ def make_moons(n_samples: int = 200, *, noise: float = 0.1, seed: SeedLike = Non
     ])
     y = np.concatenate([np.zeros(n0, np.int64), np.ones(n1, np.int64)])
     X = X + noise * gen.standard_normal(X.shape)
-    perm = gen.permutation(n_samples)
-    return X[perm], y[perm]
-
-
-def make_spirals(n_samples: int = 300, *, n_classes: int = 3, noise: float = 0.2,
-                 turns: float = 1.0, seed: SeedLike = None,
-                 rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Interleaved spiral arms in 2-D (one arm per class), as in CS231n.
-
-    Parameters
-    ----------
-    n_samples : int, default 300
-        Total number of points, split as evenly as possible over the classes.
-    n_classes : int, default 3
-        Number of arms/classes, >= 2.
-    noise : float, default 0.2
-        Standard deviation of the Gaussian noise added to the angle (radians), >= 0.
-    turns : float, default 1.0
-        How far each arm winds (in full turns), > 0.
-    seed, rng
-        Seed or Generator (exactly one).
-
-    Returns
-    -------
-    X : ndarray of float64, shape (n_samples, 2)
-        Points within the unit disc.
-    y : ndarray of int64, shape (n_samples,)
-
-    See Also
-    --------
-    make_moons, book/03_co_adaptation.ipynb
-    """
-    n_samples = check_int(n_samples, "n_samples", 2)
-    n_classes = check_int(n_classes, "n_classes", 2)
-    noise = check_scalar(noise, "noise", low=0.0)
-    turns = check_scalar(turns, "turns", low=0.0, low_open=True)
-    gen = as_generator(seed, rng)
-    counts = np.full(n_classes, n_samples // n_classes)
-    counts[: n_samples % n_classes] += 1
-    Xs, ys = [], []
-    for c, m in enumerate(counts):
-        r = np.linspace(0.05, 1.0, m)
-        theta = (2 * np.pi * c / n_classes + 2 * np.pi * turns * r
-                 + noise * gen.standard_normal(m))
-        Xs.append(np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1))
-        ys.append(np.full(m, c, np.int64))
-    X, y = np.concatenate(Xs), np.concatenate(ys)
     perm = gen.permutation(n_samples)
     return X[perm], y[perm]
 

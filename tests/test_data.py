@@ -14,7 +14,6 @@ from dropout_lib.data import (
     make_gap_regression,
     make_linear_regression,
     make_moons,
-    make_spirals,
     subsample_train,
     train_val_test_split,
 )
@@ -158,13 +157,6 @@ def test_moons():
     a, b = make_moons(50, seed=4), make_moons(50, seed=4)
     np.testing.assert_array_equal(a[0], b[0])
     assert not np.array_equal(a[0], make_moons(50, seed=5)[0])
-
-
-def test_spirals():
-    X, y = make_spirals(301, n_classes=3, noise=0.1, seed=0)
-    assert X.shape == (301, 2) and np.bincount(y).tolist() == [101, 100, 100]
-    assert np.all(np.hypot(X[:, 0], X[:, 1]) <= 1.0 + 1e-12)
-    np.testing.assert_array_equal(X, make_spirals(301, n_classes=3, noise=0.1, seed=0)[0])
 
 
 def test_gap_regression():
