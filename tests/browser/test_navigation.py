@@ -243,3 +243,70 @@ def test_search_snippets_come_from_the_article(new_page, server):
             problems.append(f"{result['href']}: {snippet[:120]!r}")
     assert not problems, ("search snippets that are not text of the page's article:\n"
                           + listing(problems))
+
+
+# ---------------------------------------------------------------------------------------
+# Where a reader lands: the page after the last chapter, and the 404 page
+
+
+def test_last_chapter_leads_to_reference_not_instructor_guide(new_page, site):
+    """The "next" link of the last chapter goes on to the reference pages; the instructor
+    guide, a page for teachers, comes after them."""
+    chapters = [e for e in PAGES if getattr(resolve(e), "suffix", "") == ".ipynb"]
+    last = chapters[-1]
+    page, rec = new_page()
+    page.goto(site.page_url(last))
+    nxt = page.locator("a.right-next")
+    assert nxt.count() == 1, f"{page.url} has no 'next' link (a.right-next)"
+    href = nxt.evaluate("a => a.href.split('#')[0]")
+    urls = {site.page_url(e): e for e in PAGES}
+    assert href in urls, f"the 'next' link of {last} leads outside the toc: {href}"
+    assert urls[href] != "book/instructors", (
+        f"the 'next' link of the last chapter ({last}) leads to the instructor guide; "
+        f"put the Reference part before 'Teaching with this book' in _toc.yml")
+
+
+MISSING = ["no-such-page.html", "book/no-such-chapter.html", "book/old/section/gone.html"]
+
+
+@pytest.mark.parametrize("missing", MISSING)
+def test_404_page(new_page, server, site, missing):
+    """A web host answers a missing URL with 404.html (sphinx-notfound-page writes it,
+    linking everything from the site's root). Served that way at any depth, it must load
+    its styles and scripts, list every chapter, and link back to the book's start."""
+    not_found = server.root / "404.html"
+    assert not_found.is_file(), f"no 404.html in {server.root}: is notfound.extension on?"
+    body = not_found.read_bytes()
+    page, rec = new_page()
+    url = server.url(missing)
+    # What GitHub Pages, Netlify or nginx's error_page do for a path that has no file.
+    page.route(url, lambda route: route.fulfill(status=404, body=body,
+                                                content_type="text/html; charset=utf-8"))
+    response = page.goto(url, wait_until="load")
+    rec.settle(page)
+    assert response is not None and response.status == 404, (
+        f"{url}: expected HTTP 404, got {response.status if response else None}")
+    assert page.locator(f"{ARTICLE} h1").first.inner_text().strip() == "Page not found"
+    problems = ([f"request failed: {m}" for m in rec.failed]
+                + [f"HTTP {m}" for m in rec.bad_responses if not m.endswith(url)]
+                + [f"console error: {m}" for m in rec.console_errors
+                   if "status of 404" not in m]
+                + [f"uncaught exception: {m}" for m in rec.page_errors]
+                + [f"request outside {server.origin}: {u}" for u in rec.external])
+    styled = page.evaluate("() => getComputedStyle(document.querySelector('.bd-sidebar-primary'))"
+                           ".display !== 'block'")  # unstyled, a <div> would be 'block'
+    if not styled:
+        problems.append("the theme's stylesheet did not apply")
+    linked = set(page.evaluate(
+        "() => [...document.querySelectorAll('.bd-sidebar-primary nav a[href]')]"
+        ".map(a => a.href.split('#')[0])"))
+    missing_links = [e for e in PAGES[1:] if site.page_url(e) not in linked]
+    if missing_links:
+        problems.append(f"its chapter list has no link to {missing_links}")
+    assert not problems, f"{url} (404.html):\n{listing(problems)}"
+
+    home = page.locator(f'{ARTICLE} a[href="/"]')
+    assert home.count() == 1, f"{url}: the 404 page has no link to the book's first page"
+    home.click()
+    page.wait_for_url(site.page_url(PAGES[0]))
+    assert page.locator(f"{ARTICLE} h1").first.is_visible()
