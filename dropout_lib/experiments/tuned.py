@@ -121,8 +121,9 @@ def _final_runs(name: str, config: Config, data: Splits, seeds: Sequence[int],
         bar.tick(f"{name} seed {seed} test_loss {row['test_loss']:.4f}")
     out: dict[str, Any] = {"seeds": list(seeds)}
     for key in ("test_loss", "test_acc", "test_ece", "temperature",
-                "ts_test_loss", "ts_test_ece", "best_epoch", "val_loss"):
+                "ts_test_loss", "ts_test_ece", "val_loss"):
         out[key] = [round(float(r[key]), 6) for r in rows]
+    out["best_epoch"] = [int(r["best_epoch"]) for r in rows]
     for prefix in ("", "ts_"):
         loss = np.mean([r[f"{prefix}image_loss"] for r in rows], axis=0)
         out[f"{prefix}image_loss"] = loss.round(6).tolist()
