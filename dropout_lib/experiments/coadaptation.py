@@ -156,7 +156,8 @@ def _epochs_for(n_train: int, batch_size: int, factor: float) -> int:
     return max(1, round(max(by_updates, MIN_EPOCHS * factor)))
 
 
-_METRICS = ("train_acc", "train_loss", "test_acc", "test_loss")
+_METRICS = ("train_acc", "train_loss", "val_acc", "val_loss", "test_acc",
+            "test_loss")
 
 
 def _record(result) -> dict[str, Any]:
