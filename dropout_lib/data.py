@@ -28,7 +28,6 @@ __all__ = [
     "load_digits",
     "make_gap_regression",
     "make_linear_regression",
-    "make_moons",
     "subsample_train",
     "train_val_test_split",
 ]
@@ -349,47 +348,6 @@ def digits_splits(
 
 
 # --------------------------------------------------------------------------- synthetic
-
-
-def make_moons(n_samples: int = 200, *, noise: float = 0.1, seed: SeedLike = None,
-               rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Two interleaving half circles in 2-D (binary classification).
-
-    Parameters
-    ----------
-    n_samples : int, default 200
-        Total number of points; class 0 gets ``ceil(n/2)``, class 1 ``floor(n/2)``.
-    noise : float, default 0.1
-        Standard deviation of Gaussian noise added to each coordinate, >= 0.
-    seed, rng
-        Seed or Generator (exactly one).
-
-    Returns
-    -------
-    X : ndarray of float64, shape (n_samples, 2)
-    y : ndarray of int64, shape (n_samples,)
-        Points are in random order.
-
-    Notes
-    -----
-    Class 0: :math:`(\\cos t, \\sin t)`, class 1: :math:`(1 - \\cos t, 1/2 - \\sin t)`,
-    :math:`t` uniform on :math:`[0, \\pi]`.
-    """
-    n_samples = check_int(n_samples, "n_samples", 2)
-    noise = check_scalar(noise, "noise", low=0.0)
-    gen = as_generator(seed, rng)
-    n0 = (n_samples + 1) // 2
-    n1 = n_samples - n0
-    t0 = gen.uniform(0.0, np.pi, n0)
-    t1 = gen.uniform(0.0, np.pi, n1)
-    X = np.concatenate([
-        np.stack([np.cos(t0), np.sin(t0)], axis=1),
-        np.stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)], axis=1),
-    ])
-    y = np.concatenate([np.zeros(n0, np.int64), np.ones(n1, np.int64)])
-    X = X + noise * gen.standard_normal(X.shape)
-    perm = gen.permutation(n_samples)
-    return X[perm], y[perm]
 
 
 def gap_function(x: np.ndarray) -> np.ndarray:

@@ -13,7 +13,6 @@ from dropout_lib.data import (
     load_digits,
     make_gap_regression,
     make_linear_regression,
-    make_moons,
     subsample_train,
     train_val_test_split,
 )
@@ -125,7 +124,8 @@ def test_subsample_validation():
     (lambda: train_val_test_split(np.ones((5, 2)), np.zeros(5, int), seed=0,
                                   rng=np.random.default_rng(0)), TypeError,
      "either seed or rng"),
-    (lambda: make_moons(100, noise=-1, seed=0), ValueError, "noise must be a finite number >= 0"),
+    (lambda: make_gap_regression(10, noise=-1, seed=0), ValueError,
+     "noise must be a finite number >= 0"),
     (lambda: make_gap_regression(10, gap=(4, 5), seed=0), ValueError, "gap"),
     (lambda: Splits(np.ones((3, 2)), np.zeros(2)), ValueError,
      "X_train and y_train must have the same length"),
@@ -144,19 +144,6 @@ def test_split_functions_do_not_modify_inputs():
     make_linear_regression(5, 3, w=_readonly([1.0, 2.0, 3.0]), seed=0)
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(y, y0)
-
-
-def test_moons():
-    X, y = make_moons(101, noise=0.0, seed=0)
-    assert X.shape == (101, 2) and np.bincount(y).tolist() == [51, 50]
-    r0 = np.hypot(X[y == 0, 0], X[y == 0, 1])
-    r1 = np.hypot(X[y == 1, 0] - 1.0, X[y == 1, 1] - 0.5)
-    np.testing.assert_allclose(r0, 1.0)
-    np.testing.assert_allclose(r1, 1.0)
-    assert np.all(X[y == 0, 1] >= 0) and np.all(X[y == 1, 1] <= 0.5)
-    a, b = make_moons(50, seed=4), make_moons(50, seed=4)
-    np.testing.assert_array_equal(a[0], b[0])
-    assert not np.array_equal(a[0], make_moons(50, seed=5)[0])
 
 
 def test_gap_regression():

@@ -317,35 +317,6 @@ def test_bad_arguments_are_refused_with_clear_errors():
 # --------------------------------------------------------------------------- real ensembles
 
 
-def _tiny_data():
-    X, y = dl.data.make_moons(60, noise=0.2, seed=0)
-    return dl.Splits(X[:40], y[:40], X_test=X[40:], y_test=y[40:])
-
-
-def test_train_bagging_is_deterministic_and_members_differ():
-    data = _tiny_data()
-    X0 = data.X_train.copy()
-
-    def make(ss):
-        return dl.MLP([2, 8, 2], seed=ss)
-
-    nets, hists = E.train_bagging(make, data, 3, epochs=2, batch_size=10, optimizer="adam",
-                                  seed=5)
-    again, _ = E.train_bagging(make, data, 3, epochs=2, batch_size=10, optimizer="adam",
-                               seed=5)
-    assert len(nets) == len(hists) == 3
-    for a, b in zip(nets, again):
-        for k in a.params:
-            np.testing.assert_array_equal(a.params[k], b.params[k])
-    assert not np.array_equal(nets[0].params["W1"], nets[1].params["W1"])
-    np.testing.assert_array_equal(data.X_train, X0)
-    P = E.ensemble_predict_proba(nets, data.X_test)
-    np.testing.assert_allclose(P, np.mean([n.predict_proba(data.X_test) for n in nets], 0))
-    assert hists[0].config["n_train"] == 40  # a bootstrap sample has N examples
-    with pytest.raises(TypeError, match="name"):
-        E.train_bagging(make, data, 2, epochs=1, batch_size=10, optimizer=None, seed=0)
-
-
 def test_training_cost_counts_parameter_example_visits():
     a = dl.MLP([4, 5, 2], seed=0)  # 4*5+5 + 5*2+2 = 37 parameters
     assert a.n_params == 37

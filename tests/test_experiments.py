@@ -3,16 +3,19 @@
 import numpy as np
 import pytest
 
+from dropout_lib.analysis.ensembles import ensemble_predict_proba
 from dropout_lib.data import digits_splits, make_gap_regression, train_val_test_split
 from dropout_lib.experiments import (
     Config,
     run,
+    run_bagging,
     run_seeds,
     summarize,
     sweep,
     sweep_p_drop,
     sweep_train_size,
 )
+from dropout_lib.training import EarlyStopping
 
 TINY = Config(hidden=(16,), p_drop_hidden=0.5, epochs=2, batch_size=32, lr=3e-3)
 
@@ -130,3 +133,41 @@ def test_progress_only_when_asked(data, capsys):
     sweep_p_drop(TINY, data, [0.0, 0.5], seeds=[0], progress=True)
     out, err = capsys.readouterr()
     assert out == "" and "2/2" in err
+
+
+def test_run_bagging_is_deterministic_and_members_differ(data):
+    cfg = TINY.replace(hidden=(8,), epochs=2)
+    X0 = data.X_train.copy()
+    nets, hists = run_bagging(cfg, data, 5, n_members=3)
+    again, _ = run_bagging(cfg, data, 5, n_members=3)
+    assert len(nets) == len(hists) == 3
+    for a, b in zip(nets, again, strict=True):
+        for k in a.params:
+            np.testing.assert_array_equal(a.params[k], b.params[k])
+    assert not np.array_equal(nets[0].params["W1"], nets[1].params["W1"])
+    np.testing.assert_array_equal(data.X_train, X0)
+    n = data.X_train.shape[0]
+    assert hists[0].config["n_train"] == n  # a bootstrap sample has N examples
+    # Without the bootstrap every member trains on the data itself, so the
+    # members' training losses at epoch 0 are those of their initial weights.
+    same, h2 = run_bagging(cfg, data, 5, n_members=2, bootstrap=False)
+    assert h2[0].config["n_train"] == n
+    assert not np.array_equal(same[0].params["W1"], same[1].params["W1"])
+    P = ensemble_predict_proba(nets, data.X_test)
+    np.testing.assert_allclose(
+        P, np.mean([m.predict_proba(data.X_test) for m in nets], axis=0))
+    with pytest.raises(TypeError, match="config"):
+        run_bagging("adam", data, 0, n_members=2)
+    with pytest.raises(ValueError, match="n_members"):
+        run_bagging(cfg, data, 0, n_members=0)
+    with pytest.raises(TypeError, match="bootstrap"):
+        run_bagging(cfg, data, 0, n_members=2, bootstrap=1)
+
+
+def test_run_bagging_members_stop_early_on_validation(data):
+    cfg = TINY.replace(hidden=(8,), epochs=30, lr=0.05,
+                       early_stopping=EarlyStopping(patience=2))
+    nets, hists = run_bagging(cfg, data, 1, n_members=2)
+    for net, h in zip(nets, hists, strict=True):
+        assert h.stopped_early and h.epochs[-1] < 30
+        assert h.final["val_loss"] == min(h.val_loss)

@@ -17,9 +17,9 @@ computes four ways of predicting with the ensemble:
 - :func:`mc_average`: the average over :math:`k` sampled masks (Monte-Carlo).
 
 For regression, :func:`mc_regression` gives the MC-dropout predictive mean and standard
-deviation (Gal & Ghahramani, 2016). :func:`train_bagging` and
-:func:`ensemble_predict_proba` build an ordinary ensemble of independently trained
-networks for comparison, and :func:`training_cost` counts the compute of a run.
+deviation (Gal & Ghahramani, 2016). :func:`ensemble_predict_proba` averages an ordinary ensemble of
+independently trained networks (:func:`dropout_lib.experiments.run_bagging`)
+for comparison, and :func:`training_cost` counts the compute of a run.
 
 Which units are droppable
 -------------------------
@@ -67,7 +67,6 @@ __all__ = [
     "mc_error_curve",
     "mc_regression",
     "subnetwork_outputs",
-    "train_bagging",
     "training_cost",
     "unit_drop_probabilities",
     "weight_scaling",
@@ -570,72 +569,6 @@ def mc_regression(net: MLP, X: np.ndarray, *, n_samples: int, rng: np.random.Gen
 
 
 # --------------------------------------------------------------------------- real ensembles
-
-
-def train_bagging(make_net: Callable[[np.random.SeedSequence], MLP], data: Splits,
-                  n_members: int, *, epochs: int, batch_size: int, optimizer: str,
-                  seed: int, bootstrap: bool = True) -> tuple[list[MLP], list[History]]:
-    r"""Train an ordinary ensemble: ``n_members`` networks with their own weights.
-
-    Parameters
-    ----------
-    make_net : callable
-        ``make_net(seed_sequence) -> MLP``: builds one untrained member from its own
-        initialisation seed.
-    data : Splits
-        Training data (and optional validation/test sets, evaluated every epoch).
-    n_members : int
-        Ensemble size M >= 1.
-    epochs, batch_size : int
-        Passed to :func:`~dropout_lib.training.fit` for every member.
-    optimizer : {"sgd", "adam"}
-        A name, so each member gets a fresh optimizer.
-    seed : int
-        Seeds every member's initialisation, bootstrap sample and training streams
-        (independent children of ``SeedSequence(seed)``).
-    bootstrap : bool, default True
-        Train each member on a bootstrap resample of the training set (N draws with
-        replacement): Breiman's bagging. False trains every member on the full set
-        (differences come from the initialisation and batch order only).
-
-    Returns
-    -------
-    nets : list of MLP
-    histories : list of History
-
-    Notes
-    -----
-    Unlike dropout's subnetworks, the members share no parameters: the ensemble
-    has M times the parameters of one member and costs M trainings.
-    """
-    if not callable(make_net):
-        raise TypeError("make_net must be a function seed_sequence -> MLP")
-    if not isinstance(data, Splits):
-        raise TypeError(f"data must be a Splits; got {type(data).__name__}")
-    M = check_int(n_members, "n_members", 1)
-    if isinstance(optimizer, bool) or not isinstance(optimizer, str):
-        raise TypeError("optimizer must be a name ('sgd' or 'adam'), so that every member "
-                        "gets a fresh optimizer")
-    check_bool(bootstrap, "bootstrap")
-    ss = np.random.SeedSequence(check_int(seed, "seed", 0))
-    nets, hists = [], []
-    for member_ss in ss.spawn(M):
-        init_ss, boot_ss, train_ss = member_ss.spawn(3)
-        net = make_net(init_ss)
-        if not isinstance(net, MLP):
-            raise TypeError(f"make_net must return an MLP; got {type(net).__name__}")
-        member_data = data
-        if bootstrap:
-            n = data.X_train.shape[0]
-            idx = np.random.default_rng(boot_ss).integers(0, n, n)
-            member_data = Splits(data.X_train[idx], data.y_train[idx], data.X_val,
-                                 data.y_val, data.X_test, data.y_test,
-                                 n_classes=data.n_classes)
-        hist = fit(net, member_data, epochs=epochs, batch_size=batch_size,
-                   optimizer=optimizer, seed=train_ss)
-        nets.append(net)
-        hists.append(hist)
-    return nets, hists
 
 
 def ensemble_predict_proba(nets: Sequence[MLP], X: np.ndarray) -> np.ndarray:

@@ -31,23 +31,23 @@ from ..net import MLP
 from .core import Config, run, streams, sweep, sweep_p_drop, sweep_train_size
 
 __all__ = [
-    "N_TRAIN",
     "BASE",
-    "PLAIN",
-    "DROPOUT",
-    "SCALES",
     "CACHE_FILE",
+    "DROPOUT",
+    "N_TRAIN",
+    "PLAIN",
+    "SCALES",
     "chapter_data",
-    "initial_net",
-    "train_and_test",
-    "p_drop_sweep",
-    "train_size_sweep",
     "init_sensitivity",
+    "initial_net",
     "l2_grid",
-    "run_all",
-    "save_results",
     "load_results",
     "main",
+    "p_drop_sweep",
+    "run_all",
+    "save_results",
+    "train_and_test",
+    "train_size_sweep",
 ]
 
 #: Training-set size of the chapter's main experiments (a small, stratified digits subset).

@@ -38,13 +38,14 @@ from ..training import EarlyStopping, History, evaluate, fit
 
 __all__ = [
     "Config",
-    "SeedSummary",
     "SeedRuns",
+    "SeedSummary",
     "SweepResult",
-    "summarize",
-    "streams",
     "run",
+    "run_bagging",
     "run_seeds",
+    "streams",
+    "summarize",
     "sweep",
     "sweep_p_drop",
     "sweep_train_size",
@@ -393,11 +394,19 @@ def run(config: Config, data: Splits, seed: int, *,
     curves = check_bool(curves, "curves")
     if not curves and config.early_stopping is not None:
         raise ValueError("early stopping needs the validation curve; pass curves=True")
+    return _train(config, data, streams(init_seed)[0], streams(seed)[1],
+                  curves, progress)
+
+
+def _train(config: Config, data: Splits, init_ss: np.random.SeedSequence,
+           train_ss: np.random.SeedSequence, curves: bool = True,
+           progress: bool = False) -> tuple[MLP, History]:
+    """A new network of ``config`` from ``init_ss``, trained with ``train_ss``."""
     net = config.make_net(data.n_features, _n_outputs(config, data),
-                          seed=streams(init_seed)[0])
+                          seed=init_ss)
     hist = fit(net, data if curves else (data.X_train, data.y_train),
                epochs=config.epochs, batch_size=config.batch_size,
-               optimizer=config.make_optimizer(), seed=streams(seed)[1],
+               optimizer=config.make_optimizer(), seed=train_ss,
                loss=config.loss, l2=config.l2, max_norm=config.max_norm,
                early_stopping=config.early_stopping, progress=progress)
     if not curves:
@@ -407,6 +416,57 @@ def run(config: Config, data: Splits, seed: int, *,
             if acc is not None:
                 hist.final[f"{split}_acc"] = float(acc)
     return net, hist
+
+
+def run_bagging(config: Config, data: Splits, seed: int, *, n_members: int,
+                bootstrap: bool = True) -> tuple[list[MLP], list[History]]:
+    """An ordinary ensemble: ``n_members`` networks of ``config``, trained apart.
+
+    Parameters
+    ----------
+    config : Config
+        Every member's settings (early stopping, if set, uses the validation
+        split as for one network).
+    data : Splits
+    seed : int
+        Member ``k`` takes its initial weights, its bootstrap sample and its
+        training streams from child ``k`` of ``SeedSequence(seed)``.
+    n_members : int
+        Ensemble size M >= 1.
+    bootstrap : bool, default True
+        Train each member on N training examples drawn with replacement:
+        Breiman's bagging. False gives an ensemble of independent
+        initialisations on the same data (a "deep ensemble").
+
+    Returns
+    -------
+    nets : list of MLP
+    histories : list of History
+
+    See Also
+    --------
+    dropout_lib.analysis.ensembles.ensemble_predict_proba,
+    book/04_ensembles.ipynb
+    """
+    if not isinstance(config, Config):
+        raise TypeError(f"config must be a Config; got {type(config).__name__}")
+    _check_data(config, data)
+    (seed,) = _check_seeds([seed])
+    n_members = check_int(n_members, "n_members", 1)
+    bootstrap = check_bool(bootstrap, "bootstrap")
+    nets, hists = [], []
+    for member in np.random.SeedSequence(seed).spawn(n_members):
+        init_ss, boot_ss, train_ss = member.spawn(3)
+        d = data
+        if bootstrap:
+            n = data.X_train.shape[0]
+            idx = np.random.default_rng(boot_ss).integers(0, n, n)
+            d = dataclasses.replace(data, X_train=data.X_train[idx],
+                                    y_train=data.y_train[idx])
+        net, hist = _train(config, d, init_ss, train_ss)
+        nets.append(net)
+        hists.append(hist)
+    return nets, hists
 
 
 def run_seeds(config: Config, data: Splits, seeds: Sequence[int], *,

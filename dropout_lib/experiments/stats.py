@@ -19,7 +19,7 @@ import numpy as np
 
 from .._checks import check_int, check_rng
 
-__all__ = ["Interval", "T_975", "bootstrap_ci", "paired_ci", "t_interval"]
+__all__ = ["T_975", "Interval", "bootstrap_ci", "paired_ci", "t_interval"]
 
 #: Two-sided 95% quantiles t_{0.975, df} of Student's t for df = 1..30
 #: (e.g. NIST/SEMATECH e-Handbook, table 1.4.3.2); the normal 1.960 beyond.

@@ -18,10 +18,7 @@ book/03_co_adaptation.ipynb : the section "A fair comparison".
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,11 +26,16 @@ from typing import Any
 import numpy as np
 
 from .._progress import progress_bar
-from ..analysis.calibration import expected_calibration_error, fit_temperature, reliability
+from ..analysis.calibration import (
+    expected_calibration_error,
+    fit_temperature,
+    reliability,
+)
 from ..data import Splits
 from ..losses import log_softmax
 from ..net import MLP
 from ..training import EarlyStopping
+from . import _cli
 from .coadaptation import BASE, DROPOUT, chapter_data
 from .core import Config, run
 from .tuning import Tuned, tune, without_test
@@ -188,37 +190,15 @@ def run_study(scale: str = "small", *, progress: bool = False
 
 def load(path: str | Path) -> dict[str, Any]:
     """Read a results file written by :func:`main`; checks its format."""
-    results = json.loads(Path(path).read_text(encoding="utf-8"))
-    if results.get("format") != FORMAT:
-        raise ValueError(f"{path} has format {results.get('format')!r}; this "
-                         f"library reads format {FORMAT}: re-run "
-                         "python -m dropout_lib.experiments.tuned --full")
-    return results
+    return _cli.load(path, FORMAT, "python -m dropout_lib.experiments.tuned "
+                     "--full")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: run the study and write it as JSON."""
-    parser = argparse.ArgumentParser(
-        prog="python -m dropout_lib.experiments.tuned",
-        description="Tune the plain and the dropout network on validation, "
-                    "then test the chosen settings on fresh seeds.")
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--full", action="store_const", const="full",
-                      dest="scale", help="full size (minutes; the default)")
-    size.add_argument("--small", action="store_const", const="small",
-                      dest="scale", help="small size (seconds)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"output JSON (default for --full: {CACHE_FILE})")
-    args = parser.parse_args(argv)
-    scale = args.scale or "full"
-    if args.out is None and scale != "full":
-        parser.error("--small needs --out (the cache holds full-size results)")
-    path = args.out or CACHE_FILE
-    results = run_study(scale, progress=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {path}", file=sys.stderr)
-    return 0
+    return _cli.main(argv, prog="python -m dropout_lib.experiments.tuned",
+                     description="Tune the plain and the dropout network on validation, then test the chosen settings on fresh seeds.",
+                     cache_file=CACHE_FILE, run_study=run_study)
 
 
 if __name__ == "__main__":  # pragma: no cover
