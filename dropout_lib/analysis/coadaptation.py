@@ -124,12 +124,9 @@ def knockout_curve(
     dict
         ``"fractions"`` (F,), ``"acc"`` and ``"loss"`` of shape (F, n_repeats).
 
-    Notes
-    -----
-    Removing a unit sets its output to exactly 0, which is the same as deleting
-    its outgoing weights. With ``f = 0`` every repeat equals the intact
-    network's accuracy; with ``f = 1`` the output no longer depends on the input
-    (only the last layer's bias is left), so every example gets the same class.
+    See Also
+    --------
+    book/03_co_adaptation.ipynb : "Knock-out robustness".
     """
     gen = as_generator(seed, rng)
     layers = list(range(1, net.n_hidden + 1)) if layers is None else [
@@ -222,14 +219,10 @@ def pair_interactions(
         ``"i"``, ``"j"`` (int arrays), ``"d_i"``, ``"d_j"``, ``"d_ij"`` and
         ``"interaction"`` :math:`= d_{ij} - d_i - d_j`, all of shape (n_pairs,).
 
-    Notes
-    -----
-    With damage measured as the increase of the test loss, a pair of units that
-    contribute independently has :math:`d_{ij} = d_i + d_j` (interaction 0).
-    Interaction > 0: removing both hurts more than the sum, the two units back
-    each other up (redundancy). Interaction < 0: removing both hurts less than
-    the sum, each unit's contribution depended on the other being there
-    (co-adaptation: one unit corrects or completes the other).
+    See Also
+    --------
+    book/03_co_adaptation.ipynb : "Co-adaptation measured directly" explains
+        the sign of the interaction.
     """
     layer = _check_net_layer(net, layer)
     gen = as_generator(seed, rng)

@@ -173,26 +173,10 @@ def enumerate_masks(n_units: int,
         Probability of each mask under independent dropout; they sum to 1 up to
         rounding.
 
-    Raises
-    ------
-    TypeError
-        If ``n_units`` is not an int or ``p_drop`` is not a number/array of numbers.
-    ValueError
-        If ``n_units`` is negative or larger than ``MAX_ENUMERATE_UNITS``, or a drop
-        probability is outside [0, 1] or has the wrong length.
-
     Notes
     -----
-    With keep probabilities :math:`q_j = 1 - p_j`,
-
-    .. math::
-        P(m) = \prod_j q_j^{m_j} (1 - q_j)^{1 - m_j},
-        \qquad \sum_{m \in \{0,1\}^n} P(m) = \prod_j (q_j + 1 - q_j) = 1 .
-
-    The masks are built with one vectorized bit operation, so 2**16 masks take
-    a few milliseconds. Beyond 16 units the number of subnetworks (and the time to
-    evaluate them all) grows past what a teaching example needs: use
-    :func:`mc_average` to sample masks instead.
+    :math:`P(m) = \prod_j q_j^{m_j} (1 - q_j)^{1 - m_j}` with :math:`q_j = 1 - p_j`.
+    Beyond 16 units, sample masks with :func:`mc_average` instead.
 
     Examples
     --------
@@ -360,27 +344,15 @@ def exact_nwgm(net: MLP, X: np.ndarray, *, output: str = "proba") -> np.ndarray:
 
     Notes
     -----
-    Computed from the definition, in log space. For softmax outputs
-    :math:`p_m(k \mid x)`:
+    From the definition, in log space:
+    :math:`\mathrm{NWGM}(k) = G(k) / \sum_{k'} G(k')` with
+    :math:`G(k) = \prod_m p_m(k \mid x)^{P(m)}`. It equals the softmax of the
+    expected scores, which chapter 4 derives; this function does not use that
+    identity (the tests check it).
 
-    .. math::
-        G(k) = \prod_m p_m(k \mid x)^{P(m)}, \qquad
-        \mathrm{NWGM}(k) = \frac{G(k)}{\sum_{k'} G(k')} .
-
-    For a logistic output :math:`O_m = \sigma(s_m)` the geometric means of the two
-    outcomes are normalized against each other (Baldi & Sadowski, 2013):
-
-    .. math::
-        \mathrm{NWGM} = \frac{\prod_m O_m^{P(m)}}
-                             {\prod_m O_m^{P(m)} + \prod_m (1 - O_m)^{P(m)}} .
-
-    Since :math:`\log p_m(k) = s_{m,k} - \log\sum_j e^{s_{m,j}}` and the second term
-    does not depend on k, :math:`\mathrm{NWGM} = \mathrm{softmax}(\sum_m P(m)\, s_m)`:
-    the NWGM is the softmax (or sigmoid) of the *expected scores*. When the scores
-    are linear in the mask (dropout only on the last hidden layer, or on the inputs
-    of a single layer), the expected scores are exactly the weight-scaled network's
-    scores, so :func:`weight_scaling` equals the NWGM (Hinton et al., 2012). This
-    function does not use that identity; the tests check it.
+    See Also
+    --------
+    book/04_ensembles.ipynb : "One hidden layer and a softmax".
     """
     net = _check_net(net)
     output = _check_output(output, ("proba", "sigmoid"))
