@@ -108,20 +108,20 @@ def _check_kept_fraction(mask: np.ndarray, p_drop: float, what: str = "units") -
 
 
 def _check_reproducible(fn: Callable, name: str, shape, p_drop, first: np.ndarray,
-                        used_global: bool) -> None:
+                        used_global: bool, seeds: tuple[int, int] = (_SEED, _OTHER_SEED)) -> None:
     if used_global:
         raise _Problem(
             f"{name} used NumPy's global random state (np.random.rand, np.random.random, "
             "np.random.binomial, ...); draw from the rng argument instead, e.g. "
             "rng.random(shape), so that a seed fixes the mask on every machine"
         )
-    again, _ = _call(fn, name, shape, p_drop, _SEED)
+    again, _ = _call(fn, name, shape, p_drop, seeds[0])
     if again.shape != first.shape or not np.array_equal(again, first):
         raise _Problem(
             "the same rng seed gave different masks: are you using np.random (or another "
             "random source) instead of the rng argument?"
         )
-    other, _ = _call(fn, name, shape, p_drop, _OTHER_SEED)
+    other, _ = _call(fn, name, shape, p_drop, seeds[1])
     if other.shape == first.shape and np.array_equal(other, first):
         raise _Problem(
             "two different rng seeds gave the same mask: does your function make its own "
@@ -129,8 +129,8 @@ def _check_reproducible(fn: Callable, name: str, shape, p_drop, first: np.ndarra
         )
 
 
-def _check_edge_cases(fn: Callable, name: str, shape: tuple[int, ...]) -> None:
-    none_dropped, _ = _call(fn, name, shape, 0.0, _SEED)
+def _check_edge_cases(fn: Callable, name: str, shape: tuple[int, ...], seed: int = _SEED) -> None:
+    none_dropped, _ = _call(fn, name, shape, 0.0, seed)
     if not np.all(none_dropped):
         dropped = int(np.size(none_dropped) - np.count_nonzero(none_dropped))
         raise _Problem(
@@ -138,19 +138,22 @@ def _check_edge_cases(fn: Callable, name: str, shape: tuple[int, ...]) -> None:
             f"{np.size(none_dropped)} units: keep where u < 1 - p_drop (strictly less), "
             "with u uniform on [0, 1)"
         )
-    all_dropped, _ = _call(fn, name, shape, 1.0, _SEED)
+    all_dropped, _ = _call(fn, name, shape, 1.0, seed)
     if np.any(all_dropped):
         kept = int(np.count_nonzero(all_dropped))
         raise _Problem(
             f"with p_drop = 1 every unit must be dropped, but your mask keeps {kept} of "
-            f"{np.size(all_dropped)}: keep where u < 1 - p_drop, not u <= 1 - p_drop"
+            f"{np.size(all_dropped)}: keep where u < 1 - p_drop, with u uniform on [0, 1)"
         )
 
 
 # --------------------------------------------------------------------------- draw_mask
 
 
-def check_draw_mask(draw_mask: Callable) -> CheckResult:
+def check_draw_mask(draw_mask: Callable, *, seeds: tuple[int, int] = (_SEED, _OTHER_SEED),
+                    shape: tuple[int, int] = (200, 500), wide: tuple[int, int] = (100, 1000),
+                    edge: tuple[int, ...] = (50, 40),
+                    others: tuple[tuple[int, ...], ...] = ((7,), (2, 3, 4))) -> CheckResult:
     """Check ``draw_mask(shape, p_drop, rng)``: a boolean keep-mask of shape ``shape``.
 
     Verified, in order (the first failure is reported):
@@ -169,6 +172,10 @@ def check_draw_mask(draw_mask: Callable) -> CheckResult:
     ----------
     draw_mask : callable
         The learner's function.
+    seeds, shape, wide, edge, others
+        The inputs: two seeds, the main shape, the shape checked with p_drop = 0.7, the
+        shape of the edge cases, and further shapes. The defaults are the visible check;
+        the grader (:mod:`courseware.judge`) draws hidden ones at grading time.
 
     Returns
     -------
@@ -180,14 +187,14 @@ def check_draw_mask(draw_mask: Callable) -> CheckResult:
     def steps(verified: list[str]) -> None:
         if not callable(draw_mask):
             raise _Problem(f"expected a function, got a {type(draw_mask).__name__}")
-        shape = (200, 500)
-        mask, used_global = _call(draw_mask, name, shape, 0.2, _SEED)
-        if mask.shape != shape:
+        main = tuple(shape)
+        mask, used_global = _call(draw_mask, name, main, 0.2, seeds[0])
+        if mask.shape != main:
             msg = (f"your mask has shape {_fmt_shape(mask.shape)} but the activations have "
-                   f"shape {_fmt_shape(shape)}")
+                   f"shape {_fmt_shape(main)}")
             try:
-                np.broadcast_shapes(mask.shape, shape)
-                if mask.size < math.prod(shape):
+                np.broadcast_shapes(mask.shape, main)
+                if mask.size < math.prod(main):
                     msg += (": a mask that broadcasts is shared along its size-1 axes; "
                             "dropout needs one independent decision per example and unit, "
                             "so draw rng.random(shape)")
@@ -209,28 +216,31 @@ def check_draw_mask(draw_mask: Callable) -> CheckResult:
                 "constant): draw one decision per unit, rng.random(shape), not per example"
             )
         distinct_rows = len({row.tobytes() for row in mask})
-        if distinct_rows < shape[0]:
+        if distinct_rows < main[0]:
             raise _Problem(
-                f"only {distinct_rows} of {shape[0]} examples got distinct masks; with "
-                f"{shape[1]} independent units two identical rows are practically "
+                f"only {distinct_rows} of {main[0]} examples got distinct masks; with "
+                f"{main[1]} independent units two identical rows are practically "
                 "impossible: are masks reused between examples?"
             )
         verified.append("draws an independent decision for every example and unit")
 
         _check_kept_fraction(mask, 0.2)
-        mask07, _ = _call(draw_mask, name, (100, 1000), 0.7, _SEED)
-        if mask07.shape != (100, 1000):
-            raise _Problem(f"for shape (100, 1000) your mask has shape {_fmt_shape(mask07.shape)}")
+        wide_ = tuple(wide)
+        mask07, _ = _call(draw_mask, name, wide_, 0.7, seeds[0])
+        if mask07.shape != wide_:
+            raise _Problem(f"for shape {_fmt_shape(wide_)} your mask has shape "
+                           f"{_fmt_shape(mask07.shape)}")
         _check_dtype(mask07)
         _check_kept_fraction(mask07, 0.7)
         verified.append("keeps a fraction 1 - p_drop of the units (p_drop = 0.2 and 0.7)")
 
-        _check_reproducible(draw_mask, name, shape, 0.2, mask, used_global)
+        _check_reproducible(draw_mask, name, main, 0.2, mask, used_global, seeds)
         verified.append("draws from the rng argument: same seed, same mask; other seed, other mask")
 
-        _check_edge_cases(draw_mask, name, (50, 40))
-        for other_shape in ((7,), (2, 3, 4)):
-            out, _ = _call(draw_mask, name, other_shape, 0.5, _SEED)
+        _check_edge_cases(draw_mask, name, tuple(edge), seeds[0])
+        for other_shape in others:
+            other_shape = tuple(other_shape)
+            out, _ = _call(draw_mask, name, other_shape, 0.5, seeds[0])
             if out.shape != other_shape:
                 raise _Problem(
                     f"for shape {_fmt_shape(other_shape)} your mask has shape "
@@ -245,7 +255,10 @@ def check_draw_mask(draw_mask: Callable) -> CheckResult:
 # --------------------------------------------------------------------------- channel_mask
 
 
-def check_channel_mask(channel_mask: Callable) -> CheckResult:
+def check_channel_mask(channel_mask: Callable, *,
+                       seeds: tuple[int, int] = (_SEED, _OTHER_SEED),
+                       shape: tuple[int, int, int, int] = (400, 250, 3, 5),
+                       edge: tuple[int, int, int, int] = (4, 6, 2, 2)) -> CheckResult:
     """Check ``channel_mask(shape, p_drop, rng)`` for feature maps of shape ``(N, C, H, W)``.
 
     The expected result is a boolean mask of shape ``(N, C, 1, 1)``: one keep/drop
@@ -259,6 +272,9 @@ def check_channel_mask(channel_mask: Callable) -> CheckResult:
     ----------
     channel_mask : callable
         The learner's function.
+    seeds, shape, edge
+        Two seeds, the feature maps' shape and the shape of the edge cases. The defaults
+        are the visible check; the grader draws hidden ones at grading time.
 
     Returns
     -------
@@ -270,13 +286,13 @@ def check_channel_mask(channel_mask: Callable) -> CheckResult:
     def steps(verified: list[str]) -> None:
         if not callable(channel_mask):
             raise _Problem(f"expected a function, got a {type(channel_mask).__name__}")
-        shape = (400, 250, 3, 5)
-        expected = (400, 250, 1, 1)
-        mask, used_global = _call(channel_mask, name, shape, 0.3, _SEED)
+        shape_ = tuple(shape)
+        expected = (shape_[0], shape_[1], 1, 1)
+        mask, used_global = _call(channel_mask, name, shape_, 0.3, seeds[0])
         if mask.shape != expected:
             msg = (f"your mask has shape {_fmt_shape(mask.shape)}; for feature maps of shape "
-                   f"{_fmt_shape(shape)} a channel mask has shape {_fmt_shape(expected)}")
-            if mask.shape == shape:
+                   f"{_fmt_shape(shape_)} a channel mask has shape {_fmt_shape(expected)}")
+            if mask.shape == shape_:
                 constant = bool(np.all(mask == mask[:, :, :1, :1]))
                 if constant:
                     msg += (": yours is constant over each H x W map, which is right, but "
@@ -285,20 +301,14 @@ def check_channel_mask(channel_mask: Callable) -> CheckResult:
                 else:
                     msg += (": yours varies within a feature map, which is element-wise "
                             "dropout; channel dropout keeps or drops the whole H x W map")
-            elif mask.shape == shape[:2]:
+            elif mask.shape == shape_[:2]:
                 msg += ": keep the two size-1 axes so the mask broadcasts against (N, C, H, W)"
-            elif mask.shape in ((1, shape[1], 1, 1), (shape[1],)):
+            elif mask.shape in ((1, shape_[1], 1, 1), (shape_[1],)):
                 msg += (": yours is shared by every example in the batch; draw one decision "
                         "per example and channel")
             raise _Problem(msg)
         _check_dtype(mask)
         verified.append("returns a boolean (N, C, 1, 1) mask that broadcasts against (N, C, H, W)")
-
-        _check_kept_fraction(mask, 0.3, what="channels")
-        verified.append("keeps a fraction 1 - p_drop of the channels")
-
-        _check_reproducible(channel_mask, name, shape, 0.3, mask, used_global)
-        verified.append("draws from the rng argument: same seed, same mask; other seed, other mask")
 
         flat = mask[:, :, 0, 0]
         if np.all(flat == flat[:1, :]):
@@ -313,7 +323,13 @@ def check_channel_mask(channel_mask: Callable) -> CheckResult:
             )
         verified.append("draws an independent decision for every example and channel")
 
-        _check_edge_cases(channel_mask, name, (4, 6, 2, 2))
+        _check_kept_fraction(mask, 0.3, what="channels")
+        verified.append("keeps a fraction 1 - p_drop of the channels")
+
+        _check_reproducible(channel_mask, name, shape_, 0.3, mask, used_global, seeds)
+        verified.append("draws from the rng argument: same seed, same mask; other seed, other mask")
+
+        _check_edge_cases(channel_mask, name, tuple(edge), seeds[0])
         verified.append("p_drop = 0 keeps every channel, p_drop = 1 drops every channel")
 
     return _run(name, steps)

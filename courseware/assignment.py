@@ -1,0 +1,229 @@
+"""Turn a chapter into an nbgrader assignment, and release it (``make assignment CH=01_masks``).
+
+Usage::
+
+    python -m courseware.assignment 01_masks [--course nbgrader/]
+
+The chapter in ``book/`` stays the single source. :func:`source_notebook` converts its
+tagged cells (CONTRIBUTING.md, "Exercises") into an nbgrader *source* notebook:
+
+- a ``stub`` cell becomes an nbgrader solution cell (``grade_id: <label>-code``) whose
+  solution region is the book's solution code, so the release shows the stub's
+  signature and docstring followed by ``raise NotImplementedError``;
+- a ``check`` cell becomes a locked, graded cell (``grade_id: <label>``, points = the
+  exercise's difficulty), with ``from courseware.checks import report`` added if the
+  cell uses ``report`` without importing it;
+- a derive, explore or predict-then-run exercise gets a manually graded answer cell
+  (``grade_id: <label>``) right after it; the chapter's solution text is its rubric,
+  written to ``rubric.md`` beside the source notebook;
+- every other cell (prose, set-up, figures) is locked: nbgrader restores it from the
+  source if a student edits it;
+- solution cells are dropped, outputs cleared, and every ``{glue:text}`name``` of the
+  prose is replaced by its value from the chapter's stored outputs, so the notebook
+  reads well in JupyterLab (with ``jupyterlab-myst`` for the MyST directives).
+
+Then ``nbgrader generate_assignment`` writes ``<course>/release/<ch>/<ch>.ipynb`` for
+students and records the graded cells in nbgrader's gradebook (``<course>/gradebook.db``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from .book import ROOT
+from .student import Exercise, parse_chapter
+
+__all__ = ["COURSE", "glue_values", "release", "source_notebook", "write_config"]
+
+COURSE = ROOT / "nbgrader"
+META = "courseware"            # notebook metadata: {"chapter": ..., "exercises": {...}}
+_GLUE = re.compile(r"\{glue(?::text)?\}`([^`]+)`")
+_NOT_IMPLEMENTED = re.compile(r"^\s*raise NotImplementedError\b")
+
+
+def glue_values(nb: NotebookNode) -> dict[str, str]:
+    """name -> text of every ``glue(...)`` stored in the chapter's outputs."""
+    values = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            if not name:
+                continue
+            text = out.get("data", {}).get("application/papermill.record/text/plain")
+            if text is None:
+                continue
+            if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+                text = text[1:-1]
+            values[name] = text
+    return values
+
+
+def _replace_glue(text: str, values: dict[str, str]) -> str:
+    return _GLUE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def _nbgrader(cell: NotebookNode, grade_id: str, *, solution=False, grade=False,
+              locked=False, points: float | None = None, task=False) -> NotebookNode:
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+            "solution": solution, "task": task}
+    if points is not None:
+        meta["points"] = points
+    cell.metadata["nbgrader"] = meta
+    return cell
+
+
+def _solution_code(stub: str, solution: str) -> str:
+    """The stub's lines up to its ``raise NotImplementedError``, then the rest of the
+    solution (what differs from the stub) inside nbgrader's solution markers."""
+    stub_lines = stub.rstrip("\n").splitlines()
+    sol_lines = solution.rstrip("\n").splitlines()
+    cut = next((i for i, line in enumerate(stub_lines) if _NOT_IMPLEMENTED.match(line)),
+               len(stub_lines))
+    common = 0
+    while (common < cut and common < len(sol_lines)
+           and stub_lines[common] == sol_lines[common]):
+        common += 1
+    body = sol_lines[common:]
+    indent = re.match(r"\s*", stub_lines[cut]).group(0) if cut < len(stub_lines) else ""
+    return "\n".join([*sol_lines[:common], f"{indent}### BEGIN SOLUTION", *body,
+                      f"{indent}### END SOLUTION"])
+
+
+def _points(ex: Exercise) -> int:
+    return int(ex.difficulty or 1)
+
+
+def _check_source(source: str) -> str:
+    """The check cell with every import it needs (the first check cell of a chapter used
+    to import ``report`` for all of them)."""
+    if "report(" in source and not re.search(r"import\s+.*\breport\b", source):
+        source = "from courseware.checks import report\n" + source
+    return source
+
+
+def source_notebook(chapter_path: Path) -> tuple[NotebookNode, str]:
+    """The nbgrader source notebook for a chapter, and its rubric (markdown).
+
+    Raises :class:`courseware.student.EditionError` if the chapter breaks the exercise
+    convention.
+    """
+    book = nbformat.read(chapter_path, as_version=4)
+    name = chapter_path.stem
+    chapter = parse_chapter(book, chapter_path.name)
+    values = glue_values(book)
+    by_cell = {ex.cell: ex for ex in chapter.exercises}
+    out = nbformat.v4.new_notebook(metadata={k: v for k, v in book.metadata.items()
+                                             if k in ("kernelspec", "language_info")})
+    rubric = [f"# Rubric: {chapter.title}\n",
+              "Solutions of the hand-graded exercises, from the book's chapter.\n"]
+    header = nbformat.v4.new_markdown_cell(
+        f"**Assignment: {chapter.title}.** Write your code in the cells that end in "
+        "`raise NotImplementedError` and your answers in the cells that say "
+        "*YOUR ANSWER HERE*; run each check cell to see what, if anything, is wrong "
+        "(or `make check NB=<this notebook>`). Other cells are locked. Before handing "
+        "in: *Kernel → Restart & Run All*. Your grade is decided on inputs other than "
+        "the visible checks', so make your functions right, not the checks pass.")
+    out.cells.append(_nbgrader(header, "header", locked=True))
+    exercises = {}
+    for i, cell in enumerate(book.cells):
+        role, owner = chapter.roles[i], chapter.owner[i]
+        if role == "solution":
+            continue
+        new = nbformat.v4.new_code_cell(cell.source) if cell.cell_type == "code" \
+            else nbformat.v4.new_markdown_cell(_replace_glue(cell.source, values))
+        new.metadata = {k: v for k, v in cell.metadata.items() if k in ("tags", "exercise")}
+        ex = chapter.exercise(owner) if owner else None
+        if role == "stub" and ex is not None:
+            solution = [book.cells[j] for j in ex.solution if book.cells[j].cell_type == "code"
+                        and book.cells[j].source.lstrip().startswith(cell.source.split("\n")[0])]
+            code = _solution_code(cell.source, solution[0].source) if solution else cell.source
+            new.source = code
+            out.cells.append(_nbgrader(new, f"{ex.label}-code", solution=True))
+        elif role == "check" and ex is not None:
+            new.source = _check_source(cell.source)
+            out.cells.append(_nbgrader(new, ex.label, grade=True, locked=True,
+                                       points=_points(ex)))
+            exercises[ex.label] = {"type": ex.type, "points": _points(ex), "auto": True}
+        else:
+            out.cells.append(_nbgrader(new, f"locked-{i:03d}", locked=True))
+        if i in by_cell and not by_cell[i].auto_graded:
+            ex = by_cell[i]
+            text = "\n\n".join(_replace_glue(book.cells[j].source, values)
+                               for j in ex.solution)
+            answer = nbformat.v4.new_markdown_cell(
+                f"**Your answer ({ex.label}).**\n\n### BEGIN SOLUTION\n"
+                f"See rubric.md, {ex.label}.\n### END SOLUTION")
+            out.cells.append(_nbgrader(answer, ex.label, solution=True, grade=True,
+                                       points=_points(ex)))
+            exercises[ex.label] = {"type": ex.type, "points": _points(ex), "auto": False}
+            rubric.append(f"## {ex.label} ({ex.type}, {_points(ex)} points): {ex.title}\n\n"
+                          f"{text}\n")
+    out.metadata[META] = {"chapter": name, "exercises": exercises}
+    return out, "\n".join(rubric)
+
+
+def write_config(course: Path) -> None:
+    """nbgrader's configuration for the course folder (its gradebook lives inside it)."""
+    course.mkdir(parents=True, exist_ok=True)
+    (course / "nbgrader_config.py").write_text(
+        "# Written by `python -m courseware.assignment`; the course folder of `make assignment`.\n"
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.root = {str(course.resolve())!r}\n"
+        f"c.CourseDirectory.db_url = {('sqlite:///' + str((course / 'gradebook.db').resolve()))!r}\n"
+        "c.ClearSolutions.code_stub = {'python': 'raise NotImplementedError'}\n"
+        "c.ClearSolutions.text_stub = 'YOUR ANSWER HERE'\n",
+        encoding="utf-8")
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run an nbgrader command in the course folder (raises with its output on failure)."""
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    # nbgrader runs `alembic` from PATH: put this Python's scripts first.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    done = subprocess.run(cmd, cwd=course, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[2:])} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def release(chapter: str, course: Path = COURSE) -> Path:
+    """Write the source and the release notebook of a chapter; return the release's path."""
+    path = ROOT / "book" / f"{chapter}.ipynb"
+    if not path.is_file():
+        raise FileNotFoundError(f"no chapter {path}")
+    nb, rubric = source_notebook(path)
+    write_config(course)
+    src = course / "source" / chapter
+    src.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, src / f"{chapter}.ipynb")
+    (course / f"rubric-{chapter}.md").write_text(rubric, encoding="utf-8")
+    nbgrader(course, "db", "assignment", "add", chapter)
+    nbgrader(course, "generate_assignment", chapter, "--force")
+    return course / "release" / chapter / f"{chapter}.ipynb"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m courseware.assignment",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("chapter", help="a chapter's file name without .ipynb, e.g. 01_masks")
+    parser.add_argument("--course", type=Path, default=COURSE, help="nbgrader's course folder")
+    args = parser.parse_args(argv)
+    out = release(args.chapter, args.course)
+    nb = nbformat.read(out, as_version=4)
+    exercises = nb.metadata.get(META, {}).get("exercises", {})
+    auto = sum(1 for e in exercises.values() if e["auto"])
+    print(f"{out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}: "
+          f"{len(exercises)} graded exercises ({auto} auto-graded, {len(exercises) - auto} "
+          f"by hand, rubric in {args.course}/rubric-{args.chapter}.md)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
