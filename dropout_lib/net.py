@@ -1,14 +1,15 @@
 """A multilayer perceptron with dropout on the inputs and after any hidden layer.
 
-The network is built from the layer functions of :mod:`dropout_lib.layers`
-(affine, activations, dropout), so every forward pass returns caches and every
-backward pass returns gradients that can be checked numerically.
-
 Layers are numbered from 1, like the parameters: hidden layer ``l`` computes
-``h_l = act(h_{l-1} @ W{l} + b{l})`` (with ``h_0`` the input), and the output
-layer is the affine map ``scores = h_L @ W{L+1} + b{L+1}`` with no activation
-and no dropout. Ablation keys and :meth:`MLP.hidden_activations` use the same
-numbers.
+``h_l = act(h_{l-1} @ W{l} + b{l})`` (``h_0`` is the input), and the output
+layer is ``scores = h_L @ W{L+1} + b{L+1}``, with no activation and no
+dropout. Ablation keys, masks (0 = the inputs) and
+:meth:`MLP.hidden_activations` use the same numbers.
+
+The public methods check their arguments once; the work behind them
+(:meth:`MLP._forward`, :meth:`MLP._backward`, :meth:`MLP._loss_and_grads`)
+calls the unchecked cores of :mod:`dropout_lib.layers`, so a training loop
+that checked its data once pays for no checks per minibatch.
 
 See Also
 --------
@@ -26,23 +27,123 @@ from typing import Any
 import numpy as np
 
 from . import layers
-from ._checks import check_bool, check_choice, check_p_drop, check_rng
-from .data import as_generator
+from ._checks import (
+    as_generator,
+    check_bool,
+    check_choice,
+    check_float_array,
+    check_int,
+    check_p_drop,
+    check_rng,
+    check_same_shape,
+    check_scalar,
+)
+from .layers import DROPOUT_MODES
 from .losses import l2_penalty, mean_squared_error, softmax, softmax_cross_entropy
 from .optim import max_norm
 
-__all__ = ["MLP", "ForwardCache", "ACTIVATIONS", "DROPOUT_MODES", "LOSSES"]
+__all__ = ["ACTIVATIONS", "DROPOUT_MODES", "LOSSES", "MLP", "ForwardCache", "init_params"]
 
+#: Hidden-layer activations by name: the (forward, backward) cores of :mod:`.layers`.
 ACTIVATIONS: dict[str, tuple[Any, Any]] = {
-    "relu": (layers.relu_forward, layers.relu_backward),
-    "sigmoid": (layers.sigmoid_forward, layers.sigmoid_backward),
-    "tanh": (layers.tanh_forward, layers.tanh_backward),
+    "relu": (layers._relu_forward, layers._relu_backward),
+    "sigmoid": (layers._sigmoid_forward, layers._sigmoid_backward),
+    "tanh": (layers._tanh_forward, layers._tanh_backward),
 }
-DROPOUT_MODES = ("inverted", "original")
-LOSSES = ("softmax", "mse")
+_LOSS_FUNCTIONS = {"softmax": softmax_cross_entropy, "mse": mean_squared_error}
+LOSSES = tuple(_LOSS_FUNCTIONS)
 _INITS = ("auto", "he", "glorot")
 
 Ablation = Mapping[int, Any]
+
+
+# --------------------------------------------------------------------------- initialisation
+
+
+def init_params(layer_sizes: Sequence[int], activations: Sequence[str], init: str | float,
+                rng: np.random.Generator, dtype: Any = np.float64) -> dict[str, np.ndarray]:
+    r"""Initial weights (one draw per layer, in order) and zero biases of an MLP.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``[D, H_1, ..., H_L, K]``.
+    activations : sequence of str
+        The L hidden activations, each "relu", "sigmoid" or "tanh".
+    init : {"auto", "he", "glorot"} or float
+        ``"auto"``: He for ReLU layers, Glorot for sigmoid/tanh layers; the
+        linear output layer always uses Glorot. A float :math:`\sigma` gives
+        :math:`N(0, \sigma^2)` weights in every layer (CS231n's ``weight_scale``).
+    rng : numpy.random.Generator
+    dtype : numpy.float64 or numpy.float32
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``W{l}`` of shape ``(layer_sizes[l-1], layer_sizes[l])`` and ``b{l}``
+        of shape ``(layer_sizes[l],)``, for l = 1..L+1.
+
+    Notes
+    -----
+    He: :math:`W \sim N(0, 2/\text{fan\_in})`, which keeps the variance of
+    ReLU pre-activations constant across layers. Glorot: :math:`W \sim U(-a, a)`,
+    :math:`a = \sqrt{6/(\text{fan\_in}+\text{fan\_out})}`.
+    """
+    sizes = _check_layer_sizes(layer_sizes)
+    acts = _check_activations(list(activations), len(sizes) - 2)
+    return _init_params(sizes, acts, _check_init(init), check_rng(rng), _check_dtype(dtype))
+
+
+def _init_params(layer_sizes: tuple[int, ...], activations: tuple[str, ...],
+                 init: str | float, rng: np.random.Generator,
+                 dtype: np.dtype) -> dict[str, np.ndarray]:
+    """:func:`init_params` without checks."""
+    params: dict[str, np.ndarray] = {}
+    n_layers = len(layer_sizes) - 1
+    for i in range(1, n_layers + 1):
+        shape = (layer_sizes[i - 1], layer_sizes[i])
+        hidden = i < n_layers
+        if not isinstance(init, str):
+            W = init * rng.standard_normal(shape)
+        elif hidden and (init == "he" or (init == "auto" and activations[i - 1] == "relu")):
+            W = np.sqrt(2.0 / shape[0]) * rng.standard_normal(shape)
+        else:
+            a = np.sqrt(6.0 / (shape[0] + shape[1]))
+            W = rng.uniform(-a, a, shape)
+        params[f"W{i}"] = W.astype(dtype, copy=False)
+        params[f"b{i}"] = np.zeros(shape[1], dtype=dtype)
+    return params
+
+
+# --------------------------------------------------------------------------- argument checks
+
+
+def _check_layer_sizes(layer_sizes: Any) -> tuple[int, ...]:
+    if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
+        raise TypeError("layer_sizes must be a sequence of ints like [64, 256, 10]; "
+                        f"got {type(layer_sizes).__name__}")
+    try:
+        sizes = tuple(check_int(s, "layer_sizes", low=1) for s in layer_sizes)
+    except (TypeError, ValueError):
+        raise ValueError(f"layer_sizes must hold positive ints; got {list(layer_sizes)}") from None
+    if len(sizes) < 2:
+        raise ValueError("layer_sizes needs at least an input and an output size, "
+                         f"e.g. [64, 10]; got {list(sizes)}")
+    return sizes
+
+
+def _check_activations(activation: Any, n_hidden: int) -> tuple[str, ...]:
+    if isinstance(activation, str):
+        acts = [activation] * n_hidden
+    elif isinstance(activation, Sequence):
+        acts = list(activation)
+        if len(acts) != n_hidden:
+            raise ValueError(f"activation list must have one entry per hidden layer "
+                             f"({n_hidden}); got {len(acts)}")
+    else:
+        raise TypeError(f"activation must be a str or a sequence of str; "
+                        f"got {type(activation).__name__}")
+    return tuple(check_choice(a, "activation", ACTIVATIONS) for a in acts)
 
 
 def _check_p(p: Any, name: str) -> float:
@@ -50,6 +151,77 @@ def _check_p(p: Any, name: str) -> float:
     if p >= 1.0:
         raise ValueError(f"{name} must be in [0, 1) for a network (1 drops every unit); got {p}")
     return p
+
+
+def _check_p_hidden(p_drop_hidden: Any, n_hidden: int) -> tuple[float, ...]:
+    if isinstance(p_drop_hidden, np.ndarray):
+        raise TypeError("p_drop_hidden must be a float or a list of floats, not an array")
+    if isinstance(p_drop_hidden, Sequence) and not isinstance(p_drop_hidden, str):
+        ps = list(p_drop_hidden)
+        if len(ps) != n_hidden:
+            raise ValueError(f"p_drop_hidden has {len(ps)} entries but the network has "
+                             f"{n_hidden} hidden layers; give one per hidden layer or a scalar")
+    else:
+        ps = [_check_p(p_drop_hidden, "p_drop_hidden")] * n_hidden
+    return tuple(_check_p(p, f"p_drop_hidden[{i}]") for i, p in enumerate(ps))
+
+
+def _check_dtype(dtype: Any) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be float64 or float32; got {dtype}")
+    return dtype
+
+
+def _check_init(init: Any) -> str | float:
+    if isinstance(init, str):
+        return check_choice(init, "init", _INITS)
+    try:
+        return check_scalar(init, "init", low=0.0, low_open=True)
+    except (TypeError, ValueError):
+        raise ValueError(f"init must be 'auto', 'he', 'glorot' or a positive float; "
+                         f"got {init!r}") from None
+
+
+def _keep_vectors(ablate: Ablation | None, layer_sizes: Sequence[int],
+                  dtype: Any) -> dict[int, np.ndarray]:
+    """``ablate`` (see :meth:`MLP.forward`) as ``{layer: (H_l,) vector}``, 0 for an ablated unit."""
+    if ablate is None:
+        return {}
+    if not isinstance(ablate, Mapping):
+        raise TypeError("ablate must be a dict {hidden_layer: unit indices or bool mask}; "
+                        f"got {type(ablate).__name__}")
+    n_hidden = len(layer_sizes) - 2
+    keep: dict[int, np.ndarray] = {}
+    for layer, units in ablate.items():
+        try:
+            number = check_int(layer, "ablate key", low=1, high=n_hidden)
+        except (TypeError, ValueError):
+            raise ValueError(f"ablate keys must be hidden layer numbers 1..{n_hidden}; "
+                             f"got {layer!r}") from None
+        keep[number] = _keep_vector(units, layer_sizes[number], number, dtype)
+    return keep
+
+
+def _keep_vector(units: Any, H: int, layer: int, dtype: Any) -> np.ndarray:
+    u = np.asarray(units)
+    if u.dtype == bool:
+        if u.shape != (H,):
+            raise ValueError(f"ablate[{layer}] bool mask must have shape ({H},); got {u.shape}")
+    else:
+        if u.size and not np.issubdtype(u.dtype, np.integer):
+            raise TypeError(f"ablate[{layer}] must be unit indices (ints) or a bool mask; "
+                            f"got dtype {u.dtype}")
+        u = u.astype(np.int64).ravel()
+        if u.size and (u.min() < 0 or u.max() >= H):
+            raise ValueError(f"ablate[{layer}] unit indices must lie in 0..{H - 1}; "
+                             f"got range {u.min()}..{u.max()}")
+    vec = np.ones(H, dtype=dtype)
+    vec[u] = 0.0
+    return vec
+
+
+# --------------------------------------------------------------------------- the network
 
 
 @dataclass
@@ -83,23 +255,20 @@ class MLP:
     ----------
     layer_sizes : sequence of int
         ``[D, H_1, ..., H_L, K]``: input size, hidden sizes (any number, also
-        none) and output size. E.g. ``[64, 256, 256, 10]``.
+        none) and output size, e.g. ``[64, 256, 256, 10]``.
     activation : {"relu", "sigmoid", "tanh"} or sequence of them, default "relu"
         One activation for all hidden layers, or one per hidden layer.
     p_drop_input : float, default 0.0
         Drop probability of the input units, in [0, 1).
     p_drop_hidden : float or sequence of float, default 0.0
-        Drop probability after each hidden layer: a scalar for all, or one per
-        hidden layer (length L). No dropout is ever applied to the output layer.
+        Drop probability after each hidden layer: a scalar, or one per hidden
+        layer. The output layer is never dropped.
     dropout_mode : {"inverted", "original"}, default "inverted"
-        ``"inverted"`` scales kept units by :math:`1/(1-p)` in training and does
-        nothing at test time; ``"original"`` (Srivastava et al. 2014) does not
-        scale in training and multiplies by the keep probability :math:`1-p` at
-        test time. Both give the same expected activation in both modes.
+        ``"inverted"`` scales kept units by :math:`1/(1-p)` in training;
+        ``"original"`` (Srivastava et al. 2014) scales every unit by the keep
+        probability :math:`1-p` at test time. Both keep the expected activation.
     init : {"auto", "he", "glorot"} or float, default "auto"
-        Hidden-layer weight initialisation. ``"auto"``: He for ReLU layers,
-        Glorot for sigmoid/tanh layers. A float gives :math:`N(0, \sigma^2)`
-        weights with that :math:`\sigma` for every layer (CS231n's ``weight_scale``).
+        Weight initialisation, see :func:`init_params`.
     seed : int or SeedSequence, optional
         Seed of the initialisation; or pass ``rng``. Exactly one is required.
     rng : numpy.random.Generator, optional
@@ -109,20 +278,10 @@ class MLP:
     Attributes
     ----------
     params : dict of str to ndarray
-        ``"W1"`` shape (D, H_1), ``"b1"`` shape (H_1,), ..., ``"W{L+1}"`` shape
-        (H_L, K), ``"b{L+1}"`` shape (K,). Updated in place by optimizers.
+        ``"W{l}"`` of shape ``(layer_sizes[l-1], layer_sizes[l])`` and
+        ``"b{l}"``, l = 1..L+1; optimizers update them in place.
     n_hidden : int
         Number of hidden layers L.
-
-    Notes
-    -----
-    He initialisation draws :math:`W \sim N(0, 2/\text{fan\_in})`, which keeps
-    the variance of pre-activations constant across ReLU layers. Glorot
-    (Xavier) draws :math:`W \sim U(-a, a)`, :math:`a=\sqrt{6/(\text{fan\_in}+\text{fan\_out})}`,
-    for tanh/sigmoid layers. The output layer is linear and always uses Glorot,
-    and all biases start at 0. Dropout on a layer's *outputs* means the next
-    layer sees :math:`\tilde h = m \odot h / (1-p)` (inverted) with
-    :math:`m_j \sim \text{Bernoulli}(1-p)`.
 
     See Also
     --------
@@ -130,10 +289,8 @@ class MLP:
 
     Examples
     --------
-    >>> import numpy as np
     >>> net = MLP([64, 256, 256, 10], p_drop_input=0.2, p_drop_hidden=0.5, seed=0)
-    >>> X = np.zeros((3, 64))
-    >>> scores, cache = net.forward(X, train=True, rng=np.random.default_rng(1))
+    >>> scores, cache = net.forward(np.zeros((3, 64)), train=True, rng=np.random.default_rng(1))
     >>> scores.shape
     (3, 10)
     """
@@ -151,80 +308,16 @@ class MLP:
         rng: np.random.Generator | None = None,
         dtype: Any = np.float64,
     ) -> None:
-        if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
-            raise TypeError("layer_sizes must be a sequence of ints like [64, 256, 10]; "
-                            f"got {type(layer_sizes).__name__}")
-        sizes = []
-        for s in layer_sizes:
-            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
-                raise ValueError(f"layer_sizes must hold positive ints; got {list(layer_sizes)}")
-            sizes.append(int(s))
-        if len(sizes) < 2:
-            raise ValueError("layer_sizes needs at least an input and an output size, "
-                             f"e.g. [64, 10]; got {sizes}")
-        self.layer_sizes: tuple[int, ...] = tuple(sizes)
-        self.n_hidden: int = len(sizes) - 2
-
-        if isinstance(activation, str):
-            acts = [activation] * self.n_hidden
-        elif isinstance(activation, Sequence):
-            acts = list(activation)
-            if len(acts) != self.n_hidden:
-                raise ValueError(f"activation list must have one entry per hidden layer "
-                                 f"({self.n_hidden}); got {len(acts)}")
-        else:
-            raise TypeError(f"activation must be a str or a sequence of str; "
-                            f"got {type(activation).__name__}")
-        for a in acts:
-            check_choice(a, "activation", ACTIVATIONS)
-        self.activations: tuple[str, ...] = tuple(acts)
-
+        self.layer_sizes: tuple[int, ...] = _check_layer_sizes(layer_sizes)
+        self.n_hidden: int = len(self.layer_sizes) - 2
+        self.activations: tuple[str, ...] = _check_activations(activation, self.n_hidden)
         self.p_drop_input: float = _check_p(p_drop_input, "p_drop_input")
-        if isinstance(p_drop_hidden, Sequence) and not isinstance(p_drop_hidden, str):
-            ps = list(p_drop_hidden)
-            if len(ps) != self.n_hidden:
-                raise ValueError(
-                    f"p_drop_hidden has {len(ps)} entries but the network has "
-                    f"{self.n_hidden} hidden layers; give one per hidden layer or a scalar"
-                )
-        elif isinstance(p_drop_hidden, np.ndarray):
-            raise TypeError("p_drop_hidden must be a float or a list of floats, not an array")
-        else:
-            ps = [p_drop_hidden] * self.n_hidden
-            _check_p(p_drop_hidden, "p_drop_hidden")
-        self.p_drop_hidden: tuple[float, ...] = tuple(
-            _check_p(p, f"p_drop_hidden[{i}]") for i, p in enumerate(ps))
+        self.p_drop_hidden: tuple[float, ...] = _check_p_hidden(p_drop_hidden, self.n_hidden)
         self.dropout_mode: str = check_choice(dropout_mode, "dropout_mode", DROPOUT_MODES)
-
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ValueError(f"dtype must be float64 or float32; got {self.dtype}")
-        if isinstance(init, str):
-            check_choice(init, "init", _INITS)
-        elif isinstance(init, bool) or not isinstance(init, (int, float)) or not init > 0:
-            raise ValueError(f"init must be 'auto', 'he', 'glorot' or a positive float; "
-                             f"got {init!r}")
-        self.init = init
-        gen = as_generator(seed, rng)
-        self.params: dict[str, np.ndarray] = {}
-        for i in range(1, len(sizes)):
-            fan_in, fan_out = sizes[i - 1], sizes[i]
-            is_output = i == len(sizes) - 1
-            if not isinstance(init, str):
-                W = init * gen.standard_normal((fan_in, fan_out))
-            else:
-                scheme = init
-                if is_output:
-                    scheme = "glorot"
-                elif scheme == "auto":
-                    scheme = "he" if acts[i - 1] == "relu" else "glorot"
-                if scheme == "he":
-                    W = np.sqrt(2.0 / fan_in) * gen.standard_normal((fan_in, fan_out))
-                else:
-                    a = np.sqrt(6.0 / (fan_in + fan_out))
-                    W = gen.uniform(-a, a, (fan_in, fan_out))
-            self.params[f"W{i}"] = W.astype(self.dtype, copy=False)
-            self.params[f"b{i}"] = np.zeros(fan_out, dtype=self.dtype)
+        self.dtype: np.dtype = _check_dtype(dtype)
+        self.init: str | float = _check_init(init)
+        self.params: dict[str, np.ndarray] = _init_params(
+            self.layer_sizes, self.activations, self.init, as_generator(seed, rng), self.dtype)
 
     # ------------------------------------------------------------------ helpers
 
@@ -300,37 +393,62 @@ class MLP:
                              f"got shape {X.shape}")
         return X if X.dtype == self.dtype else X.astype(self.dtype)
 
-    def _keep_vectors(self, ablate: Ablation | None) -> dict[int, np.ndarray]:
-        if ablate is None:
-            return {}
-        if not isinstance(ablate, Mapping):
-            raise TypeError("ablate must be a dict {hidden_layer: unit indices or bool mask}; "
-                            f"got {type(ablate).__name__}")
-        keep: dict[int, np.ndarray] = {}
-        for layer, units in ablate.items():
-            if (isinstance(layer, bool) or not isinstance(layer, (int, np.integer))
-                    or not 1 <= layer <= self.n_hidden):
-                raise ValueError(f"ablate keys must be hidden layer numbers 1..{self.n_hidden}; "
-                                 f"got {layer!r}")
-            H = self.layer_sizes[layer]
-            u = np.asarray(units)
-            vec = np.ones(H, dtype=self.dtype)
-            if u.dtype == bool:
-                if u.shape != (H,):
-                    raise ValueError(f"ablate[{layer}] bool mask must have shape ({H},); "
-                                     f"got {u.shape}")
-                vec[u] = 0.0
-            else:
-                if u.size and not np.issubdtype(u.dtype, np.integer):
-                    raise TypeError(f"ablate[{layer}] must be unit indices (ints) or a bool "
-                                    f"mask; got dtype {u.dtype}")
-                u = u.astype(np.int64).ravel()
-                if u.size and (u.min() < 0 or u.max() >= H):
-                    raise ValueError(f"ablate[{layer}] unit indices must lie in 0..{H - 1}; "
-                                     f"got range {u.min()}..{u.max()}")
-                vec[u] = 0.0
-            keep[int(layer)] = vec
-        return keep
+    def _p_drop(self, layer: int) -> float:
+        """Drop probability after layer ``layer`` (0 = the inputs)."""
+        return self.p_drop_input if layer == 0 else self.p_drop_hidden[layer - 1]
+
+    # ------------------------------------------------------------------ checks of a pass
+
+    def _check_pass(self, X: Any, train: Any, rng: Any, ablate: Any, masks: Any = None,
+                    from_layer: Any = 0) -> tuple:
+        """Check the arguments of :meth:`forward`; return those of :meth:`_forward`."""
+        train = check_bool(train, "train", "True for training with dropout, False for evaluation")
+        start = self._check_start(X, from_layer)
+        X = self.check_X(X) if start == 0 else X.astype(self.dtype, copy=False)
+        keep = _keep_vectors(ablate, self.layer_sizes, self.dtype)
+        if any(layer <= start for layer in keep):
+            raise ValueError(f"ablate can only name layers above from_layer={start}")
+        masks = self._check_masks(masks, train, rng, X.shape[0], start)
+        self._check_params()
+        return X, train, rng, keep, masks, start
+
+    def _check_start(self, X: Any, from_layer: Any) -> int:
+        """Validate ``from_layer`` and the shape of ``X`` for it."""
+        start = check_int(from_layer, "from_layer", low=0, high=self.n_hidden)
+        H = self.layer_sizes[start]
+        if start and (not isinstance(X, np.ndarray) or X.ndim != 2 or X.shape[1] != H):
+            raise ValueError(f"with from_layer={start}, X must be layer "
+                             f"{start}'s activations of shape (N, {H})")
+        return start
+
+    def _check_masks(self, masks: Any, train: bool, rng: Any, n: int,
+                     start: int) -> dict[int, np.ndarray]:
+        """Validate given keep-masks (N rows); require ``rng`` where a mask must be drawn."""
+        masks = dict(masks or {})
+        if masks and not train:
+            raise ValueError("masks are training-mode keep-masks; pass train=True")
+        for layer, mask in masks.items():
+            if layer not in range(self.n_hidden + 1) or self._p_drop(layer) == 0:
+                raise ValueError(f"masks has layer {layer!r}, which has no dropout")
+            if layer >= start:
+                layers._check_mask(mask, True, (n, self.layer_sizes[layer]))
+        drawn = [l for l in range(self.n_hidden + 1) if self._p_drop(l) > 0 and l not in masks]
+        if train and drawn and rng is None:
+            raise TypeError("rng (a numpy.random.Generator) is required when train=True "
+                            "and the network has p_drop > 0; pass rng=np.random."
+                            "default_rng(seed)")
+        if rng is not None and any(train or layer >= start for layer in drawn):
+            check_rng(rng)  # as dropout_forward did in each dropout layer without a mask
+        return masks
+
+    def _check_params(self) -> None:
+        """Every parameter is still a float array of its layer's shape."""
+        for i in range(1, self.n_hidden + 2):
+            fan_in, fan_out = self.layer_sizes[i - 1], self.layer_sizes[i]
+            for key, shape in ((f"W{i}", (fan_in, fan_out)), (f"b{i}", (fan_out,))):
+                name = f"params[{key!r}]"
+                check_same_shape(check_float_array(self.params[key], name), shape, name,
+                                 f"layer {i}'s {'weights' if key[0] == 'W' else 'biases'}")
 
     # ------------------------------------------------------------------ forward/backward
 
@@ -367,18 +485,21 @@ class MLP:
         scores : ndarray, shape (N, K)
         cache : ForwardCache
             For :meth:`backward`; ``cache.hidden[l]``: layer ``l``'s activations.
+
+        See Also
+        --------
+        book/02_inverted_dropout.ipynb, book/04_ensembles.ipynb : masks and subnetworks.
         """
-        train = check_bool(train, "train", "True for training with dropout, False for evaluation")
-        start = self._check_start(X, from_layer)
-        X = self.check_X(X) if start == 0 else X.astype(self.dtype, copy=False)
-        keep = self._keep_vectors(ablate)
-        if set(keep) & set(range(1, start + 1)):
-            raise ValueError(f"ablate can only name layers above from_layer={start}")
-        masks = self._check_masks(masks, train, rng)
+        return self._forward(*self._check_pass(X, train, rng, ablate, masks, from_layer))
+
+    def _forward(self, X: np.ndarray, train: bool, rng: np.random.Generator | None,
+                 keep: dict[int, np.ndarray], masks: dict[int, np.ndarray],
+                 start: int) -> tuple[np.ndarray, ForwardCache]:
+        """:meth:`forward` without checks; ``keep`` from :func:`_keep_vectors`."""
         cache = ForwardCache(train=train)
         h = self._dropout(X, start, train, rng, masks, cache)
         for layer in range(start + 1, self.n_hidden + 1):
-            z, c = layers.affine_forward(h, self.params[f"W{layer}"], self.params[f"b{layer}"])
+            z, c = layers._affine_forward(h, self.params[f"W{layer}"], self.params[f"b{layer}"])
             cache.steps.append(("affine", layer, c))
             a, c = ACTIVATIONS[self.activations[layer - 1]][0](z)
             cache.steps.append(("act", layer, c))
@@ -388,56 +509,20 @@ class MLP:
             cache.pre_activations[layer], cache.hidden[layer] = z, a
             h = self._dropout(a, layer, train, rng, masks, cache)
         L = self.n_hidden + 1
-        scores, c = layers.affine_forward(h, self.params[f"W{L}"], self.params[f"b{L}"])
+        scores, c = layers._affine_forward(h, self.params[f"W{L}"], self.params[f"b{L}"])
         cache.steps.append(("affine", L, c))
         return scores, cache
-
-    def _p_drop(self, layer: int) -> float:
-        """Drop probability after layer ``layer`` (0 = the inputs)."""
-        return self.p_drop_input if layer == 0 else self.p_drop_hidden[layer - 1]
 
     def _dropout(self, h, layer, train, rng, masks, cache) -> np.ndarray:
         """Layer ``layer``'s dropout, with a given mask if ``masks`` has one."""
         p = self._p_drop(layer)
         if p == 0:
             return h
-        h, c = layers.dropout_forward(
-            h, p, train=train, rng=None if layer in masks else rng,
-            mode=self.dropout_mode, mask=masks.get(layer),
-        )
+        mask = masks.get(layer)
+        h, c = layers._dropout_forward(h, p, train, None if mask is not None else rng,
+                                       self.dropout_mode, (), mask)
         cache.steps.append(("dropout", layer, c))
         return h
-
-    def _check_start(self, X: Any, from_layer: Any) -> int:
-        """Validate ``from_layer`` and the shape of ``X`` for it."""
-        if isinstance(from_layer, bool) or not isinstance(from_layer, (int, np.integer)) \
-                or not 0 <= from_layer <= self.n_hidden:
-            raise ValueError(f"from_layer must be an int in 0..{self.n_hidden}; "
-                             f"got {from_layer!r}")
-        if from_layer == 0:
-            return 0
-        H = self.layer_sizes[from_layer]
-        if not isinstance(X, np.ndarray) or X.ndim != 2 or X.shape[1] != H:
-            raise ValueError(f"with from_layer={from_layer}, X must be layer "
-                             f"{from_layer}'s activations of shape (N, {H})")
-        return int(from_layer)
-
-    def _check_masks(self, masks, train: bool, rng) -> dict[int, np.ndarray]:
-        """Validate given keep-masks; require ``rng`` where a mask must be drawn."""
-        masks = dict(masks or {})
-        if masks and not train:
-            raise ValueError("masks are training-mode keep-masks; pass train=True")
-        for layer in masks:
-            if layer not in range(self.n_hidden + 1) or self._p_drop(layer) == 0:
-                raise ValueError(f"masks has layer {layer!r}, which has no dropout")
-        drawn = [l for l in range(self.n_hidden + 1) if self._p_drop(l) > 0 and l not in masks]
-        if train and drawn:
-            if rng is None:
-                raise TypeError("rng (a numpy.random.Generator) is required when train=True "
-                                "and the network has p_drop > 0; pass rng=np.random."
-                                "default_rng(seed)")
-            check_rng(rng)
-        return masks
 
     def backward(self, dscores: np.ndarray, cache: ForwardCache) -> dict[str, np.ndarray]:
         """Backpropagate ``dscores`` through the pass recorded in ``cache``.
@@ -454,21 +539,28 @@ class MLP:
         grads : dict of str to ndarray
             Gradient for every parameter, same keys and shapes as :attr:`params`.
         """
-        if not isinstance(cache, ForwardCache):
+        if not isinstance(cache, ForwardCache) or not cache.steps:
             raise TypeError(f"cache must be the ForwardCache returned by forward; "
                             f"got {type(cache).__name__}")
+        last = cache.steps[-1][2]
+        check_float_array(dscores, "dscores")
+        check_same_shape(dscores, (last.x.shape[0], last.W.shape[1]), "dscores",
+                         "the scores (N, K)")
+        return self._backward(dscores, cache)
+
+    def _backward(self, dscores: np.ndarray, cache: ForwardCache) -> dict[str, np.ndarray]:
+        """:meth:`backward` without checks."""
         grads: dict[str, np.ndarray] = {}
         d = dscores
         for kind, layer, c in reversed(cache.steps):
             if kind == "affine":
-                d, grads[f"W{layer}"], grads[f"b{layer}"] = layers.affine_backward(d, c)
+                d, grads[f"W{layer}"], grads[f"b{layer}"] = layers._affine_backward(d, c)
             elif kind == "act":
-                _, bwd = ACTIVATIONS[self.activations[layer - 1]]
-                d = bwd(d, c)
+                d = ACTIVATIONS[self.activations[layer - 1]][1](d, c)
             elif kind == "dropout":
                 if layer == 0:
                     break  # the input needs no gradient
-                d = layers.dropout_backward(d, c)
+                d = layers._dropout_backward(d, c)
             else:  # ablate
                 d = d * c
         return grads
@@ -494,16 +586,12 @@ class MLP:
         y : ndarray
             ``loss="softmax"``: int labels of shape (N,) in ``0..K-1``.
             ``loss="mse"``: float targets of shape (N, K) (or (N,) when K = 1).
-        train : bool
-            Required; see :meth:`forward`.
-        rng : numpy.random.Generator, optional
-            Dropout masks; see :meth:`forward`.
+        train, rng, ablate
+            As for :meth:`forward`.
         loss : {"softmax", "mse"}, default "softmax"
         l2 : float, default 0.0
             L2 weight decay :math:`\frac{\lambda}{2}\sum_l\lVert W_l\rVert^2` on
-            the weights only (not the biases), included in loss and gradients.
-        ablate : dict, optional
-            See :meth:`forward`.
+            the weights (not the biases), included in loss and gradients.
 
         Returns
         -------
@@ -513,15 +601,25 @@ class MLP:
 
         See Also
         --------
-        dropout_lib.losses.softmax_cross_entropy, dropout_lib.losses.l2_penalty
+        dropout_lib.losses.softmax_cross_entropy, book/02_inverted_dropout.ipynb
         """
         check_choice(loss, "loss", LOSSES)
-        scores, cache = self.forward(X, train=train, rng=rng, ablate=ablate)
-        if loss == "softmax":
-            value, dscores = softmax_cross_entropy(scores, y)
-        else:
-            value, dscores = mean_squared_error(scores, y)
-        grads = self.backward(dscores, cache)
+        l2 = check_scalar(l2, "l2", low=0.0)
+        X, train, rng, keep, _, _ = self._check_pass(X, train, rng, ablate)
+        return self._loss_and_grads(X, y, train, rng, loss, l2, keep)
+
+    def _loss_and_grads(self, X: np.ndarray, y: np.ndarray, train: bool,
+                        rng: np.random.Generator | None, loss: str, l2: float,
+                        keep: dict[int, np.ndarray] | None = None,
+                        ) -> tuple[float, dict[str, np.ndarray]]:
+        """:meth:`loss_and_grads` without checks of the network's arguments.
+
+        The loss function still checks ``y``; ``l2`` is a float >= 0 and
+        ``keep`` comes from :func:`_keep_vectors`.
+        """
+        scores, cache = self._forward(X, train, rng, keep or {}, {}, 0)
+        value, dscores = _LOSS_FUNCTIONS[loss](scores, y)
+        grads = self._backward(dscores, cache)
         if l2:
             penalty, pgrads = l2_penalty(self.params, l2)
             value += penalty
@@ -591,14 +689,12 @@ class MLP:
         --------
         book/04_ensembles.ipynb
         """
-        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
-                or n_samples < 1:
-            raise ValueError(f"n_samples must be an int >= 1; got {n_samples!r}")
+        n_samples = check_int(n_samples, "n_samples", low=1)
         check_rng(rng)
-        X = self.check_X(X)
-        out = np.empty((int(n_samples), X.shape[0], self.n_outputs), dtype=self.dtype)
-        for t in range(int(n_samples)):
-            s = self.forward(X, train=True, rng=rng)[0]
+        X = self._check_pass(X, True, rng, None)[0]
+        out = np.empty((n_samples, X.shape[0], self.n_outputs), dtype=self.dtype)
+        for t in range(n_samples):
+            s = self._forward(X, True, rng, {}, {}, 0)[0]
             out[t] = softmax(s) if proba else s
         return out
 

@@ -429,3 +429,70 @@ def test_from_layer_matches_ablation_from_the_inputs():
         net.forward(a, train=False, from_layer=3)
     with pytest.raises(ValueError, match="above from_layer=1"):
         net.forward(a, train=False, from_layer=1, ablate={1: [0]})
+
+
+# --------------------------------------------------------------------------- checks at the boundary
+
+
+def test_mc_predict_equals_a_loop_of_public_forward_passes():
+    net = _hook_net()
+    X = np.random.default_rng(2).standard_normal((5, 6))
+    rng = np.random.default_rng(9)
+    want = np.stack([net.forward(X, train=True, rng=rng)[0] for _ in range(6)])
+    got = net.mc_predict(X, n_samples=6, rng=np.random.default_rng(9), proba=False)
+    np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="n_samples must be an int >= 1"):
+        net.mc_predict(X, n_samples=0, rng=rng)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        net.mc_predict(X, n_samples=2, rng=None)
+
+
+def test_init_params_is_the_networks_initialisation():
+    from dropout_lib.net import init_params
+
+    for init in ("auto", "he", "glorot", 0.3):
+        net = MLP([5, 7, 6, 3], activation=["relu", "tanh"], init=init, seed=4)
+        params = init_params([5, 7, 6, 3], ["relu", "tanh"], init, np.random.default_rng(4))
+        assert params.keys() == net.params.keys()
+        for k in params:
+            np.testing.assert_array_equal(params[k], net.params[k])
+    with pytest.raises(ValueError, match="one entry per hidden layer"):
+        init_params([5, 7, 3], [], "auto", np.random.default_rng(0))
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        init_params([5, 7, 3], ["relu"], "auto", 0)
+
+
+def test_forward_checks_parameters_replaced_by_hand():
+    net = MLP([4, 5, 3], seed=0)
+    X = np.ones((2, 4))
+    net.params["W1"] = np.ones((4, 6))
+    with pytest.raises(ValueError, match=r"params\['W1'\] must have the same shape .* \(4, 5\)"):
+        net.scores(X)
+    net.params["W1"] = np.ones((4, 5), dtype=np.int64)
+    with pytest.raises(TypeError, match=r"params\['W1'\] must be a NumPy array of floating"):
+        net.loss_and_grads(X, np.zeros(2, int), train=False)
+
+
+def test_backward_checks_dscores_and_cache():
+    net = MLP([4, 5, 3], p_drop_hidden=0.5, seed=0)
+    _, cache = net.forward(np.ones((2, 4)), train=True, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"dscores must have the same shape .* \(2, 3\)"):
+        net.backward(np.ones((3, 3)), cache)
+    with pytest.raises(TypeError, match="dscores must be a NumPy array of floating"):
+        net.backward(np.ones((2, 3), dtype=int), cache)
+    with pytest.raises(TypeError, match="cache must be the ForwardCache"):
+        net.backward(np.ones((2, 3)), None)
+
+
+def test_rng_and_masks_are_checked_where_the_layers_checked_them():
+    net = MLP([4, 5, 3], p_drop_hidden=0.5, seed=0)
+    X = np.ones((2, 4))
+    # evaluation draws nothing, but a given rng must still be a Generator
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        net.forward(X, train=False, rng=np.random.RandomState(0))
+    MLP([4, 3], seed=0).forward(X, train=False, rng="unused: no layer has dropout")
+    with pytest.raises(TypeError, match="mask must be a NumPy bool array"):
+        net.forward(X, train=True, masks={1: np.ones((2, 5))})
+    ones = np.ones((2, 5), bool)
+    np.testing.assert_array_equal(net.forward(X, train=True, masks={1: ones})[0],
+                                  net.forward(X, train=True, masks={1: ones.copy()})[0])
