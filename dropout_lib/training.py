@@ -1,16 +1,15 @@
 """Minibatch training of an :class:`~dropout_lib.net.MLP`, with per-epoch evaluation.
 
+:func:`fit` is split like CS231n's ``Solver``: it checks every argument once,
+then runs epochs of :func:`_step` (one minibatch update, unchecked) and
+records an evaluation of every split after each epoch (:func:`_record`).
+
 Random streams
 --------------
 :func:`fit` turns its ``seed`` (or ``rng``) into two independent streams with
-``SeedSequence.spawn``: one shuffles the minibatches, the other draws the
-dropout masks. Changing a drop probability therefore never changes the batch
-order, and two runs that differ only in ``p_drop`` see the same batches in the
-same order (the network's initial weights come from its own seed). The same
-seed gives bit-identical results.
-
-Nothing is printed unless ``progress=True``, which writes one updating line to
-stderr (for command-line use; notebooks should leave it off).
+``SeedSequence.spawn`` (:func:`spawn_streams`): one shuffles the minibatches,
+the other draws the dropout masks. Changing a drop probability therefore never
+changes the batch order, and the same seed gives bit-identical results.
 
 See Also
 --------
@@ -26,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import as_generator, check_bool, check_choice, check_int, check_scalar
 from ._progress import progress_bar
-from ._checks import check_bool, check_choice
 from .data import Splits
 from .losses import check_labels, mean_squared_error, softmax_cross_entropy
 from .net import LOSSES, MLP
 from .optim import Optimizer, make_optimizer
 
-__all__ = ["EarlyStopping", "History", "fit", "evaluate", "spawn_streams"]
+__all__ = ["EarlyStopping", "History", "evaluate", "fit", "spawn_streams"]
 
 
 @dataclass(frozen=True)
@@ -50,13 +49,8 @@ class EarlyStopping:
         An epoch counts as an improvement only if it beats the best value by
         more than this, >= 0.
     restore_best : bool, default True
-        At the end of training, put back the weights of the best epoch.
-
-    Notes
-    -----
-    With ``restore_best=True`` the network returned by :func:`train` is the one
-    of ``History.best_epoch`` (a copy of its weights is kept during training),
-    so ``History.final`` describes that network, not the last epoch's.
+        At the end of training, put back the weights of the best epoch, so that
+        ``History.final`` describes the network of ``History.best_epoch``.
     """
 
     patience: int = 10
@@ -65,13 +59,9 @@ class EarlyStopping:
     restore_best: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int) \
-                or self.patience < 1:
-            raise ValueError(f"early_stopping patience must be an int >= 1; "
-                             f"got {self.patience!r}")
+        check_int(self.patience, "early_stopping patience", low=1)
         check_choice(self.monitor, "early_stopping monitor", ("val_loss", "val_acc"))
-        if not (isinstance(self.min_delta, (int, float)) and self.min_delta >= 0):
-            raise ValueError(f"early_stopping min_delta must be >= 0; got {self.min_delta!r}")
+        check_scalar(self.min_delta, "early_stopping min_delta", low=0.0)
         check_bool(self.restore_best, "restore_best")
 
 
@@ -79,10 +69,10 @@ class EarlyStopping:
 class History:
     """Per-epoch metrics of one training run.
 
-    Lists are indexed by epoch: entry 0 is the untrained network (epoch 0),
-    entry ``e`` the network after ``e`` epochs. All metrics are computed in
-    evaluation mode (no dropout) on the full split; losses are the data loss
-    without the L2 penalty. A split that is absent has empty lists.
+    Lists are indexed by epoch: entry 0 is the untrained network, entry ``e``
+    the network after ``e`` epochs. Metrics are computed in evaluation mode (no
+    dropout) on the full split; losses are the data loss without the L2
+    penalty. A split that is absent has empty lists.
 
     Attributes
     ----------
@@ -142,7 +132,7 @@ class History:
 
 def spawn_streams(seed: Any = None, rng: np.random.Generator | None = None,
                   n: int = 2) -> list[np.random.Generator]:
-    """``n`` independent Generators from a seed (via ``SeedSequence.spawn``) or from ``rng.spawn``.
+    """``n`` independent Generators: ``SeedSequence(seed).spawn(n)`` or ``rng.spawn(n)``.
 
     Raises
     ------
@@ -152,17 +142,9 @@ def spawn_streams(seed: Any = None, rng: np.random.Generator | None = None,
     if (seed is None) == (rng is None):
         raise TypeError("give exactly one of seed (int) or rng (numpy.random.Generator); "
                         "the global NumPy random state is never used")
-    if rng is not None:
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
-        return list(rng.spawn(n))
-    if isinstance(seed, np.random.SeedSequence):
-        ss = seed
-    elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
-        ss = np.random.SeedSequence(int(seed))
-    else:
-        raise TypeError(f"seed must be a non-negative int or SeedSequence; got {seed!r}")
-    return [np.random.default_rng(s) for s in ss.spawn(n)]
+    if seed is not None and not isinstance(seed, np.random.SeedSequence):
+        seed = check_int(seed, "seed", low=0)
+    return list(as_generator(seed, rng).spawn(n))
 
 
 def evaluate(net: MLP, X: np.ndarray, y: np.ndarray, *, loss: str = "softmax",
@@ -187,13 +169,22 @@ def evaluate(net: MLP, X: np.ndarray, y: np.ndarray, *, loss: str = "softmax",
         Fraction of correct argmax predictions; None for ``"mse"``.
     """
     check_choice(loss, "loss", LOSSES)
-    n = X.shape[0]
-    if n == 0:
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an MLP; got {type(net).__name__}")
+    X = net._check_pass(X, False, None, None)[0]
+    if X.shape[0] == 0:
         raise ValueError("cannot evaluate on an empty set")
+    return _evaluate(net, X, y, loss, check_int(chunk, "chunk", low=1))
+
+
+def _evaluate(net: MLP, X: np.ndarray, y: np.ndarray, loss: str,
+              chunk: int = 4096) -> tuple[float, float | None]:
+    """:func:`evaluate` without the checks of ``net`` and ``X``."""
+    n = X.shape[0]
     total, correct = 0.0, 0
     for s in range(0, n, chunk):
         Xb, yb = X[s:s + chunk], y[s:s + chunk]
-        scores = net.forward(Xb, train=False)[0]
+        scores = net._forward(Xb, False, None, {}, {}, 0)[0]
         if loss == "softmax":
             value, _ = softmax_cross_entropy(scores, yb)
             correct += int(np.count_nonzero(np.argmax(scores, axis=1) == yb))
@@ -203,15 +194,53 @@ def evaluate(net: MLP, X: np.ndarray, y: np.ndarray, *, loss: str = "softmax",
     return total / n, (correct / n if loss == "softmax" else None)
 
 
-def _check_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be an int >= {low}; got {value}")
-    return int(value)
+# --------------------------------------------------------------------------- checks of fit
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The checked settings of one :func:`fit` run."""
+
+    epochs: int
+    batch_size: int
+    loss: str
+    l2: float
+    max_norm: float | None
+    early_stopping: EarlyStopping | None
+    progress: bool
+
+
+def _check_plan(net: Any, epochs: Any, batch_size: Any, loss: Any, l2: Any, max_norm: Any,
+                early_stopping: Any, progress: Any) -> _Plan:
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an MLP; got {type(net).__name__}")
+    epochs = check_int(epochs, "epochs", low=1)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    check_choice(loss, "loss", LOSSES)
+    if loss == "softmax" and net.n_outputs < 2:
+        raise ValueError("loss='softmax' needs a network with at least 2 outputs; "
+                         f"this one has {net.n_outputs}")
+    l2 = check_scalar(l2, "l2", low=0.0)
+    if max_norm is not None:
+        try:
+            check_scalar(max_norm, "max_norm", low=0.0, low_open=True)
+        except ValueError:
+            raise ValueError("max_norm must be None or a finite number > 0; "
+                             f"got {max_norm!r}") from None
+    if isinstance(early_stopping, bool):
+        raise TypeError("early_stopping must be None, an int patience or an EarlyStopping")
+    if isinstance(early_stopping, (int, np.integer)):
+        early_stopping = EarlyStopping(patience=int(early_stopping))
+    elif early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        raise TypeError("early_stopping must be None, an int patience or an EarlyStopping; "
+                        f"got {type(early_stopping).__name__}")
+    progress = check_bool(progress, "progress")
+    net._check_params()
+    return _Plan(epochs, batch_size, loss, l2, max_norm, early_stopping, progress)
 
 
 def _prepare(net: MLP, data: Any, loss: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every split of ``data`` as checked ``(X, y)`` in the network's dtype."""
     if isinstance(data, Splits):
         pairs = {s: data.get(s) for s in data.available()}
     elif isinstance(data, tuple) and len(data) == 2:
@@ -230,20 +259,36 @@ def _prepare(net: MLP, data: Any, loss: str) -> dict[str, tuple[np.ndarray, np.n
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"X_{split} and y_{split} must have the same length; "
                              f"got {X.shape[0]} and {y.shape[0]}")
-        if loss == "softmax":
-            y = check_labels(y, X.shape[0], net.n_outputs, f"y_{split}")
-        else:
-            if not np.issubdtype(y.dtype, np.floating):
-                raise TypeError(f"y_{split} must hold float targets for loss='mse'; "
-                                f"got dtype {y.dtype}")
-            ok = (y.ndim == 1 and net.n_outputs == 1) or y.shape == (X.shape[0], net.n_outputs)
-            if not ok:
-                raise ValueError(f"y_{split} must have shape ({X.shape[0]}, {net.n_outputs})"
-                                 f"{' or (N,)' if net.n_outputs == 1 else ''} for loss='mse'; "
-                                 f"got {y.shape}")
-            y = y.astype(net.dtype, copy=False)
-        out[split] = (X, y)
+        out[split] = (X, _check_targets(net, y, loss, split))
     return out
+
+
+def _check_targets(net: MLP, y: np.ndarray, loss: str, split: str) -> np.ndarray:
+    n = y.shape[0]
+    if loss == "softmax":
+        return check_labels(y, n, net.n_outputs, f"y_{split}")
+    if not np.issubdtype(y.dtype, np.floating):
+        raise TypeError(f"y_{split} must hold float targets for loss='mse'; got dtype {y.dtype}")
+    if not ((y.ndim == 1 and net.n_outputs == 1) or y.shape == (n, net.n_outputs)):
+        raise ValueError(f"y_{split} must have shape ({n}, {net.n_outputs})"
+                         f"{' or (N,)' if net.n_outputs == 1 else ''} for loss='mse'; "
+                         f"got {y.shape}")
+    return y.astype(net.dtype, copy=False)
+
+
+def _monitor(splits: dict, plan: _Plan) -> str:
+    """The metric of ``best_epoch`` (and early stopping); needs what it monitors."""
+    es = plan.early_stopping
+    if es is None:
+        return "val_loss" if "val" in splits else "train_loss"
+    if "val" not in splits:
+        raise ValueError("early_stopping needs a validation split (data.X_val/y_val)")
+    if es.monitor == "val_acc" and plan.loss != "softmax":
+        raise ValueError("early_stopping monitor 'val_acc' needs loss='softmax'")
+    return es.monitor
+
+
+# --------------------------------------------------------------------------- the loop
 
 
 def fit(
@@ -261,174 +306,155 @@ def fit(
     early_stopping: EarlyStopping | int | None = None,
     progress: bool = False,
 ) -> History:
-    r"""Train ``net`` in place with minibatch gradient descent and record a History.
+    r"""Train ``net`` in place with minibatch gradient descent; any bad argument raises first.
+
+    Each step minimises :math:`\frac1{|B|}\sum_{i\in B}\ell(f(x_i; m_i), y_i) +
+    \frac{\lambda}{2}\sum_l\lVert W_l\rVert^2` on a minibatch, fresh masks :math:`m_i`.
 
     Parameters
     ----------
     net : MLP
-        The network; its parameters are updated in place. Its drop probabilities
-        and dropout mode are used in training; evaluation uses ``train=False``.
     data : Splits or (X_train, y_train)
-        Training data and, optionally, validation/test sets evaluated every epoch.
-        The arrays are never modified.
-    epochs : int
-        Maximum number of passes over the training set, >= 1.
-    batch_size : int
-        Examples per minibatch, >= 1; the last batch of an epoch may be smaller.
+        Training data and optional val/test splits, evaluated every epoch.
+    epochs, batch_size : int
+        Maximum number of epochs, and examples per minibatch; >= 1.
     optimizer : Optimizer or {"sgd", "adam"}
-        An optimizer instance (used as is, with any state it already has) or a
-        name (default hyperparameters, see :func:`~dropout_lib.optim.make_optimizer`).
+        An instance (used as is) or a name for :func:`~dropout_lib.optim.make_optimizer`.
     seed : int or SeedSequence, optional
-        Seed of the batch order and the dropout masks; or pass ``rng``. Exactly
-        one is required.
-    rng : numpy.random.Generator, optional
-        Its ``spawn`` gives the two streams (and advances it).
+        Seed of the batch order and of the masks; or ``rng``. Exactly one.
     loss : {"softmax", "mse"}, default "softmax"
-        Softmax cross-entropy (int labels) or mean squared error (regression).
     l2 : float, default 0.0
         L2 weight decay on the weights (not biases), >= 0.
     max_norm : float, optional
-        After every update, clip each hidden unit's incoming weight vector to
-        this L2 norm (Srivastava et al. 2014); > 0.
+        After each update, clip each hidden unit's incoming weights to this norm.
     early_stopping : EarlyStopping or int, optional
-        An int is the patience of ``EarlyStopping(patience)`` (monitor
-        "val_loss", restore the best weights). Needs a validation split.
+        An int is ``EarlyStopping(patience)``; needs a validation split.
     progress : bool, default False
-        Show an updating status line on stderr (command-line use).
+        Show a tqdm bar on stderr.
 
     Returns
     -------
     History
-        Per-epoch evaluation-mode losses/accuracies of every available split.
-
-    Raises
-    ------
-    TypeError, ValueError
-        For any invalid argument, before the first update.
-
-    Notes
-    -----
-    Each epoch shuffles the training set with the batch stream and takes
-    consecutive minibatches; each step computes the gradient of
-
-    .. math::
-        \frac1{|B|}\sum_{i\in B} \ell(f(x_i; m_i), y_i)
-        + \frac{\lambda}{2}\sum_l\lVert W_l\rVert^2
-
-    with fresh dropout masks :math:`m_i` from the dropout stream, applies the
-    optimizer and then the max-norm projection. ``History.best_epoch`` is the
-    epoch with the best validation loss (or the early-stopping monitor; the
-    training loss if there is no validation split). Without early stopping the
-    network keeps its last weights.
+        ``best_epoch``: best validation loss (or the early-stopping monitor).
 
     See Also
     --------
-    dropout_lib.experiments.run_seeds, book/02_inverted_dropout.ipynb,
-    book/03_co_adaptation.ipynb
+    dropout_lib.experiments.run_seeds, book/02_inverted_dropout.ipynb
     """
-    if not isinstance(net, MLP):
-        raise TypeError(f"net must be an MLP; got {type(net).__name__}")
-    epochs = _check_int(epochs, "epochs", 1)
-    batch_size = _check_int(batch_size, "batch_size", 1)
-    check_choice(loss, "loss", LOSSES)
-    if loss == "softmax" and net.n_outputs < 2:
-        raise ValueError("loss='softmax' needs a network with at least 2 outputs; "
-                         f"this one has {net.n_outputs}")
-    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not (
-            math.isfinite(l2) and l2 >= 0):
-        raise ValueError(f"l2 must be a finite number >= 0; got {l2!r}")
-    if max_norm is not None and (isinstance(max_norm, bool)
-                                 or not isinstance(max_norm, (int, float))
-                                 or not (math.isfinite(max_norm) and max_norm > 0)):
-        raise ValueError(f"max_norm must be None or a finite number > 0; got {max_norm!r}")
-    if isinstance(early_stopping, bool):
-        raise TypeError("early_stopping must be None, an int patience or an EarlyStopping")
-    if isinstance(early_stopping, (int, np.integer)):
-        early_stopping = EarlyStopping(patience=int(early_stopping))
-    elif early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
-        raise TypeError("early_stopping must be None, an int patience or an EarlyStopping; "
-                        f"got {type(early_stopping).__name__}")
-    progress = check_bool(progress, "progress")
+    plan = _check_plan(net, epochs, batch_size, loss, l2, max_norm, early_stopping, progress)
     opt = make_optimizer(optimizer)
-    splits = _prepare(net, data, loss)
-    classification = loss == "softmax"
-    if early_stopping is not None:
-        if "val" not in splits:
-            raise ValueError("early_stopping needs a validation split (data.X_val/y_val)")
-        if early_stopping.monitor == "val_acc" and not classification:
-            raise ValueError("early_stopping monitor 'val_acc' needs loss='softmax'")
-        monitor = early_stopping.monitor
-    else:
-        monitor = "val_loss" if "val" in splits else "train_loss"
+    splits = _prepare(net, data, plan.loss)
+    hist = _new_history(net, splits, opt, plan)
     batch_rng, drop_rng = spawn_streams(seed, rng, 2)
+    _train(net, splits, opt, plan, hist, batch_rng, drop_rng)
+    return hist
 
-    X, y = splits["train"]
-    n = X.shape[0]
-    hist = History(task="classification" if classification else "regression", monitor=monitor)
+
+def _new_history(net: MLP, splits: dict, opt: Optimizer, plan: _Plan) -> History:
+    classification = plan.loss == "softmax"
+    hist = History(task="classification" if classification else "regression",
+                   monitor=_monitor(splits, plan))
     if classification:
         hist.train_acc, hist.val_acc, hist.test_acc = [], [], []
     hist.config = {
-        "epochs": epochs, "batch_size": batch_size, "optimizer": repr(opt), "loss": loss,
-        "l2": float(l2), "max_norm": max_norm, "early_stopping": early_stopping,
-        "net": repr(net), "n_train": n,
+        "epochs": plan.epochs, "batch_size": plan.batch_size, "optimizer": repr(opt),
+        "loss": plan.loss, "l2": plan.l2, "max_norm": plan.max_norm,
+        "early_stopping": plan.early_stopping, "net": repr(net),
+        "n_train": splits["train"][0].shape[0],
     }
-    higher_better = monitor.endswith("_acc")
-    sign = -1.0 if higher_better else 1.0
-    min_delta = early_stopping.min_delta if early_stopping is not None else 0.0
+    return hist
 
-    def record(epoch: int) -> float:
-        hist.epochs.append(epoch)
-        for split, (Xs, ys) in splits.items():
-            lo, acc = evaluate(net, Xs, ys, loss=loss)
-            getattr(hist, f"{split}_loss").append(lo)
-            if classification:
-                getattr(hist, f"{split}_acc").append(acc)
-        return sign * getattr(hist, monitor)[-1]
 
-    best_value = record(0)
-    best_params = net.get_params() if early_stopping is not None else None
-    hist.best_epoch = 0
-    since_best = 0
-    bar = progress_bar(epochs, "train", progress)
-    l2f = float(l2)
-    for epoch in range(1, epochs + 1):
-        perm = batch_rng.permutation(n)
-        batch_sum = 0.0
-        for start in range(0, n, batch_size):
-            idx = perm[start:start + batch_size]
-            value, grads = net.loss_and_grads(X[idx], y[idx], train=True, rng=drop_rng,
-                                              loss=loss, l2=l2f)
-            opt.step(net.params, grads)
-            if max_norm is not None:
-                net.apply_max_norm(max_norm)
-            batch_sum += value * idx.size
-        hist.batch_loss.append(batch_sum / n)
-        value = record(epoch)
-        if value < best_value - min_delta:
-            best_value, hist.best_epoch, since_best = value, epoch, 0
-            if best_params is not None:
-                best_params = net.get_params()
-        else:
-            since_best += 1
-        if progress:
-            text = f"loss {hist.train_loss[-1]:.4f}"
-            if "val" in splits:
-                text += f" val_loss {hist.val_loss[-1]:.4f}"
-                if classification:
-                    text += f" val_acc {hist.val_acc[-1]:.3f}"
-            bar.tick(text)
+def _train(net: MLP, splits: dict, opt: Optimizer, plan: _Plan, hist: History,
+           batch_rng: np.random.Generator, drop_rng: np.random.Generator) -> None:
+    """The epochs of :func:`fit`: updates, evaluation, early stopping, final metrics."""
+    es = plan.early_stopping
+    _record(hist, net, splits, plan.loss, 0)
+    best = _Best(hist, net, keep_params=es is not None and es.restore_best,
+                 min_delta=es.min_delta if es is not None else 0.0)
+    bar = progress_bar(plan.epochs, "train", plan.progress)
+    X, y = splits["train"]
+    for epoch in range(1, plan.epochs + 1):
+        perm = batch_rng.permutation(X.shape[0])
+        total = 0.0
+        for start in range(0, X.shape[0], plan.batch_size):
+            idx = perm[start:start + plan.batch_size]
+            total += _step(net, opt, X[idx], y[idx], drop_rng, plan) * idx.size
+        hist.batch_loss.append(total / X.shape[0])
+        _record(hist, net, splits, plan.loss, epoch)
+        best.update(epoch)
+        if plan.progress:
+            bar.tick(_status(hist))
         if not math.isfinite(hist.train_loss[-1]):
             break  # diverged: further epochs cannot recover
-        if early_stopping is not None and since_best >= early_stopping.patience:
-            hist.stopped_early = epoch < epochs
+        if es is not None and best.since >= es.patience:
+            hist.stopped_early = epoch < plan.epochs
             break
     bar.close()
-    restored = early_stopping is not None and early_stopping.restore_best
-    if restored and best_params is not None:
-        net.set_params(best_params)
-    at = hist.best_epoch if restored else len(hist.epochs) - 1
-    for split in splits:
-        hist.final[f"{split}_loss"] = getattr(hist, f"{split}_loss")[at]
-        if classification:
-            hist.final[f"{split}_acc"] = getattr(hist, f"{split}_acc")[at]
-    return hist
+    best.finish(splits)
+
+
+def _step(net: MLP, opt: Optimizer, X: np.ndarray, y: np.ndarray,
+          drop_rng: np.random.Generator, plan: _Plan) -> float:
+    """One update on the minibatch ``(X, y)`` (checked data); returns its training loss."""
+    value, grads = net._loss_and_grads(X, y, True, drop_rng, plan.loss, plan.l2)
+    opt.step(net.params, grads)
+    if plan.max_norm is not None:
+        net.apply_max_norm(plan.max_norm)
+    return value
+
+
+def _record(hist: History, net: MLP, splits: dict, loss: str, epoch: int) -> None:
+    """Append epoch ``epoch``'s evaluation-mode metrics of every split to ``hist``."""
+    hist.epochs.append(epoch)
+    for split, (X, y) in splits.items():
+        value, acc = _evaluate(net, X, y, loss)
+        getattr(hist, f"{split}_loss").append(value)
+        if hist.task == "classification":
+            getattr(hist, f"{split}_acc").append(acc)
+
+
+def _status(hist: History) -> str:
+    """The progress bar's text after an epoch."""
+    text = f"loss {hist.train_loss[-1]:.4f}"
+    if hist.val_loss:
+        text += f" val_loss {hist.val_loss[-1]:.4f}"
+        if hist.val_acc:
+            text += f" val_acc {hist.val_acc[-1]:.3f}"
+    return text
+
+
+class _Best:
+    """The best epoch so far of ``hist.monitor``, and the weights to restore from it."""
+
+    def __init__(self, hist: History, net: MLP, *, keep_params: bool, min_delta: float) -> None:
+        self.hist, self.net, self.min_delta = hist, net, min_delta
+        self.sign = -1.0 if hist.monitor.endswith("_acc") else 1.0  # lower is better
+        self.value = self._latest()  # epoch 0, already recorded
+        self.params = net.get_params() if keep_params else None
+        self.since = 0
+        hist.best_epoch = 0
+
+    def _latest(self) -> float:
+        return self.sign * getattr(self.hist, self.hist.monitor)[-1]
+
+    def update(self, epoch: int) -> None:
+        """After epoch ``epoch`` was recorded: an improvement by more than min_delta?"""
+        value = self._latest()
+        if value < self.value - self.min_delta:
+            self.value, self.hist.best_epoch, self.since = value, epoch, 0
+            if self.params is not None:
+                self.params = self.net.get_params()
+        else:
+            self.since += 1
+
+    def finish(self, splits: dict) -> None:
+        """Restore the best weights if kept, and fill ``hist.final``."""
+        hist = self.hist
+        if self.params is not None:
+            self.net.set_params(self.params)
+        at = hist.best_epoch if self.params is not None else len(hist.epochs) - 1
+        for split in splits:
+            hist.final[f"{split}_loss"] = getattr(hist, f"{split}_loss")[at]
+            if hist.task == "classification":
+                hist.final[f"{split}_acc"] = getattr(hist, f"{split}_acc")[at]

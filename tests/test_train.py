@@ -10,7 +10,7 @@ import pytest
 from dropout_lib.data import Splits, digits_splits, make_gap_regression, train_val_test_split
 from dropout_lib.net import MLP
 from dropout_lib.optim import SGD, Adam
-from dropout_lib.training import EarlyStopping, History, evaluate, fit
+from dropout_lib.training import EarlyStopping, History, evaluate, fit, spawn_streams
 
 
 @pytest.fixture(scope="module")
@@ -82,11 +82,15 @@ def test_rng_argument_is_deterministic(small_digits):
 
 
 class _RecordingMLP(MLP):
-    """Records the labels of every minibatch it is trained on."""
+    """Records the labels of every minibatch it is trained on.
 
-    def loss_and_grads(self, X, y, **kw):
+    ``fit`` checks its data once and then calls the unchecked ``_loss_and_grads``
+    on every minibatch, so that is the method to watch.
+    """
+
+    def _loss_and_grads(self, X, y, *args, **kw):
         self.seen.append(np.array(y))
-        return super().loss_and_grads(X, y, **kw)
+        return super()._loss_and_grads(X, y, *args, **kw)
 
 
 def test_batch_order_does_not_depend_on_p_drop(small_digits):
@@ -281,3 +285,123 @@ def test_bad_data_raises_before_training(small_digits):
     with pytest.raises(ValueError, match=r"lr \(learning rate\)"):
         fit(net, (X, y), epochs=1, batch_size=32, optimizer=SGD(-1.0), seed=0)
     _assert_untrained(net, before)
+
+
+# --------------------------------------------------------------------------- checked once, then unchecked
+
+
+class _CountingAdam(Adam):
+    """Adam that counts its updates."""
+
+    def step(self, params, grads):
+        self.updates = getattr(self, "updates", 0) + 1
+        super().step(params, grads)
+
+
+@pytest.mark.parametrize("change, exc", [
+    (dict(seed=None), TypeError),  # the streams are made last of all checks
+    (dict(max_norm=-1.0), ValueError),
+    (dict(l2="0.1"), TypeError),
+    (dict(epochs=2.0), TypeError),
+    (dict(early_stopping=EarlyStopping(monitor="val_acc")), ValueError),  # no val split
+])
+def test_every_check_runs_before_the_first_update(small_digits, change, exc):
+    net, opt = _net(), _CountingAdam()
+    before = net.get_params()
+    kw = dict(epochs=2, batch_size=32, optimizer=opt, seed=0)
+    kw.update(change)
+    with pytest.raises(exc):
+        fit(net, (small_digits.X_train, small_digits.y_train), **kw)
+    assert getattr(opt, "updates", 0) == 0 and opt.t == 0 and opt.state == {}
+    _assert_untrained(net, before)
+
+
+def test_fit_checks_the_network_parameters_first(small_digits):
+    # A parameter replaced by hand is checked once, before training, not per minibatch.
+    net = _net()
+    net.params["W2"] = net.params["W2"][:, :5]
+    before = net.get_params()
+    with pytest.raises(ValueError, match=r"params\['W2'\] must have the same shape"):
+        fit(net, small_digits, epochs=1, batch_size=32, optimizer="adam", seed=0)
+    _assert_untrained(net, before)
+    net = _net()
+    net.params["b1"] = net.params["b1"].astype(np.int64)
+    with pytest.raises(TypeError, match=r"params\['b1'\] must be a NumPy array of floating"):
+        fit(net, small_digits, epochs=1, batch_size=32, optimizer="adam", seed=0)
+
+
+def _manual_fit(net, splits, *, epochs, batch_size, optimizer, seed, l2, max_norm):
+    """fit's loop written with the public, checked calls only (the reference)."""
+    batch_rng, drop_rng = spawn_streams(seed)
+    X, y = splits.X_train, splits.y_train
+    names = splits.available()
+    metrics = {f"{s}_{m}": [] for s in names for m in ("loss", "acc")}
+    batch_loss = []
+
+    def record():
+        for s in names:
+            loss, acc = evaluate(net, *splits.get(s))
+            metrics[f"{s}_loss"].append(loss)
+            metrics[f"{s}_acc"].append(acc)
+
+    record()
+    for _ in range(epochs):
+        perm, total = batch_rng.permutation(len(X)), 0.0
+        for start in range(0, len(X), batch_size):
+            idx = perm[start:start + batch_size]
+            value, grads = net.loss_and_grads(X[idx], y[idx], train=True, rng=drop_rng, l2=l2)
+            optimizer.step(net.params, grads)
+            net.apply_max_norm(max_norm)
+            total += value * idx.size
+        batch_loss.append(total / len(X))
+        record()
+    return metrics, batch_loss
+
+
+@pytest.mark.parametrize("mode", ["inverted", "original"])
+def test_unchecked_training_path_equals_the_public_calls(small_digits, mode):
+    kw = dict(epochs=3, batch_size=24, seed=4, l2=1e-3, max_norm=2.5)
+    nets = [MLP([64, 32, 16, 10], activation=["relu", "tanh"], p_drop_input=0.2,
+                p_drop_hidden=[0.5, 0.3], dropout_mode=mode, seed=2) for _ in range(2)]
+    hist = fit(nets[0], small_digits, optimizer=SGD(0.2, momentum=0.9), **kw)
+    metrics, batch_loss = _manual_fit(nets[1], small_digits, optimizer=SGD(0.2, momentum=0.9),
+                                      **kw)
+    assert hist.batch_loss == batch_loss  # exactly: the same draws and operations
+    for name, values in metrics.items():
+        assert getattr(hist, name) == values, name
+    for k in nets[0].params:
+        np.testing.assert_array_equal(nets[0].params[k], nets[1].params[k])
+
+
+def test_fit_checks_the_data_once_not_per_minibatch(small_digits, monkeypatch):
+    calls = {"check_X": 0, "checked pass": 0}
+    check_X, check_pass = MLP.check_X, MLP._check_pass
+
+    def counting(name, method):
+        def wrapper(self, *args, **kw):
+            calls[name] += 1
+            return method(self, *args, **kw)
+        return wrapper
+
+    monkeypatch.setattr(MLP, "check_X", counting("check_X", check_X))
+    monkeypatch.setattr(MLP, "_check_pass", counting("checked pass", check_pass))
+    fit(_net(), small_digits, epochs=3, batch_size=16, optimizer="adam", seed=0)
+    # 3 splits checked once each; 3 epochs x 13 minibatches and 4 x 3 evaluations unchecked.
+    assert calls == {"check_X": 3, "checked pass": 0}
+
+
+def test_spawn_streams_are_seed_sequence_children():
+    for seed in (0, 7, np.int64(3), np.random.SeedSequence(5)):
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(int(seed))
+        want = [np.random.default_rng(s).random(4) for s in ss.spawn(2)]
+        if isinstance(seed, np.random.SeedSequence):
+            seed = np.random.SeedSequence(5)
+        got = [g.random(4) for g in spawn_streams(seed)]
+        np.testing.assert_array_equal(got, want)
+    parent_a, parent_b = np.random.default_rng(1), np.random.default_rng(1)
+    np.testing.assert_array_equal([g.random(3) for g in spawn_streams(rng=parent_a, n=3)],
+                                  [g.random(3) for g in parent_b.spawn(3)])
+    with pytest.raises(ValueError, match="seed must be an int >= 0"):
+        spawn_streams(-1)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        spawn_streams(1.5)
