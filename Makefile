@@ -15,7 +15,8 @@ PIN    := $(PY) tools/numeric_env.py run --
 KERNEL := $(VENV)/share/jupyter/kernels/dropout-book/kernel.json
 NBVAL  := --nbval --nbval-kernel-name=dropout-book
 
-.PHONY: help setup book site test unit nbval browser chromium execute lab bench student grade clean
+.PHONY: help setup book site test unit nbval browser chromium execute lab bench student grade clean \
+        assignment autograde feedback gradebook check
 
 help:
 	@echo "make book     set up .venv from nothing and build the site into $(HTML)"
@@ -25,6 +26,11 @@ help:
 	@echo "make lab      open JupyterLab on book/"
 	@echo "make student  write the student edition (no solutions) into student/"
 	@echo "make grade    grade a student's notebook: make grade NB=alice.ipynb [GRADE_ARGS='--csv grades.csv']"
+	@echo "make assignment CH=01_masks   write the nbgrader release notebook into nbgrader/release/"
+	@echo "make autograde CH=01_masks SUBMISSIONS=dir/   grade every dir/<student_id>.ipynb"
+	@echo "make feedback   one HTML feedback report per student (nbgrader/feedback/)"
+	@echo "make gradebook  gradebook.csv: one row per student, points per exercise, total"
+	@echo "make check NB=my.ipynb   a student's own check of their work (visible checks)"
 	@echo "make bench    run the speed benchmarks (prints ratios, asserts nothing)"
 	@echo "make clean    remove _build, caches and .venv"
 
@@ -85,6 +91,27 @@ student: setup
 grade: setup
 	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb [GRADE_ARGS='--csv g.csv']"; exit 2; }
 	$(PIN) $(PY) -m courseware.grade $(NB) $(GRADE_ARGS)
+
+# Assignments for credit (book/instructors.md): nbgrader's course folder is $(COURSE)/.
+COURSE := nbgrader
+
+assignment: setup
+	@test -n "$(CH)" || { echo "usage: make assignment CH=01_masks"; exit 2; }
+	$(PIN) $(PY) -m courseware.assignment $(CH) --course $(COURSE)
+
+autograde: setup
+	@test -n "$(CH)" -a -n "$(SUBMISSIONS)" || { echo "usage: make autograde CH=01_masks SUBMISSIONS=dir/"; exit 2; }
+	$(PIN) $(PY) -m courseware.autograde --course $(COURSE) autograde $(CH) $(SUBMISSIONS)
+
+feedback: setup
+	$(PIN) $(PY) -m courseware.autograde --course $(COURSE) feedback $(CH)
+
+gradebook: setup
+	$(PIN) $(PY) -m courseware.autograde --course $(COURSE) gradebook --out gradebook.csv
+
+check: setup
+	@test -n "$(NB)" || { echo "usage: make check NB=my.ipynb"; exit 2; }
+	$(PIN) $(PY) -m courseware.autograde check $(NB)
 
 bench: setup
 	$(PY) benchmarks/bench_dropout.py

@@ -1,0 +1,425 @@
+"""Grade a folder of submissions for credit; feedback; the gradebook; "check my work".
+
+Usage (or the Makefile targets of the same names)::
+
+    python -m courseware.autograde autograde 01_masks submissions/   # every <student_id>.ipynb
+    python -m courseware.autograde feedback 01_masks                 # HTML per student
+    python -m courseware.autograde gradebook [--out gradebook.csv]   # one row per student
+    python -m courseware.autograde check my.ipynb                    # visible checks only
+
+``autograde`` needs the release of ``make assignment CH=...`` (the course folder
+``nbgrader/``). For each submission, in a fresh :class:`~courseware.sandbox.Sandbox`:
+
+1. the notebook to run is rebuilt from the release: every locked cell (prose, set-up,
+   checks) comes from the release, whatever the student did to it; the student's solution
+   cells (found by their nbgrader ``grade_id``) and any cells the student added are kept;
+   a solution cell that is missing makes its exercise "exercise X not found" (0 points);
+2. the code cells run in the kernel, except the check cells (nothing the kernel says is
+   a verdict), with a time and output limit per cell; a cell that times out or kills the
+   kernel is recorded, the kernel is restarted and the earlier cells are replayed;
+3. each auto-graded exercise is judged by :func:`courseware.judge.judge_exercise` with
+   hidden inputs, in this process;
+4. the kernel's process tree is killed, its folder deleted, and the watched folders are
+   compared with their state before the batch (:func:`courseware.sandbox.fingerprint`):
+   a submission that changed them gets 0 points and the batch stops.
+
+The scores go into nbgrader's gradebook (``nbgrader/gradebook.db``: ``auto_score`` of each
+check cell; hand-graded cells wait for formgrader), and an autograded notebook per student
+(``nbgrader/autograded/<id>/<ch>/``), whose check cells show the judge's messages, is what
+``nbgrader generate_feedback`` and formgrader read.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from .assignment import COURSE, META, nbgrader, source_notebook
+from .book import ROOT
+from .checks import CheckResult
+from .judge import JUDGES, judge_exercise
+from .sandbox import Sandbox, become_subreaper, changed, fingerprint
+
+__all__ = ["ExerciseScore", "Submission", "grade_notebook", "main"]
+
+_MAX_RESTARTS = 3
+
+
+class GradeError(Exception):
+    """The grader could not do its job (not a student's mistake)."""
+
+
+@dataclass
+class ExerciseScore:
+    label: str
+    points: float
+    auto: bool
+    score: float | None          # None: waits for a human (hand-graded exercise)
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Submission:
+    student: str
+    chapter: str
+    scores: dict[str, ExerciseScore]
+    problems: list[str]
+    notebook: NotebookNode | None     # the autograded notebook (release + student's cells)
+    elapsed_s: float = 0.0
+
+
+def _gid(cell: NotebookNode) -> str | None:
+    return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+
+
+def rebuild(release: NotebookNode, sub: NotebookNode) -> tuple[NotebookNode, set[str], list[str]]:
+    """The notebook to grade: the release's locked cells, the student's solution cells and
+    added cells. Returns it, the grade_ids of the solution cells found, and notes."""
+    release_ids = {_gid(c): c for c in release.cells if _gid(c)}
+    student: dict[str, NotebookNode] = {}
+    extras: dict[str | None, list[NotebookNode]] = {}
+    last = None
+    for cell in sub.cells:
+        gid = _gid(cell)
+        if gid in release_ids and gid not in student:
+            student[gid] = cell
+            last = gid
+        else:
+            extras.setdefault(last, []).append(cell)
+    notes = []
+    out = nbformat.v4.new_notebook(metadata=release.metadata)
+    out.cells.extend(_strip_ids(extras.get(None, [])))
+    found = set()
+    for cell in release.cells:
+        gid = _gid(cell)
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("locked") or not meta.get("solution"):
+            if gid in student and student[gid].source != cell.source:
+                notes.append(f"locked cell {gid} was edited; restored from the release")
+            out.cells.append(cell)
+        elif gid in student:
+            mine = nbformat.from_dict(dict(student[gid]))
+            mine.metadata["nbgrader"] = meta
+            out.cells.append(mine)
+            found.add(gid)
+        else:
+            stand_in = nbformat.from_dict(dict(cell))
+            stand_in.metadata.setdefault("courseware", {})["missing"] = True
+            out.cells.append(stand_in)
+        out.cells.extend(_strip_ids(extras.get(gid, [])))
+    return out, found, notes
+
+
+def _strip_ids(cells: list[NotebookNode]) -> list[NotebookNode]:
+    """Student-added cells, without any nbgrader metadata they may carry."""
+    clean = []
+    for cell in cells:
+        cell = nbformat.from_dict(dict(cell))
+        cell.metadata = {k: v for k, v in cell.get("metadata", {}).items() if k != "nbgrader"}
+        clean.append(cell)
+    return clean
+
+
+def _runnable(cell: NotebookNode) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return (cell.cell_type == "code" and not meta.get("grade")
+            and not cell.metadata.get("courseware", {}).get("missing"))
+
+
+def _run_all(sb: Sandbox, codes: list[str], problems: list[str], deadline: float) -> None:
+    done: list[str] = []
+    for n, code in enumerate(codes, 1):
+        if time.monotonic() > deadline:
+            problems.append(f"the notebook's time limit was reached at code cell {n}")
+            return
+        status, text = sb.run(code)
+        if status == "error":
+            problems.append(f"code cell {n} raised {text}")
+        elif status == "output":
+            problems.append(f"code cell {n} printed more than {sb.output_limit} characters; "
+                            "the rest was dropped")
+        elif status in ("timeout", "dead"):
+            what = (f"timed out after {sb.timeout_cell:g} s" if status == "timeout"
+                    else "killed the kernel")
+            problems.append(f"code cell {n} {what}; the kernel was restarted and the cells "
+                            "before it replayed")
+            if sb.restarts > _MAX_RESTARTS:
+                problems.append("too many restarts: the remaining cells were not run")
+                return
+            _replay(sb, done)
+            continue
+        done.append(code)
+
+
+def _replay(sb: Sandbox, codes: list[str]) -> None:
+    for code in codes:
+        if sb.run(code)[0] in ("timeout", "dead"):
+            return
+
+
+def grade_notebook(sub: NotebookNode, release: NotebookNode, *, student: str = "student",
+                   hidden: bool = True, timeout_cell: float = 30,
+                   timeout_total: float = 300) -> Submission:
+    """Grade one submission against the release (see the module's docstring)."""
+    t0 = time.monotonic()
+    meta = release.metadata.get(META, {})
+    chapter = meta.get("chapter", "")
+    exercises = meta.get("exercises", {})
+    judges = JUDGES.get(chapter, {})
+    nb, found, notes = rebuild(release, sub)
+    problems = list(notes)
+    scores = {label: ExerciseScore(label, float(e["points"]), bool(e["auto"]),
+                                   None if not e["auto"] else 0.0)
+              for label, e in exercises.items()}
+    with Sandbox(timeout_cell=timeout_cell) as sb:
+        codes = [c.source for c in nb.cells if _runnable(c)]
+        _run_all(sb, codes, problems, t0 + timeout_total)
+        for label, score in scores.items():
+            if not score.auto:
+                if label not in found:
+                    score.messages = [f"exercise {label} not found"]
+                continue
+            if f"{label}-code" not in found:
+                score.messages = [f"exercise {label} not found"]
+                continue
+            if label not in judges:
+                score.messages = [f"{label}: no out-of-kernel judge for this exercise yet; "
+                                  "grade it by hand"]
+                continue
+            restarts = sb.restarts
+            result = judge_exercise(sb, chapter, label, hidden=hidden)
+            score.score = score.points if result.passed else 0.0
+            score.messages = [str(result)] + ([*result.messages] if not result.passed else [])
+            if sb.restarts != restarts:
+                _replay(sb, codes)
+    _annotate(nb, scores, problems)
+    return Submission(student, chapter, scores, problems, nb, time.monotonic() - t0)
+
+
+def _annotate(nb: NotebookNode, scores: dict[str, ExerciseScore], problems: list[str]) -> None:
+    """Put the judge's verdicts into the check cells' outputs and the grader's notes into a
+    first cell (what feedback and formgrader show)."""
+    notes = "\n".join(f"- {p}" for p in problems) or "- none"
+    missing = [f"- {s.messages[0]}" for s in scores.values()
+               if s.messages and s.messages[0].startswith("exercise ")]
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+        "**Grader's notes.** Auto-graded exercises were judged on hidden inputs, outside "
+        "your kernel.\n\n" + notes + ("\n" + "\n".join(missing) if missing else "")))
+    for cell in nb.cells:
+        gid = _gid(cell)
+        if cell.cell_type == "code":
+            cell.outputs = [] if gid in scores or cell.metadata.get("nbgrader", {}).get(
+                "locked") else cell.get("outputs", [])
+            cell.execution_count = None
+        if gid in scores and scores[gid].auto and cell.cell_type == "code":
+            s = scores[gid]
+            text = s.messages[0] if s.messages else "not graded"
+            cell.outputs = [nbformat.v4.new_output(
+                "stream", name="stdout",
+                text=f"{text}\n[graded on hidden inputs: {s.score:g} of {s.points:g} points]\n")]
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+def _release(chapter: str, course: Path) -> NotebookNode:
+    path = course / "release" / chapter / f"{chapter}.ipynb"
+    if not path.is_file():
+        raise GradeError(f"no release {path}: run `make assignment CH={chapter}` first")
+    return nbformat.read(path, as_version=4)
+
+
+def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
+              timeout_cell: float = 30, log=print) -> list[Submission]:
+    """Grade every ``<student_id>.ipynb`` of ``submissions`` into nbgrader's gradebook."""
+    if chapter not in JUDGES:
+        raise GradeError(f"chapter {chapter} has no out-of-kernel judges yet "
+                         f"(available: {', '.join(sorted(JUDGES))})")
+    release = _release(chapter, course)
+    become_subreaper()
+    # Read every submission first: a submission's code cannot then edit or plant another.
+    files = sorted(p for p in Path(submissions).glob("*.ipynb"))
+    if not files:
+        raise GradeError(f"no *.ipynb in {submissions}")
+    raw = {p.stem: p.read_bytes() for p in files}
+    watch = [course / "source", course / "release", course / "nbgrader_config.py",
+             course / "gradebook.db"]
+    before = fingerprint(extra=[p for p in watch if p.is_dir()])
+    before.update({str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in watch if p.is_file()})
+    results = []
+    for student, data in raw.items():
+        try:
+            sub = nbformat.reads(data.decode("utf-8"), as_version=4)
+        except Exception as err:  # noqa: BLE001 - any unreadable file is the student's
+            sub = None
+            problem = f"not a readable notebook ({type(err).__name__})"
+        if sub is None:
+            res = Submission(student, chapter, {}, [problem], None)
+            res.scores = {label: ExerciseScore(label, float(e["points"]), bool(e["auto"]), 0.0,
+                                               [problem])
+                          for label, e in release.metadata[META]["exercises"].items()}
+        else:
+            res = grade_notebook(sub, release, student=student, timeout_cell=timeout_cell)
+        after = fingerprint(extra=[p for p in watch if p.is_dir()])
+        after.update({str(p): (p.stat().st_size, p.stat().st_mtime_ns)
+                      for p in watch if p.is_file()})
+        touched = changed(before, after)
+        if touched:
+            for s in res.scores.values():
+                s.score, s.messages = 0.0, [f"changed files outside its copy: {touched[:3]}"]
+            results.append(res)
+            _store(results, release, course)
+            raise GradeError(f"{student}.ipynb changed {len(touched)} file(s) outside its copy "
+                             f"(e.g. {touched[0]}); it scored 0 and grading stopped: reinstall "
+                             "the environment (make clean setup) before grading the rest")
+        total = sum(s.score or 0 for s in res.scores.values())
+        auto_max = sum(s.points for s in res.scores.values() if s.auto)
+        log(f"{student}: {total:g} of {auto_max:g} auto-graded points ({res.elapsed_s:.0f} s)")
+        results.append(res)
+    _store(results, release, course)
+    return results
+
+
+def _store(results: list[Submission], release: NotebookNode, course: Path) -> None:
+    """Write the scores into nbgrader's gradebook and the autograded notebooks."""
+    from nbgrader.api import Gradebook
+
+    chapter = release.metadata[META]["chapter"]
+    with Gradebook(f"sqlite:///{(course / 'gradebook.db').resolve()}") as gb:
+        for res in results:
+            gb.update_or_create_student(res.student)
+            gb.update_or_create_submission(chapter, res.student)
+            for label, s in res.scores.items():
+                grade = gb.find_grade(label, chapter, chapter, res.student)
+                grade.auto_score = s.score if s.auto else None
+                # as nbgrader's SaveAutoGrades: a human looks at it if no score or a hand grade
+                grade.needs_manual_grade = (grade.manual_score is not None
+                                            or grade.auto_score is None)
+            gb.db.commit()
+            folder = course / "autograded" / res.student / chapter
+            folder.mkdir(parents=True, exist_ok=True)
+            nb = res.notebook if res.notebook is not None else release
+            nbformat.write(nb, folder / f"{chapter}.ipynb")
+            (folder / "timestamp.txt").write_text(time.strftime("%Y-%m-%d %H:%M:%S UTC",
+                                                                time.gmtime()))
+            (folder / "problems.txt").write_text("\n".join(res.problems) + "\n")
+
+
+def feedback(chapter: str | None = None, course: Path = COURSE) -> list[Path]:
+    """nbgrader's HTML feedback, one file per autograded student (every chapter that has
+    autograded submissions if ``chapter`` is None)."""
+    chapters = [chapter] if chapter else sorted(
+        {p.parent.name for p in (course / "autograded").glob("*/*/timestamp.txt")})
+    if not chapters:
+        raise GradeError(f"nothing autograded in {course}: run `make autograde` first")
+    for ch in chapters:
+        nbgrader(course, "generate_feedback", ch, "--force")
+    return sorted(p for ch in chapters for p in (course / "feedback").glob(f"*/{ch}/*.html"))
+
+
+def gradebook_csv(out: Path, course: Path = COURSE) -> int:
+    """``gradebook.csv``: one row per student, one column of points per exercise, the total.
+
+    Read from nbgrader's gradebook, so hand grades entered in formgrader are included; an
+    exercise that still waits for a human is empty. Returns the number of rows.
+    """
+    from nbgrader.api import Gradebook
+
+    rows, columns = [], []
+    with Gradebook(f"sqlite:///{(course / 'gradebook.db').resolve()}") as gb:
+        for assignment in gb.assignments:
+            for nb in assignment.notebooks:
+                columns += [gc.name for gc in nb.grade_cells]
+        for student in gb.students:
+            row = {"student_id": student.id}
+            total, waiting = 0.0, 0
+            for sub in student.submissions:
+                for nb in sub.notebooks:
+                    for grade in nb.grades:
+                        value = (grade.manual_score if grade.manual_score is not None
+                                 else grade.auto_score)
+                        if value is None:
+                            row[grade.name] = ""
+                            waiting += 1
+                        else:
+                            row[grade.name] = f"{value:g}"
+                            total += value
+            row["total"] = f"{total:g}"
+            row["waiting_for_hand_grading"] = str(waiting)
+            rows.append(row)
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, ["student_id", *columns, "total", "waiting_for_hand_grading"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
+
+
+def check(path: Path, timeout_cell: float = 30) -> Submission:
+    """The student's "check my work": the visible checks' inputs and messages, no hidden
+    inputs, no gradebook."""
+    sub = nbformat.read(path, as_version=4)
+    chapter = (sub.metadata.get(META) or {}).get("chapter") or Path(path).stem
+    book = ROOT / "book" / f"{chapter}.ipynb"
+    if not book.is_file():
+        raise GradeError(f"{path} does not say which chapter it is (metadata.{META}.chapter)")
+    release, _ = source_notebook(book)
+    return grade_notebook(sub, release, hidden=False, timeout_cell=timeout_cell)
+
+
+def _print(res: Submission) -> None:
+    for label, s in res.scores.items():
+        if s.auto:
+            mark = "PASS" if s.score else "FAIL"
+            print(f"  {mark}  {label:<18} {s.messages[0] if s.messages else ''}")
+        else:
+            note = s.messages[0] if s.messages else "graded by hand"
+            print(f"   --   {label:<18} {note}")
+    for p in res.problems:
+        print(f"  note: {p}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m courseware.autograde")
+    parser.add_argument("--course", type=Path, default=COURSE)
+    sub = parser.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("autograde")
+    a.add_argument("chapter")
+    a.add_argument("submissions", type=Path)
+    a.add_argument("--timeout-cell", type=float, default=30)
+    f = sub.add_parser("feedback")
+    f.add_argument("chapter", nargs="?")
+    g = sub.add_parser("gradebook")
+    g.add_argument("--out", type=Path, default=Path("gradebook.csv"))
+    c = sub.add_parser("check")
+    c.add_argument("notebook", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "autograde":
+            t0 = time.monotonic()
+            results = autograde(args.chapter, args.submissions, args.course,
+                                timeout_cell=args.timeout_cell)
+            print(f"{len(results)} submissions graded in {time.monotonic() - t0:.0f} s into "
+                  f"{args.course}/gradebook.db")
+        elif args.command == "feedback":
+            for p in feedback(args.chapter, args.course):
+                print(p)
+        elif args.command == "gradebook":
+            n = gradebook_csv(args.out, args.course)
+            print(f"{args.out}: {n} students")
+        else:
+            become_subreaper()
+            _print(check(args.notebook))
+    except GradeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
