@@ -71,7 +71,7 @@ test: site chromium
 	BOOK_REQUIRE_SOLUTIONS=1 $(PIN) $(PY) -m pytest tests book $(NBVAL) -p no:cacheprovider
 
 unit: setup
-	$(PIN) $(PY) -m pytest tests --ignore=tests/browser -m 'not slow' -p no:cacheprovider
+	$(PIN) $(PY) -m pytest tests/lib tests/experiments -m 'not slow' -p no:cacheprovider
 
 nbval: setup
 	$(PIN) $(PY) -m pytest book $(NBVAL) -p no:cacheprovider

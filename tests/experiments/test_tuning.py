@@ -12,7 +12,7 @@ from dropout_lib.experiments import bagging
 from dropout_lib.experiments import tuned as study
 from dropout_lib.experiments.tuning import expand_grid, tune, without_test
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = Config(hidden=(16,), epochs=5, batch_size=64)
 
 
