@@ -165,7 +165,8 @@ def load(path: str | Path) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: run the study and write it as JSON."""
     return _cli.main(argv, prog="python -m dropout_lib.experiments.bagging",
-                     description="Dropout against bagging and a deep ensemble, each tuned on validation.",
+                     description="Dropout against bagging and a "
+                                 "deep ensemble, each tuned on validation.",
                      cache_file=CACHE_FILE, run_study=run_study)
 
 

@@ -197,7 +197,8 @@ def load(path: str | Path) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: run the study and write it as JSON."""
     return _cli.main(argv, prog="python -m dropout_lib.experiments.tuned",
-                     description="Tune the plain and the dropout network on validation, then test the chosen settings on fresh seeds.",
+                     description="Tune the plain and the dropout network on "
+                                 "validation, then test the chosen settings on fresh seeds.",
                      cache_file=CACHE_FILE, run_study=run_study)
 
 
