@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+
+def provenance() -> dict[str, Any]:
+    """What produced a cached result: versions and the numeric pins in force."""
+    import numpy
+
+    from .. import __version__
+
+    return {"library": __version__, "numpy": numpy.__version__,
+            "numeric_env": {k: os.environ.get(k) for k in (
+                "OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}}
 
 
 def load(path: str | Path, fmt: int, rerun: str) -> dict[str, Any]:

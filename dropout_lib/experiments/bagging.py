@@ -132,14 +132,12 @@ def run_study(scale: str = "small", *, progress: bool = False
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {sorted(SCALES)}; got {scale!r}")
-    from .. import __version__
-
     s = SCALES[scale]
     data = digits_splits(seed=0)
     n_tune = sum(len(expand_grid({k: v[s["grid"]] for k, v in g.items()}))
                  for _, g, _, _ in ARMS.values()) * len(s["tune_seeds"])
     bar = progress_bar(n_tune + 4 * len(s["seeds"]), "ensembles", progress)
-    out: dict[str, Any] = {"format": FORMAT, "library": __version__,
+    out: dict[str, Any] = {"format": FORMAT, **_cli.provenance(),
                            "scale": scale, "tune_seeds": list(s["tune_seeds"]),
                            "rerun": f"python -m dropout_lib.experiments."
                                     f"bagging --{scale}",

@@ -18,7 +18,6 @@ book/03_co_adaptation.ipynb : the section "A fair comparison".
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -163,12 +162,8 @@ def run_study(scale: str = "small", *, progress: bool = False
         raise ValueError(f"scale must be one of {sorted(SCALES)}; got {scale!r}")
     s = SCALES[scale]
     data = chapter_data()
-    from .. import __version__  # here: the package is fully imported by now
     out: dict[str, Any] = {
-        "format": FORMAT, "library": __version__, "numpy": np.__version__,
-        "numeric_env": {k: os.environ.get(k) for k in (
-            "OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")},
-        "scale": scale, "n_bins": N_BINS, "patience": s["patience"],
+        "format": FORMAT, **_cli.provenance(), "scale": scale, "n_bins": N_BINS, "patience": s["patience"],
         "rerun": f"python -m dropout_lib.experiments.tuned --{scale}",
         "tuning": {}, "final": {}}
     chosen = {}
