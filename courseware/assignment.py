@@ -101,11 +101,22 @@ def _points(ex: Exercise) -> int:
 
 
 def _check_source(source: str) -> str:
-    """The check cell with every import it needs (the first check cell of a chapter used
-    to import ``report`` for all of them)."""
-    if "report(" in source and not re.search(r"import\s+.*\breport\b", source):
-        source = "from courseware.checks import report\n" + source
-    return source
+    """The check cell with every import it needs: in the book, the first check cell of a
+    chapter (or its set-up cell) imports ``report`` and the check functions for all of
+    them, so a restarted kernel or a reordered notebook would fail with a NameError."""
+    from . import checks
+    from .checks import coadaptation, ensembles, inverted, masks
+
+    needed = []
+    for name in dict.fromkeys(re.findall(r"\b(report|check_\w+)\(", source)):
+        if re.search(rf"^\s*from\s+courseware\.checks(\.\w+)?\s+import\s[^#\n]*\b{name}\b",
+                     source, re.MULTILINE):
+            continue
+        for module in (checks, masks, inverted, coadaptation, ensembles):
+            if name in getattr(module, "__all__", ()):
+                needed.append(f"from {module.__name__} import {name}")
+                break
+    return "\n".join(needed + [source]) if needed else source
 
 
 def source_notebook(chapter_path: Path) -> tuple[NotebookNode, str]:

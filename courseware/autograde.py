@@ -31,9 +31,12 @@ check cell; hand-graded cells wait for formgrader), and an autograded notebook p
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import sys
 import time
+import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +45,6 @@ from nbformat import NotebookNode
 
 from .assignment import COURSE, META, nbgrader, source_notebook
 from .book import ROOT
-from .checks import CheckResult
 from .judge import JUDGES, judge_exercise
 from .sandbox import Sandbox, become_subreaper, changed, fingerprint
 
@@ -93,7 +95,7 @@ def rebuild(release: NotebookNode, sub: NotebookNode) -> tuple[NotebookNode, set
         else:
             extras.setdefault(last, []).append(cell)
     notes = []
-    out = nbformat.v4.new_notebook(metadata=release.metadata)
+    out = nbformat.v4.new_notebook(metadata=copy.deepcopy(release.metadata))
     out.cells.extend(_strip_ids(extras.get(None, [])))
     found = set()
     for cell in release.cells:
@@ -102,14 +104,14 @@ def rebuild(release: NotebookNode, sub: NotebookNode) -> tuple[NotebookNode, set
         if meta.get("locked") or not meta.get("solution"):
             if gid in student and student[gid].source != cell.source:
                 notes.append(f"locked cell {gid} was edited; restored from the release")
-            out.cells.append(cell)
+            out.cells.append(copy.deepcopy(cell))
         elif gid in student:
-            mine = nbformat.from_dict(dict(student[gid]))
+            mine = copy.deepcopy(student[gid])
             mine.metadata["nbgrader"] = meta
             out.cells.append(mine)
             found.add(gid)
         else:
-            stand_in = nbformat.from_dict(dict(cell))
+            stand_in = copy.deepcopy(cell)
             stand_in.metadata.setdefault("courseware", {})["missing"] = True
             out.cells.append(stand_in)
         out.cells.extend(_strip_ids(extras.get(gid, [])))
@@ -120,7 +122,8 @@ def _strip_ids(cells: list[NotebookNode]) -> list[NotebookNode]:
     """Student-added cells, without any nbgrader metadata they may carry."""
     clean = []
     for cell in cells:
-        cell = nbformat.from_dict(dict(cell))
+        cell = copy.deepcopy(cell)
+        cell["id"] = f"student-{uuid.uuid4().hex[:12]}"   # never the id of a release cell
         cell.metadata = {k: v for k, v in cell.get("metadata", {}).items() if k != "nbgrader"}
         clean.append(cell)
     return clean
@@ -291,7 +294,11 @@ def _store(results: list[Submission], release: NotebookNode, course: Path) -> No
     from nbgrader.api import Gradebook
 
     chapter = release.metadata[META]["chapter"]
-    with Gradebook(f"sqlite:///{(course / 'gradebook.db').resolve()}") as gb:
+    with warnings.catch_warnings(), \
+            Gradebook(f"sqlite:///{(course / 'gradebook.db').resolve()}") as gb:
+        # nbgrader's add_submission triggers SQLAlchemy autoflush warnings about its own
+        # relationships (also under `nbgrader autograde`); they are not ours to fix
+        warnings.filterwarnings("ignore", message=".*not in session.*")
         for res in results:
             gb.update_or_create_student(res.student)
             gb.update_or_create_submission(chapter, res.student)

@@ -32,8 +32,9 @@ import io
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -43,7 +43,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 from .book import ROOT
 
-__all__ = ["ENV_ALLOW", "Sandbox", "fingerprint", "become_subreaper"]
+__all__ = ["ENV_ALLOW", "Sandbox", "become_subreaper", "fingerprint"]
 
 KERNEL_NAME = "dropout-book"
 #: The only variables of the grader's environment a kernel sees (besides its own folders).
@@ -179,7 +179,7 @@ class _Client(NotebookClient):
     _used = 0
     overflow = False
 
-    def output(self, outs, msg, display_id, cell_index):  # noqa: D102
+    def output(self, outs, msg, display_id, cell_index):
         size = len(str(msg.get("content", "")))
         self._used += size
         if self._used > self.output_limit:
@@ -209,7 +209,7 @@ class Sandbox:
         self._known: set[int] = set()
 
     # ------------------------------------------------------------------ life cycle
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         self.dir = Path(tempfile.mkdtemp(prefix="courseware-sub-"))
         for sub in ("home", "tmp", "work"):
             (self.dir / sub).mkdir()

@@ -180,6 +180,13 @@ def check_dropout_forward(dropout_forward: Callable) -> CheckResult:
         out, _, used_global = _call_forward(dropout_forward, x, 0.2, True, _SEED)
         verified.append("returns (out, cache) with out of x's shape; x is not modified")
 
+        kept = out != 0
+        if np.all(kept == kept[:1, :]):
+            raise _Problem(
+                "every example (row) got the same mask: draw an independent keep/drop "
+                "decision for every example and unit, rng.random(x.shape); one mask shared "
+                "by the batch trains a single subnetwork per step"
+            )
         _check_kept_fraction(out, 0.2)
         x7 = _inputs((100, 1000), _OTHER_SEED)
         out7, _, _ = _call_forward(dropout_forward, x7, 0.7, True, _SEED)
@@ -317,7 +324,8 @@ def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable
     from the same seed holds the mask fixed. The relative error (:func:`rel_error`) must be
     below ``1e-7``. A failure names the likely mistake: the mask ignored (as in a
     well-known NumPy library), the factor forgotten, a new mask drawn in the backward
-    pass, or ``dout`` modified in place.
+    pass, or ``dout`` modified in place. In evaluation mode (``train=False``) the
+    backward pass must return ``dout`` unchanged.
 
     Parameters
     ----------
@@ -356,6 +364,14 @@ def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable
             if not err < _GRAD_TOL:
                 raise _Problem(_diagnose_gradient(dx, dout, out != 0, p_drop, err))
             errors.append(err)
+        _, cache_eval, _ = _call_forward(dropout_forward, x, p_drop, False, _SEED)
+        dx_eval = _call_backward(dropout_backward, dout, cache_eval)
+        if not np.allclose(dx_eval, dout, rtol=1e-12, atol=0.0):
+            raise _Problem(
+                f"in evaluation (train=False) {name} does not return dout unchanged: the "
+                "forward pass is the identity there, so its gradient is dout (no mask, "
+                "no factor); keep in the cache what evaluation did"
+            )
         verified.append("returns a new array of dout's shape and leaves dout unchanged")
         verified.append(f"matches centred differences at a fixed mask for two seeds "
                         f"(relative error {max(errors):.1e} < {_GRAD_TOL:.0e})")

@@ -287,3 +287,34 @@ def test_report_prints_one_line_verdicts(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "✓ dropout_forward: 6 of 6 checks passed"
     assert out[1].startswith("✗ dropout_backward: your backward pass ignores the mask")
+
+
+# --------------------------------------------------------------------------- issue 16's blind spots
+
+
+def shared_by_batch(x, p_drop, *, train, rng=None):     # one mask row for the whole batch
+    keep = 1 - p_drop
+    if not train:
+        return x.copy(), (None, 1.0)
+    mask = np.repeat(rng.random((1, x.shape[1])) < keep, x.shape[0], axis=0)
+    return x * mask / keep, (mask, 1.0 / keep)
+
+
+def test_a_mask_shared_by_the_batch_gets_the_shared_message():
+    result = check_dropout_forward(shared_by_batch)
+    assert not result.passed
+    assert result.messages[0].startswith("every example (row) got the same mask")
+
+
+def backward_scales_in_eval(dout, cache):               # applies the factor in evaluation too
+    mask, scale = cache
+    if mask is None:
+        return dout / 0.6
+    return dout * mask * scale
+
+
+def test_backward_is_checked_in_evaluation_mode():
+    result = check_dropout_backward(reference_forward, backward_scales_in_eval)
+    assert not result.passed
+    assert "in evaluation (train=False) dropout_backward does not return dout unchanged" \
+        in result.messages[0]

@@ -1,0 +1,173 @@
+"""The nbgrader converter and the grader's pieces that need no kernel (fast)."""
+from __future__ import annotations
+
+import copy
+import re
+
+import nbformat
+import numpy as np
+import pytest
+
+from courseware.assignment import glue_values, source_notebook
+from courseware.autograde import rebuild
+from courseware.book import ROOT
+from courseware.checks.masks import check_channel_mask, check_draw_mask
+from courseware.judge import JUDGES, hidden_inputs
+
+CHAPTER = ROOT / "book" / "01_masks.ipynb"
+
+
+@pytest.fixture(scope="module")
+def source():
+    return source_notebook(CHAPTER)
+
+
+def _by_id(nb):
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
+
+
+def test_every_cell_is_locked_except_answers(source):
+    nb, _ = source
+    for cell in nb.cells:
+        meta = cell.metadata["nbgrader"]
+        assert meta["locked"] or meta["solution"], cell.source[:80]
+
+
+def test_points_and_grade_ids(source):
+    nb, rubric = source
+    cells = _by_id(nb)
+    book = nbformat.read(CHAPTER, as_version=4)
+    labels = {c.metadata["exercise"]["label"]: c.metadata["exercise"]
+              for c in book.cells if "exercise" in c.metadata}
+    for label, ex in labels.items():
+        cell = cells[label]
+        assert cell.metadata["nbgrader"]["grade"] is True
+        assert cell.metadata["nbgrader"]["points"] == ex["difficulty"]
+        if ex["type"] == "implement":
+            assert cell.metadata["nbgrader"]["locked"] and cell.cell_type == "code"
+            assert f"{label}-code" in cells
+        else:
+            assert cell.cell_type == "markdown" and cell.metadata["nbgrader"]["solution"]
+            assert f"## {label}" in rubric
+    assert nb.metadata["courseware"]["chapter"] == "01_masks"
+
+
+def test_solution_region_keeps_the_stub_signature(source):
+    nb, _ = source
+    code = _by_id(nb)["ex-masks-draw-code"].source
+    assert code.startswith("def draw_mask(shape, p_drop, rng):\n    \"\"\"Boolean keep-mask")
+    assert "    ### BEGIN SOLUTION\n    return rng.random(shape) < 1 - p_drop\n    ### END SOLUTION" in code
+
+
+def test_every_check_cell_imports_what_it_uses(source):
+    nb, _ = source
+    for label in ("ex-masks-draw", "ex-masks-channel"):
+        src = _by_id(nb)[label].source
+        assert "from courseware.checks import report" in src
+
+
+def test_glue_placeholders_are_replaced(source):
+    nb, _ = source
+    values = glue_values(nbformat.read(CHAPTER, as_version=4))
+    assert values["masks_p_drop"] == "0.3"
+    text = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert not re.search(r"\{glue", text)
+
+
+def test_no_solution_text_outside_solution_regions(source):
+    nb, _ = source
+    for cell in nb.cells:
+        if cell.metadata["nbgrader"]["solution"]:
+            continue
+        assert "rng.random(shape) < 1 - p_drop\n" not in cell.source or "BEGIN" in cell.source
+
+
+def _release_like(nb):
+    rel = copy.deepcopy(nb)
+    for cell in rel.cells:
+        if cell.metadata["nbgrader"]["solution"]:
+            cell.source = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION",
+                                 "raise NotImplementedError", cell.source, flags=re.DOTALL)
+    return rel
+
+
+def test_rebuild_restores_locked_cells_and_finds_missing_exercises(source):
+    rel = _release_like(source[0])
+    sub = copy.deepcopy(rel)
+    cells = _by_id(sub)
+    cells["ex-masks-draw"].source = "print('✓ draw_mask: 5 of 5 checks passed')"
+    first_code = next(c for c in sub.cells if c.cell_type == "code")
+    first_code.source = "import courseware.checks.masks as m"
+    sub.cells = [c for c in sub.cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id") != "ex-masks-channel-code"]
+    sub.cells.append(nbformat.v4.new_code_cell("x = 1"))
+    nb, found, notes = rebuild(rel, sub)
+    rebuilt = _by_id(nb)
+    assert rebuilt["ex-masks-draw"].source == _by_id(rel)["ex-masks-draw"].source
+    assert "ex-masks-draw-code" in found and "ex-masks-channel-code" not in found
+    assert any("restored" in n for n in notes)
+    assert any(c.source == "x = 1" for c in nb.cells)
+
+
+def test_rebuild_ignores_cells_that_claim_a_grade_id_twice(source):
+    rel = _release_like(source[0])
+    sub = copy.deepcopy(rel)
+    fake = copy.deepcopy(_by_id(sub)["ex-masks-draw"])
+    fake.source = "print('pass')"
+    sub.cells.insert(0, fake)     # a second cell with the check's grade_id, first
+    nb, _, _ = rebuild(rel, sub)
+    assert all("nbgrader" not in c.metadata for c in nb.cells if c.source == "print('pass')")
+
+
+@pytest.mark.parametrize("label", sorted(JUDGES["01_masks"]))
+def test_hidden_inputs_differ_from_the_visible_ones(label):
+    a, b = hidden_inputs("01_masks", label), hidden_inputs("01_masks", label)
+    assert a["seeds"] != (2014, 1207) and a["seeds"] != b["seeds"]
+    assert a["shape"] not in ((200, 500), (400, 250, 3, 5))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_reference_solutions_pass_on_hidden_inputs(seed):
+    def draw_mask(shape, p_drop, rng):
+        return rng.random(shape) < 1 - p_drop
+
+    def channel_mask(shape, p_drop, rng):
+        return rng.random((shape[0], shape[1], 1, 1)) < 1 - p_drop
+
+    assert check_draw_mask(draw_mask, **hidden_inputs("01_masks", "ex-masks-draw")).passed
+    assert check_channel_mask(channel_mask,
+                              **hidden_inputs("01_masks", "ex-masks-channel")).passed
+
+
+def test_a_channel_mask_shared_by_the_batch_gets_the_shared_message():
+    def shared(shape, p_drop, rng):
+        row = rng.random((1, shape[1], 1, 1)) < 1 - p_drop
+        return np.repeat(row, shape[0], axis=0)
+
+    result = check_channel_mask(shared)
+    assert not result.passed
+    assert result.messages[0].startswith("every example got the same channel mask")
+
+
+def test_a_function_that_only_knows_the_visible_shapes_fails_hidden_inputs():
+    visible = {(200, 500), (100, 1000), (50, 40), (7,), (2, 3, 4)}
+
+    def draw_mask(shape, p_drop, rng):
+        if tuple(shape) in visible:
+            return rng.random(shape) < 1 - p_drop
+        return np.ones(shape, dtype=bool)
+
+    assert check_draw_mask(draw_mask).passed
+    assert not check_draw_mask(draw_mask, **hidden_inputs("01_masks", "ex-masks-draw")).passed
+
+
+@pytest.mark.parametrize("chapter", ["01_masks", "02_inverted_dropout", "03_co_adaptation",
+                                     "04_ensembles"])
+def test_every_check_cell_of_every_chapter_imports_what_it_uses(chapter):
+    nb, _ = source_notebook(ROOT / "book" / f"{chapter}.ipynb")
+    checks = [c for c in nb.cells if c.metadata["nbgrader"]["grade"] and c.cell_type == "code"]
+    assert checks
+    for cell in checks:
+        for name in set(re.findall(r"\b(report|check_\w+)\(", cell.source)):
+            assert re.search(rf"^from courseware\.checks(\.\w+)? import .*\b{name}\b",
+                             cell.source, re.MULTILINE), (chapter, name, cell.source)
