@@ -19,8 +19,9 @@ tagged cells (CONTRIBUTING.md, "Exercises") into an nbgrader *source* notebook:
 - every other cell (prose, set-up, figures) is locked: nbgrader restores it from the
   source if a student edits it;
 - solution cells are dropped, outputs cleared, and every ``{glue:text}`name``` of the
-  prose is replaced by its value from the chapter's stored outputs, so the notebook
-  reads well in JupyterLab (with ``jupyterlab-myst`` for the MyST directives).
+  prose is replaced by its value from the chapter's stored outputs, and the MyST of the
+  prose (exercise directives, roles) is rewritten as plain Markdown
+  (:mod:`courseware.readable`), so the notebook reads well in JupyterLab.
 
 Then ``nbgrader generate_assignment`` writes ``<course>/release/<ch>/<ch>.ipynb`` for
 students and records the graded cells in nbgrader's gradebook (``<course>/gradebook.db``).
@@ -37,6 +38,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from . import readable as _glue
 from .book import ROOT
 from .student import Exercise, parse_chapter
 
@@ -44,29 +46,12 @@ __all__ = ["COURSE", "glue_values", "release", "source_notebook", "write_config"
 
 COURSE = ROOT / "nbgrader"
 META = "courseware"            # notebook metadata: {"chapter": ..., "exercises": {...}}
-_GLUE = re.compile(r"\{glue(?::text)?\}`([^`]+)`")
 _NOT_IMPLEMENTED = re.compile(r"^\s*raise NotImplementedError\b")
 
 
 def glue_values(nb: NotebookNode) -> dict[str, str]:
-    """name -> text of every ``glue(...)`` stored in the chapter's outputs."""
-    values = {}
-    for cell in nb.cells:
-        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
-            if not name:
-                continue
-            text = out.get("data", {}).get("application/papermill.record/text/plain")
-            if text is None:
-                continue
-            if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-                text = text[1:-1]
-            values[name] = text
-    return values
-
-
-def _replace_glue(text: str, values: dict[str, str]) -> str:
-    return _GLUE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+    """name -> text of every glued value of a chapter, outside its solutions."""
+    return _glue.values(nb, parse_chapter(nb, strict=False).roles)
 
 
 def _nbgrader(cell: NotebookNode, grade_id: str, *, solution=False, grade=False,
@@ -128,7 +113,8 @@ def source_notebook(chapter_path: Path) -> tuple[NotebookNode, str]:
     book = nbformat.read(chapter_path, as_version=4)
     name = chapter_path.stem
     chapter = parse_chapter(book, chapter_path.name)
-    values = glue_values(book)
+    values = _glue.values(book, chapter.roles)
+    all_values = _glue.values(book)          # the rubric may quote the solutions' numbers
     by_cell = {ex.cell: ex for ex in chapter.exercises}
     out = nbformat.v4.new_notebook(metadata={k: v for k, v in book.metadata.items()
                                              if k in ("kernelspec", "language_info")})
@@ -148,7 +134,7 @@ def source_notebook(chapter_path: Path) -> tuple[NotebookNode, str]:
         if role == "solution":
             continue
         new = nbformat.v4.new_code_cell(cell.source) if cell.cell_type == "code" \
-            else nbformat.v4.new_markdown_cell(_replace_glue(cell.source, values))
+            else nbformat.v4.new_markdown_cell(_glue.plain(_glue.fill(cell.source, values)))
         new.metadata = {k: v for k, v in cell.metadata.items() if k in ("tags", "exercise")}
         ex = chapter.exercise(owner) if owner else None
         if role == "stub" and ex is not None:
@@ -166,7 +152,7 @@ def source_notebook(chapter_path: Path) -> tuple[NotebookNode, str]:
             out.cells.append(_nbgrader(new, f"locked-{i:03d}", locked=True))
         if i in by_cell and not by_cell[i].auto_graded:
             ex = by_cell[i]
-            text = "\n\n".join(_replace_glue(book.cells[j].source, values)
+            text = "\n\n".join(_glue.fill(book.cells[j].source, all_values)
                                for j in ex.solution)
             answer = nbformat.v4.new_markdown_cell(
                 f"**Your answer ({ex.label}).**\n\n### BEGIN SOLUTION\n"

@@ -9,7 +9,8 @@ writes ``<out>/<chapter>.ipynb`` in which
 
 - every solution cell is removed: each cell from a ``{solution-start}`` markdown cell
   through its ``{solution-end}`` cell, and every cell tagged ``solution``;
-- outputs and execution counts are cleared;
+- outputs and execution counts are cleared, and every glued number of the prose
+  (``{glue:text}`name```) is written in from the chapter's stored outputs;
 - exercises, stubs (code ending in ``raise NotImplementedError``), checks and the prose
   are kept, with their tags, so that ``python -m courseware.grade`` can grade the result;
 - a header cell says that this is the student edition and how to check one's work.
@@ -41,6 +42,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from . import readable as _glue
 from .book import ROOT, toc_notebooks
 
 __all__ = ["Chapter", "EditionError", "Exercise", "find_leaks", "main", "parse_chapter",
@@ -384,10 +386,13 @@ def student_notebook(nb: NotebookNode, name: str, source: str | None = None
     """
     chapter = parse_chapter(nb, name, strict=True)
     out = copy.deepcopy(nb)
+    glued = _glue.values(nb, chapter.roles)
     cells = []
     for cell, role in zip(out.cells, chapter.roles):
         if role == "solution":
             continue
+        if cell.cell_type == "markdown":
+            cell.source = _glue.fill(cell.source, glued)   # JupyterLab shows no glue
         cell.metadata.pop("execution", None)
         cell.metadata.pop("collapsed", None)
         cell.metadata.pop("scrolled", None)

@@ -171,3 +171,31 @@ def test_every_check_cell_of_every_chapter_imports_what_it_uses(chapter):
         for name in set(re.findall(r"\b(report|check_\w+)\(", cell.source)):
             assert re.search(rf"^from courseware\.checks(\.\w+)? import .*\b{name}\b",
                              cell.source, re.MULTILINE), (chapter, name, cell.source)
+
+
+def test_the_student_edition_has_no_glue_placeholders():
+    from courseware.student import student_notebook
+
+    book = nbformat.read(CHAPTER, as_version=4)
+    out, _ = student_notebook(book, "01_masks")
+    text = "".join(c.source for c in out.cells if c.cell_type == "markdown")
+    assert "{glue" not in text
+    assert "0.3" in text
+
+
+def test_the_release_prose_is_plain_markdown(source):
+    nb, _ = source
+    text = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert not re.search(r"\{(exercise|admonition|term|ref|numref|cite:p|cite:t)\}", text)
+    assert not re.search(r"^\([\w:-]+\)=", text, re.MULTILINE)
+    assert "**Exercise: Draw a mask** (`ex-masks-draw`)" in text
+    assert "> **How many random bits does a mask need?**" in text
+
+
+def test_plain_rewrites_each_construct():
+    from courseware.readable import plain
+
+    src = ("(sec-x)=\n```{exercise} Title\n:label: ex-a\n\nDo {term}`dropout <drop>` "
+           "as in {cite:p}`a2014, b2015` and {cite:t}`c2016`; see {ref}`the section <sec-x>`.\n```\n")
+    assert plain(src) == ("**Exercise: Title** (`ex-a`)\n\nDo dropout as in (a2014, b2015) "
+                          "and c2016; see the section.\n")
