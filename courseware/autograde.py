@@ -239,7 +239,7 @@ def _release(chapter: str, course: Path) -> NotebookNode:
 
 
 def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
-              timeout_cell: float = 30, log=print) -> list[Submission]:
+              timeout_cell: float = 30, watch: list[Path] = (), log=print) -> list[Submission]:
     """Grade every ``<student_id>.ipynb`` of ``submissions`` into nbgrader's gradebook."""
     if chapter not in JUDGES:
         raise GradeError(f"chapter {chapter} has no out-of-kernel judges yet "
@@ -252,7 +252,7 @@ def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
         raise GradeError(f"no *.ipynb in {submissions}")
     raw = {p.stem: p.read_bytes() for p in files}
     watch = [course / "source", course / "release", course / "nbgrader_config.py",
-             course / "gradebook.db"]
+             course / "gradebook.db", *map(Path, watch)]
     before = fingerprint(extra=[p for p in watch if p.is_dir()])
     before.update({str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in watch if p.is_file()})
     results = []
@@ -399,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("chapter")
     a.add_argument("submissions", type=Path)
     a.add_argument("--timeout-cell", type=float, default=30)
+    a.add_argument("--watch", type=Path, action="append", default=[],
+                   help="a further folder that no submission may change (repeatable)")
     f = sub.add_parser("feedback")
     f.add_argument("chapter", nargs="?")
     g = sub.add_parser("gradebook")
@@ -410,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "autograde":
             t0 = time.monotonic()
             results = autograde(args.chapter, args.submissions, args.course,
-                                timeout_cell=args.timeout_cell)
+                                timeout_cell=args.timeout_cell, watch=args.watch)
             print(f"{len(results)} submissions graded in {time.monotonic() - t0:.0f} s into "
                   f"{args.course}/gradebook.db")
         elif args.command == "feedback":

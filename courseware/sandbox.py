@@ -218,9 +218,15 @@ class Sandbox:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.stop()
-        if self.dir is not None:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            self.stop()
+        finally:
+            if self.dir is not None:
+                for _ in range(3):      # a process killed a moment ago may still write
+                    shutil.rmtree(self.dir, ignore_errors=True)
+                    if not self.dir.exists():
+                        break
+                    time.sleep(0.1)
 
     @property
     def work(self) -> Path:

@@ -349,24 +349,33 @@ def test_secrets_do_not_reach_the_kernel():
         del os.environ["INSTRUCTOR_SECRET"]
 
 
-def test_a_write_into_site_packages_stops_the_batch(graded, tmp_path):
+def test_site_packages_and_the_repository_are_watched():
     import sysconfig
 
+    from courseware.sandbox import _watched
+
+    full, top = _watched()
+    assert Path(sysconfig.get_paths()["purelib"]) in top
+    assert {ROOT / "courseware", ROOT / "dropout_lib"} <= set(full)
+
+
+def test_a_write_into_a_watched_folder_stops_the_batch(graded, tmp_path):
+    """The same detection as for site-packages, on a folder of the test's own (writing a
+    probe into the shared virtual environment would disturb a concurrent run)."""
     course = graded["course"]
     rel = nbformat.read(course / "release" / CH / f"{CH}.ipynb", as_version=4)
-    target = Path(sysconfig.get_paths()["purelib"]) / f"courseware-probe-{uuid.uuid4().hex}.txt"
+    watched = tmp_path / "watched"
+    watched.mkdir()
+    target = watched / "sitecustomize.py"
     nb = _honest(rel)
     _edit(nb, "ex-masks-draw-code", DRAW + f"open({str(target)!r}, 'w').write('x')\n")
     subs = tmp_path / "subs"
     subs.mkdir()
     nbformat.write(nb, subs / "mallory.ipynb")
     nbformat.write(_honest(rel), subs / "zed.ipynb")
-    try:
-        done = subprocess.run([sys.executable, "-m", "courseware.autograde", "--course",
-                               str(course), "autograde", CH, str(subs)],
-                              cwd=ROOT, capture_output=True, text=True, timeout=300)
-    finally:
-        target.unlink(missing_ok=True)
+    done = subprocess.run([sys.executable, "-m", "courseware.autograde", "--course",
+                           str(course), "autograde", CH, str(subs), "--watch", str(watched)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 2
     assert "mallory.ipynb changed 1 file(s) outside its copy" in done.stderr
     assert "zed" not in done.stdout
