@@ -342,6 +342,9 @@ class Site:
         raw = html_file.read_text(encoding="utf-8") if html_file.is_file() else ""
         v.source_has_math = bool(re.search(r'class="[^"]*\bmath\b', raw))
 
+        # Other tests open pages of their own; a background tab gets throttled
+        # timers, which made every visit wait out its timeouts (20 s a page).
+        page.bring_to_front()
         rec.reset()
         response = page.goto(v.url, wait_until="load")
         v.status = response.status if response else None
