@@ -10,6 +10,15 @@ def test_t_table_decreases_to_the_normal_quantile():
     t = np.array(stats.T_975)
     assert np.all(np.diff(t) < 0) and 2.0 < t[-1] < 2.05
     assert t[0] == 12.706 and t[4] == 2.571  # df 1 and df 5
+    # Beyond the table, the approximation continues it: t(31) = 2.0395 and
+    # t(61) = 1.9996 (exact values to four decimals).
+    half = [stats.t_interval(np.array([0.0, 1.0] * (n // 2))).high - 0.5
+            for n in (32, 62)]
+    sd = [np.std([0.0, 1.0] * (n // 2), ddof=1) for n in (32, 62)]
+    t31, t61 = (h * np.sqrt(n) / s for h, n, s in zip(half, (32, 62), sd))
+    assert t31 == pytest.approx(2.0395, abs=0.001)
+    assert t61 == pytest.approx(1.9996, abs=0.001)
+    assert t[-1] > t31 > t61 > 1.96
 
 
 @pytest.mark.parametrize("n", [5, 10])
