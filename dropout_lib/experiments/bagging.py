@@ -33,7 +33,7 @@ from ..net import MLP
 from ..training import EarlyStopping
 from . import _cli
 from .core import Config, run, run_bagging
-from .tuning import expand_grid, without_test
+from .tuning import expand_grid, tune, without_test
 
 __all__ = ["ARMS", "CACHE_FILE", "FORMAT", "SCALES", "load", "main",
            "run_study"]
@@ -85,20 +85,16 @@ def _scores(nets: list[MLP], X: np.ndarray, y: np.ndarray) -> dict[str, float]:
 def _tune(name: str, scale: dict[str, Any], data: Splits, bar
           ) -> tuple[Config, dict[str, Any]]:
     config, grid, members, bootstrap = ARMS[name]
-    settings = expand_grid({k: v[scale["grid"]] for k, v in grid.items()})
-    val = without_test(data)
-    loss = np.empty((len(settings), len(scale["tune_seeds"])))
-    for i, s in enumerate(settings):
-        cfg = config.replace(epochs=scale["epochs"], **s)
-        for j, seed in enumerate(scale["tune_seeds"]):
-            nets, _ = _train(cfg, val, seed, members, bootstrap)
-            loss[i, j] = _scores(nets, val.X_val, val.y_val)["loss"]
-            bar.tick(f"{name} {i + 1}/{len(settings)}")
-    best = int(np.argmin(loss.mean(axis=1)))
-    record = {"settings": settings, "val_loss": loss.round(6).tolist(),
-              "mean_val_loss": loss.mean(axis=1).round(6).tolist(),
-              "chosen": best}
-    return config.replace(epochs=scale["epochs"], **settings[best]), record
+
+    def score(cfg: Config, val: Splits, seed: int) -> tuple[float, int]:
+        nets, epochs = _train(cfg, val, seed, members, bootstrap)
+        bar.tick(f"{name} seed {seed}")
+        return _scores(nets, val.X_val, val.y_val)["loss"], epochs
+
+    t = tune(config.replace(epochs=scale["epochs"]), data,
+             {k: v[scale["grid"]] for k, v in grid.items()},
+             seeds=scale["tune_seeds"], score=score)
+    return t.config, t.record()
 
 
 def _finals(cfg: Config, members: int, bootstrap: bool, data: Splits,

@@ -37,7 +37,7 @@ from ..training import EarlyStopping
 from . import _cli
 from .coadaptation import BASE, DROPOUT, chapter_data
 from .core import Config, run
-from .tuning import Tuned, tune, without_test
+from .tuning import tune, without_test
 
 __all__ = ["ARMS", "CACHE_FILE", "FORMAT", "SCALES", "evaluate_net",
            "load", "main", "run_study"]
@@ -140,13 +140,6 @@ def _final_runs(name: str, config: Config, data: Splits, seeds: Sequence[int],
     return out
 
 
-def _tuning_record(t: Tuned) -> dict[str, Any]:
-    return {"settings": t.settings, "val_loss": t.scores.round(6).tolist(),
-            "mean_val_loss": t.scores.mean(axis=1).round(6).tolist(),
-            "chosen": t.best, "seeds": t.seeds,
-            "epochs_trained": t.epochs_trained}
-
-
 def run_study(scale: str = "small", *, progress: bool = False
               ) -> dict[str, Any]:
     """Tune both arms, then train and test the chosen settings.
@@ -171,7 +164,7 @@ def run_study(scale: str = "small", *, progress: bool = False
         grid = [{k: v[s["grid_slice"]] for k, v in g.items()} for g in grid]
         t = tune(_scaled(base, s), data, grid, seeds=s["tune_seeds"],
                  progress=progress)
-        out["tuning"][name] = _tuning_record(t)
+        out["tuning"][name] = t.record()
         chosen[name] = t.config
     untuned = {f"{n}_untuned": c.replace(hidden=s["hidden"], epochs=s["epochs"])
                for n, c in (("plain", BASE), ("dropout", DROPOUT))}

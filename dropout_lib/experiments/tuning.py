@@ -11,8 +11,9 @@ book/03_co_adaptation.ipynb : each arm tuned on its own grid.
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,14 @@ class Tuned:
     best: int
     epochs_trained: int
 
+    def record(self) -> dict[str, Any]:
+        """JSON-ready: the settings, every score, their means and the choice."""
+        return {"settings": self.settings,
+                self.metric: self.scores.round(6).tolist(),
+                f"mean_{self.metric}": self.scores.mean(axis=1).round(6).tolist(),
+                "chosen": self.best, "seeds": self.seeds,
+                "epochs_trained": self.epochs_trained}
+
 
 def expand_grid(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping]
                 ) -> list[dict[str, Any]]:
@@ -86,7 +95,9 @@ def without_test(data: Splits) -> Splits:
 
 
 def tune(config: Config, data: Splits, grid: Any, *, seeds: Sequence[int],
-         metric: str = "val_loss", progress: bool = False) -> Tuned:
+         metric: str = "val_loss", progress: bool = False,
+         score: Callable[[Config, Splits, int], tuple[float, int]] | None = None,
+         ) -> Tuned:
     """Train every setting of ``grid`` over ``seeds``; keep the best on validation.
 
     Parameters
@@ -102,6 +113,11 @@ def tune(config: Config, data: Splits, grid: Any, *, seeds: Sequence[int],
     metric : {"val_loss", "val_acc"}, default "val_loss"
     progress : bool, default False
         Progress bar on stderr.
+    score : callable, optional
+        ``score(config, data, seed) -> (value, epochs)``: the validation
+        metric of one setting and seed, and the epochs it trained, for data
+        without a test split (e.g. an ensemble's). Default: one network
+        trained by :func:`~dropout_lib.experiments.run`.
 
     Returns
     -------
@@ -115,11 +131,12 @@ def tune(config: Config, data: Splits, grid: Any, *, seeds: Sequence[int],
     scores = np.empty((len(configs), len(seeds)))
     epochs = 0
     bar = progress_bar(scores.size, "tuning", check_bool(progress, "progress"))
+    if score is None:
+        score = functools.partial(_one_network, metric=metric)
     for i, cfg in enumerate(configs):
         for j, seed in enumerate(seeds):
-            hist = run(cfg, val, seed)[1]
-            scores[i, j] = hist.final[metric]
-            epochs += hist.epochs[-1]
+            scores[i, j], n_epochs = score(cfg, val, seed)
+            epochs += n_epochs
             bar.tick(f"setting {i + 1}/{len(configs)} {metric} "
                      f"{scores[i, j]:.4f}")
     bar.close()
@@ -127,3 +144,9 @@ def tune(config: Config, data: Splits, grid: Any, *, seeds: Sequence[int],
     mean = sign * scores.mean(axis=1)
     best = int(np.argmin(np.where(np.isfinite(mean), mean, np.inf)))
     return Tuned(configs[best], settings, scores, metric, seeds, best, epochs)
+
+
+def _one_network(config: Config, data: Splits, seed: int, *,
+                 metric: str) -> tuple[float, int]:
+    hist = run(config, data, seed)[1]
+    return hist.final[metric], hist.epochs[-1]
