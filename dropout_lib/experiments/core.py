@@ -267,24 +267,36 @@ class SweepResult:
         The settings, in order (x axis).
     seeds : list of int
     metric : str
-    per_seed : ndarray, shape (n_values, n_seeds)
-    mean, std : ndarray, shape (n_values,)
-        Mean and sample std (``ddof=1``) over the seeds.
-    histories : list of list of History
-        ``histories[i][j]`` is value ``i``, seed ``j``.
+        The headline metric; ``per_seed``, ``mean`` and ``std`` are its
+        values, shape (n_values, n_seeds), and their mean and sample std.
     metrics : dict of str to ndarray, shape (n_values, n_seeds)
         Every final metric (``"test_loss"``, ``"train_acc"``, ...).
+    histories : list of list of History
+        ``histories[i][j]`` is value ``i``, seed ``j``.
     """
 
     param: str
     values: list[Any]
     seeds: list[int]
     metric: str
-    per_seed: np.ndarray
-    mean: np.ndarray
-    std: np.ndarray
+    metrics: dict[str, np.ndarray] = field(repr=False)
     histories: list[list[History]] = field(repr=False, default_factory=list)
-    metrics: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+    @property
+    def per_seed(self) -> np.ndarray:
+        """The headline metric, shape (n_values, n_seeds)."""
+        return self.metrics[self.metric]
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.per_seed.mean(axis=1)
+
+    @property
+    def std(self) -> np.ndarray:
+        """Sample std over the seeds (``ddof=1``); NaN for a single seed."""
+        v = self.per_seed
+        return (v.std(axis=1, ddof=1) if v.shape[1] > 1
+                else np.full(v.shape[0], np.nan))
 
     def record(self, decimals: int = 5) -> dict[str, Any]:
         """JSON-ready: ``"grid"``, ``"seeds"`` and, per final metric, the
@@ -667,8 +679,4 @@ def _run_grid(param: str, values: list[Any], jobs: list[tuple[Config, Any]],
     bar.close()
     metrics = {m: np.array([[h.final[m] for h in row] for row in histories])
                for m in histories[0][0].final}
-    per_seed = metrics[metric]
-    std = (np.std(per_seed, axis=1, ddof=1) if len(seeds) > 1
-           else np.full(len(jobs), np.nan))
-    return SweepResult(param, values, list(seeds), metric, per_seed,
-                       per_seed.mean(axis=1), std, histories, metrics)
+    return SweepResult(param, values, list(seeds), metric, metrics, histories)
