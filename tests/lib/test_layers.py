@@ -243,6 +243,16 @@ def test_dropped_fraction_within_5_sigma(d1, d2, p_drop, seed, dtype):
 N_DRAWS = 2000
 
 
+def _mean_of_draws(x, p_drop, seed, mode):
+    """The mean output over N_DRAWS independent masks (one call on N_DRAWS stacked
+    copies of x), and the binomial tolerance of the kept fraction K / N_DRAWS."""
+    stacked = np.broadcast_to(x, (N_DRAWS,) + x.shape).copy()
+    out, _ = dropout_forward(stacked, p_drop, train=True,
+                             rng=np.random.default_rng(seed), mode=mode)
+    tol_k = binomial_tolerance(N_DRAWS, keep_probability(p_drop)) / N_DRAWS
+    return out.mean(axis=0, dtype=np.float64), tol_k
+
+
 @given(
     shape=st.lists(st.integers(1, 6), min_size=1, max_size=3).map(tuple),
     dtype=st.sampled_from([np.float32, np.float64]),
@@ -251,19 +261,14 @@ N_DRAWS = 2000
 )
 @FEW
 def test_inverted_dropout_is_unbiased(shape, dtype, p_drop, seed):
-    # Stack N_DRAWS copies of x: one call draws N_DRAWS independent masks per unit.
     x = make_x(shape, dtype, seed)
-    stacked = np.broadcast_to(x, (N_DRAWS,) + shape).copy()
-    out, _ = dropout_forward(stacked, p_drop, train=True, rng=np.random.default_rng(seed))
-    mean = out.mean(axis=0, dtype=np.float64)
+    mean, tol_k = _mean_of_draws(x, p_drop, seed, "inverted")
     x64 = x.astype(np.float64)
     q = 1.0 - p_drop
     # mean = x * s * K / n with K ~ Binomial(n, q_r), q_r = keep_probability(p_drop):
     # |mean - x| <= |x| s (tol(K) / n + |q_r - q|) + rounding of x * s in the dtype.
     # (5 sigma of K / n alone is the CLT bound |x| * 5 sqrt(p / (1 - p) / n).)
-    q_r = keep_probability(p_drop)
     eps = float(np.finfo(dtype).eps)
-    tol_k = binomial_tolerance(N_DRAWS, q_r) / N_DRAWS
     bound = np.abs(x64) * ((tol_k + 2.0**-33) / q + 4 * eps / q)
     assert np.all(np.abs(mean - x64) <= bound)
 
@@ -293,16 +298,10 @@ def test_mean_output_is_the_input_over_many_masks(p_drop):
 @FEW
 def test_original_dropout_train_mean_matches_eval(shape, dtype, p_drop, seed):
     x = make_x(shape, dtype, seed)
-    stacked = np.broadcast_to(x, (N_DRAWS,) + shape).copy()
-    out, _ = dropout_forward(
-        stacked, p_drop, train=True, rng=np.random.default_rng(seed), mode="original"
-    )
-    mean = out.mean(axis=0, dtype=np.float64)
+    mean, tol_k = _mean_of_draws(x, p_drop, seed, "original")
     evaluated, _ = dropout_forward(x, p_drop, train=False, mode="original")
     # mean = x * K / n, eval = x * (1 - p_drop): same binomial bound as above
-    q_r = keep_probability(p_drop)
     eps = float(np.finfo(dtype).eps)
-    tol_k = binomial_tolerance(N_DRAWS, q_r) / N_DRAWS
     bound = np.abs(x.astype(np.float64)) * (tol_k + 2.0**-17 + 4 * eps)
     assert np.all(np.abs(mean - evaluated.astype(np.float64)) <= bound)
 
