@@ -130,3 +130,119 @@ ALL_CHECKS = [
     check_figures_described,
     check_clean_metadata,
 ]
+
+
+# --------------------------------------------------------------------------- reading
+
+#: A code line wider than this scrolls sideways in the 688 px text column.
+MAX_LINE = 79
+_HIDDEN = {"remove-input", "remove-cell", "hide-input", "hide-cell"}
+
+
+def _has_image(cell) -> bool:
+    return any(any(m.startswith("image/") for m in out.get("data", {}))
+               for out in cell.get("outputs", []))
+
+
+def _plain_output_lines(cell):
+    """Lines a reader sees as monospace text: streams, and text/plain with no richer view."""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stdout":
+            yield from out.get("text", "").splitlines()
+        data = out.get("data", {})
+        if "text/plain" in data and not ({"text/html", "text/markdown"} & set(data)
+                                         or any(m.startswith("image/") for m in data)):
+            text = data["text/plain"]
+            yield from ("".join(text) if isinstance(text, list) else text).splitlines()
+
+
+def check_line_length(nb) -> list[str]:
+    """No code line and no printed line is wider than MAX_LINE characters."""
+    problems = []
+    for i, cell in _code_cells(nb):
+        if "remove-input" in _tags(cell) or "remove-cell" in _tags(cell):
+            continue
+        for n, line in enumerate(cell.source.splitlines(), start=1):
+            if len(line) > MAX_LINE:
+                problems.append(f"cell {i}, line {n}: {len(line)} > {MAX_LINE} characters")
+    for i, cell in _code_cells(nb):
+        if "remove-output" in _tags(cell) or "remove-cell" in _tags(cell):
+            continue
+        wide = [ln for ln in _plain_output_lines(cell) if len(ln) > MAX_LINE]
+        if wide:
+            problems.append(f"cell {i}: {len(wide)} printed line(s) wider than {MAX_LINE} "
+                            "characters (wrap them, or show a table)")
+    return problems
+
+
+def check_scaffolding_hidden(nb) -> list[str]:
+    """glue() calls sit in cells readers do not see; plotting code is folded."""
+    problems = []
+    for i, cell in _code_cells(nb):
+        tags = set(_tags(cell))
+        if re.search(r"\bglue\(", cell.source) and not tags & {"remove-input", "remove-cell"}:
+            problems.append(f"cell {i}: glue() call shown to readers (move it into a cell "
+                            "tagged remove-input)")
+        if _has_image(cell) and not tags & _HIDDEN:
+            problems.append(f"cell {i}: plotting code shown unfolded (tag it hide-input)")
+    return problems
+
+
+ALL_CHECKS += [check_line_length, check_scaffolding_hidden]
+
+
+_FENCE = re.compile(r"^(`{3,}|:{3,})(\{[\w-]+\})?(.*)$")
+
+
+def _prose_lines(source: str):
+    """Markdown lines a reader reads unfolded: no code, math, directive options or dropdowns."""
+    stack = []          # one entry per open fence: (fence, folded?)
+    in_math = False
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("$$"):
+            in_math = not (in_math or stripped.endswith("$$") and len(stripped) > 2)
+            continue
+        if in_math:
+            continue
+        m = _FENCE.match(stripped)
+        if m and stack and m.group(1)[0] == stack[-1][0][0] and not m.group(2) \
+                and len(m.group(1)) >= len(stack[-1][0]):
+            stack.pop()
+            continue
+        if m and (m.group(2) or not stack):
+            folded = bool(stack and stack[-1][1]) or m.group(2) in (None, "{code-cell}",
+                                                                     "{code}", "{math}")
+            stack.append((m.group(1), folded))
+            continue
+        if stack and stack[-1][1]:
+            continue
+        if stripped.startswith(":class:") and "dropdown" in stripped and stack:
+            stack[-1] = (stack[-1][0], True)
+            continue
+        if stripped.startswith(":") and stripped.count(":") >= 2 and stack:
+            continue        # a directive option such as :label:
+        yield line
+
+
+def prose_words(nb) -> int:
+    """Words of prose a reader meets unfolded (solutions and dropdowns left out)."""
+    words = 0
+    in_solution = False
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        src = cell.source
+        if "{solution-start}" in src:
+            in_solution = True
+        if in_solution:
+            in_solution = "{solution-end}" not in src
+            continue
+        text = "\n".join(_prose_lines(src))
+        text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
+        text = re.sub(r"\$[^$]+\$", " x ", text)                      # inline math: a word
+        text = re.sub(r"\{[\w:-]+\}`[^`]*`", " x ", text)            # roles: a word
+        text = re.sub(r"`[^`]*`", " x ", text)
+        text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)           # link text only
+        words += len(re.findall(r"[A-Za-z0-9][\w'’.-]*", text))
+    return words

@@ -131,3 +131,63 @@ def test_timestamps_in_metadata_are_caught():
     nb = _good_notebook()
     nb.cells[0].metadata["execution"] = {"iopub.execute_input": "2026-11-21T04:00:00Z"}
     assert nb_hygiene.check_clean_metadata(nb)
+
+
+# --- Reading length: chapters 1 and 2 at most d2l-like length (issue 17). ----------------
+
+#: Words of unfolded prose allowed per chapter (asides and solutions sit in folded blocks).
+WORD_LIMITS = {"01_masks.ipynb": 3000, "02_inverted_dropout.ipynb": 3000}
+
+
+@pytest.mark.parametrize("name", sorted(WORD_LIMITS))
+def test_chapter_prose_length(name):
+    nb = nbformat.read(ROOT / "book" / name, as_version=4)
+    words = nb_hygiene.prose_words(nb)
+    assert words <= WORD_LIMITS[name], (
+        f"{name} has {words} words of unfolded prose; the limit is {WORD_LIMITS[name]}"
+    )
+
+
+def _md(*sources):
+    nb = _good_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(s) for s in sources]
+    return nb
+
+
+def test_prose_words_counts_prose_and_leaves_out_folded_parts():
+    assert nb_hygiene.prose_words(_md("One two three.")) == 3
+    assert nb_hygiene.prose_words(_md("A $x^2 + y$ b `code here` c.")) == 5
+    assert nb_hygiene.prose_words(_md("Intro.\n```python\nx = 1 + 2\n```\nEnd.")) == 2
+    folded = "Shown.\n```{admonition} Aside\n:class: dropdown\nHidden words here.\n```"
+    assert nb_hygiene.prose_words(_md(folded)) == 1
+    shown = "```{note}\n:label: n\nShown words.\n```"
+    assert nb_hygiene.prose_words(_md(shown)) == 2
+    sol = ["Before.", "```{solution-start} ex\n```", "Answer words.",
+           "```{solution-end}\n```", "After."]
+    assert nb_hygiene.prose_words(_md(*sol)) == 2
+    assert nb_hygiene.prose_words(_md("$$\na = b\n$$\nOne.")) == 1
+
+
+def test_long_code_line_is_caught():
+    nb = _good_notebook()
+    nb.cells[0].source = "x = " + "1 + " * 30 + "1"
+    assert any("characters" in p for p in nb_hygiene.check_line_length(nb))
+    nb.cells[0].metadata["tags"] = ["remove-input"]
+    assert not nb_hygiene.check_line_length(nb)
+
+
+def test_wide_printed_line_is_caught():
+    nb = _good_notebook()
+    nb.cells[1].outputs = [new_output("stream", name="stdout", text="x" * 80 + "\n")]
+    assert any("printed" in p for p in nb_hygiene.check_line_length(nb))
+
+
+def test_visible_glue_and_unfolded_plot_are_caught():
+    nb = _good_notebook()
+    nb.cells[0].source = 'glue("a", "1", display=False)'
+    nb.cells[1].outputs = [new_output("display_data", data={"image/png": "iVBOR"})]
+    problems = nb_hygiene.check_scaffolding_hidden(nb)
+    assert any("glue()" in p for p in problems) and any("hide-input" in p for p in problems)
+    nb.cells[0].metadata["tags"] = ["remove-input"]
+    nb.cells[1].metadata["tags"] = ["hide-input"]
+    assert not nb_hygiene.check_scaffolding_hidden(nb)
