@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from . import layers
+from . import layers, noise
 from ._checks import (
     as_generator,
     check_bool,
@@ -42,7 +42,8 @@ from .layers import DROPOUT_MODES
 from .losses import l2_penalty, mean_squared_error, softmax, softmax_cross_entropy
 from .optim import max_norm
 
-__all__ = ["ACTIVATIONS", "DROPOUT_MODES", "LOSSES", "MLP", "ForwardCache", "init_params"]
+__all__ = ["ACTIVATIONS", "DROPOUT_MODES", "LOSSES", "MLP", "NOISES", "ForwardCache",
+           "init_params"]
 
 #: Hidden-layer activations by name: the (forward, backward) cores of :mod:`.layers`.
 ACTIVATIONS: dict[str, tuple[Any, Any]] = {
@@ -53,6 +54,8 @@ ACTIVATIONS: dict[str, tuple[Any, Any]] = {
 _LOSS_FUNCTIONS = {"softmax": softmax_cross_entropy, "mse": mean_squared_error}
 LOSSES = tuple(_LOSS_FUNCTIONS)
 _INITS = ("auto", "he", "glorot")
+#: Kinds of dropout noise: Bernoulli masks, or Gaussian noise with the same two moments.
+NOISES = ("bernoulli", "gaussian")
 
 Ablation = Mapping[int, Any]
 
@@ -267,6 +270,9 @@ class MLP:
         ``"inverted"`` scales kept units by :math:`1/(1-p)` in training;
         ``"original"`` (Srivastava et al. 2014) scales every unit by the keep
         probability :math:`1-p` at test time. Both keep the expected activation.
+    noise : {"bernoulli", "gaussian"}, default "bernoulli"
+        ``"gaussian"`` multiplies by :math:`N(1, p/(1-p))` noise instead of a
+        scaled mask (same mean and variance; inverted mode only).
     init : {"auto", "he", "glorot"} or float, default "auto"
         Weight initialisation, see :func:`init_params`.
     seed : int or SeedSequence, optional
@@ -303,6 +309,7 @@ class MLP:
         p_drop_input: float = 0.0,
         p_drop_hidden: float | Sequence[float] = 0.0,
         dropout_mode: str = "inverted",
+        noise: str = "bernoulli",
         init: str | float = "auto",
         seed: int | np.random.SeedSequence | None = None,
         rng: np.random.Generator | None = None,
@@ -314,6 +321,10 @@ class MLP:
         self.p_drop_input: float = _check_p(p_drop_input, "p_drop_input")
         self.p_drop_hidden: tuple[float, ...] = _check_p_hidden(p_drop_hidden, self.n_hidden)
         self.dropout_mode: str = check_choice(dropout_mode, "dropout_mode", DROPOUT_MODES)
+        self.noise: str = check_choice(noise, "noise", NOISES)
+        if self.noise == "gaussian" and self.dropout_mode != "inverted":
+            raise ValueError("noise='gaussian' has mean 1, so it needs no test-time "
+                             "scaling: use dropout_mode='inverted'")
         self.dtype: np.dtype = _check_dtype(dtype)
         self.init: str | float = _check_init(init)
         self.params: dict[str, np.ndarray] = _init_params(
@@ -344,7 +355,9 @@ class MLP:
     def __repr__(self) -> str:
         return (f"MLP({list(self.layer_sizes)}, activation={list(self.activations)}, "
                 f"p_drop_input={self.p_drop_input}, p_drop_hidden={list(self.p_drop_hidden)}, "
-                f"dropout_mode={self.dropout_mode!r}, dtype={self.dtype.name})")
+                f"dropout_mode={self.dropout_mode!r}, "
+                + (f"noise={self.noise!r}, " if self.noise != "bernoulli" else "")
+                + f"dtype={self.dtype.name})")
 
     def get_params(self) -> dict[str, np.ndarray]:
         """A deep copy of the parameters."""
@@ -425,6 +438,9 @@ class MLP:
                      start: int) -> dict[int, np.ndarray]:
         """Validate given keep-masks (N rows); require ``rng`` where a mask must be drawn."""
         masks = dict(masks or {})
+        if masks and self.noise != "bernoulli":
+            raise ValueError("masks are Bernoulli keep-masks; this network has "
+                             f"noise={self.noise!r}")
         if masks and not train:
             raise ValueError("masks are training-mode keep-masks; pass train=True")
         for layer, mask in masks.items():
@@ -518,6 +534,10 @@ class MLP:
         p = self._p_drop(layer)
         if p == 0:
             return h
+        if self.noise == "gaussian":
+            h, c = noise._gaussian_dropout_forward(h, p, train, rng, (), None)
+            cache.steps.append(("gaussian", layer, c))
+            return h
         mask = masks.get(layer)
         h, c = layers._dropout_forward(h, p, train, None if mask is not None else rng,
                                        self.dropout_mode, (), mask)
@@ -557,10 +577,11 @@ class MLP:
                 d, grads[f"W{layer}"], grads[f"b{layer}"] = layers._affine_backward(d, c)
             elif kind == "act":
                 d = ACTIVATIONS[self.activations[layer - 1]][1](d, c)
-            elif kind == "dropout":
+            elif kind in ("dropout", "gaussian"):
                 if layer == 0:
                     break  # the input needs no gradient
-                d = layers._dropout_backward(d, c)
+                d = (layers._dropout_backward(d, c) if kind == "dropout"
+                     else noise._gaussian_dropout_backward(d, c))
             else:  # ablate
                 d = d * c
         return grads

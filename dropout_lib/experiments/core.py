@@ -65,6 +65,7 @@ class Config:
     p_drop_input : float, default 0.0
     p_drop_hidden : float or tuple of float, default 0.0
     dropout_mode : {"inverted", "original"}, default "inverted"
+    noise : {"bernoulli", "gaussian"}, default "bernoulli"
     init : {"auto", "he", "glorot"} or float, default "auto"
     optimizer : {"sgd", "adam"}, default "adam"
     lr : float, default 1e-3
@@ -98,6 +99,7 @@ class Config:
     p_drop_input: float = 0.0
     p_drop_hidden: float | tuple[float, ...] = 0.0
     dropout_mode: str = "inverted"
+    noise: str = "bernoulli"
     init: str | float = "auto"
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -148,7 +150,8 @@ class Config:
         """The network for data with ``n_inputs`` features and ``n_outputs`` outputs."""
         return MLP([n_inputs, *self.hidden, n_outputs], activation=self.activation,
                    p_drop_input=self.p_drop_input, p_drop_hidden=self.p_drop_hidden,
-                   dropout_mode=self.dropout_mode, init=self.init, seed=seed,
+                   dropout_mode=self.dropout_mode, noise=self.noise,
+                   init=self.init, seed=seed,
                    dtype=np.dtype(self.dtype))
 
     def make_optimizer(self) -> Optimizer:

@@ -496,3 +496,59 @@ def test_rng_and_masks_are_checked_where_the_layers_checked_them():
     ones = np.ones((2, 5), bool)
     np.testing.assert_array_equal(net.forward(X, train=True, masks={1: ones})[0],
                                   net.forward(X, train=True, masks={1: ones.copy()})[0])
+
+
+# --- Gaussian dropout noise in the network (chapter 5) ----------------------------------
+
+def test_gaussian_noise_network_gradient_matches_numeric():
+    X = np.random.default_rng(0).normal(size=(5, 4))
+    y = np.array([0, 1, 2, 1, 0])
+    net = MLP([4, 6, 3], p_drop_input=0.2, p_drop_hidden=0.5, noise="gaussian", seed=1)
+
+    def loss(params):
+        other = net.copy()
+        other.set_params(params)
+        return other.loss_and_grads(X, y, train=True, rng=np.random.default_rng(7))[0]
+
+    _, grads = net.loss_and_grads(X, y, train=True, rng=np.random.default_rng(7))
+    params = net.get_params()
+    for key in ("W1", "b2"):
+        num = np.zeros_like(params[key])
+        for idx in np.ndindex(params[key].shape):
+            for sign in (1, -1):
+                p = {k: v.copy() for k, v in params.items()}
+                p[key][idx] += sign * 1e-6
+                num[idx] += sign * loss(p) / 2e-6
+        assert rel_error(grads[key], num) < 1e-6
+
+
+def test_gaussian_noise_is_identity_at_evaluation_and_random_in_training():
+    X = np.random.default_rng(0).normal(size=(8, 4))
+    g = MLP([4, 16, 3], p_drop_hidden=0.5, noise="gaussian", seed=1)
+    b = MLP([4, 16, 3], p_drop_hidden=0.5, seed=1)
+    np.testing.assert_array_equal(g.scores(X), b.scores(X))
+    s1 = g.forward(X, train=True, rng=np.random.default_rng(1))[0]
+    s2 = g.forward(X, train=True, rng=np.random.default_rng(2))[0]
+    assert not np.allclose(s1, s2)
+    s3 = b.forward(X, train=True, rng=np.random.default_rng(1))[0]
+    assert not np.allclose(s1, s3)        # not Bernoulli masks in disguise
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"noise": "uniform"}, "noise"),
+    ({"noise": "gaussian", "dropout_mode": "original"}, "dropout_mode"),
+])
+def test_bad_noise_settings_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MLP([4, 6, 3], p_drop_hidden=0.5, seed=0, **kwargs)
+
+
+def test_gaussian_network_refuses_bernoulli_masks():
+    net = MLP([4, 6, 3], p_drop_hidden=0.5, noise="gaussian", seed=0)
+    with pytest.raises(ValueError, match="Bernoulli"):
+        net.forward(np.zeros((2, 4)), train=True, masks={1: np.ones((2, 6), bool)})
+
+
+def test_repr_names_the_noise_only_when_gaussian():
+    assert "noise" not in repr(MLP([4, 6, 3], seed=0))
+    assert "noise='gaussian'" in repr(MLP([4, 6, 3], noise="gaussian", seed=0))
