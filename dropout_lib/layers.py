@@ -40,6 +40,8 @@ __all__ = [
     "TanhCache",
     "affine_backward",
     "affine_forward",
+    "drop_path_backward",
+    "drop_path_forward",
     "dropout_backward",
     "dropout_forward",
     "relu_backward",
@@ -250,6 +252,75 @@ def _scaled(a: np.ndarray, scale: float, mask: np.ndarray | None, what: str) -> 
     if mask is not None:
         np.multiply(out, mask, out=out)
     return out
+
+
+# ---------------------------------------------------------------------------
+# DropPath (stochastic depth): dropout shared over every non-batch axis
+# ---------------------------------------------------------------------------
+
+
+def drop_path_forward(
+    branch: np.ndarray,
+    p_drop: float,
+    *,
+    train: bool,
+    rng: np.random.Generator | None = None,
+    mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, DropoutCache]:
+    r"""DropPath: drop a residual branch for whole examples (stochastic depth).
+
+    Parameters
+    ----------
+    branch : numpy.ndarray, shape (N, ...), float16/32/64
+        The output of the branch ``f(x)`` of a residual block ``x + f(x)``,
+        one example per row. Not modified.
+    p_drop : float
+        Probability of dropping the branch for each example, in ``[0, 1]``.
+    train : bool, keyword-only
+    rng : numpy.random.Generator, keyword-only
+        Required when ``train`` is true, ``p_drop > 0`` and no ``mask`` is given.
+    mask : numpy.ndarray of bool, shape (N, 1, ..., 1), keyword-only
+        A keep-mask to apply instead of drawing one (training only).
+
+    Returns
+    -------
+    out : numpy.ndarray, shape and dtype of ``branch``
+    cache : DropoutCache
+        For :func:`drop_path_backward` (or :func:`dropout_backward`).
+
+    Notes
+    -----
+    This is :func:`dropout_forward` (inverted) with
+    ``shared_axes = (1, ..., branch.ndim - 1)``: one keep-mask value per
+    example, :math:`y_n = m_n f(x)_n / (1 - p_{drop})`. Huang et al. (2016)
+    instead scale by :math:`1 - p_{drop}` at test time: ``mode="original"``
+    of :func:`dropout_forward` with the same ``shared_axes``.
+
+    See Also
+    --------
+    chapter 5 : DropPath and attention dropout.
+    """
+    branch = check_float_array(branch, "branch")
+    if branch.ndim < 1:
+        raise ValueError("branch must have a batch axis (shape (N, ...)), got a 0-d array")
+    shared = tuple(range(1, branch.ndim))
+    return dropout_forward(branch, p_drop, train=train, rng=rng, shared_axes=shared, mask=mask)
+
+
+def drop_path_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
+    """Backward pass of :func:`drop_path_forward`: :func:`dropout_backward` itself.
+
+    Parameters
+    ----------
+    dout : numpy.ndarray, shape of ``branch``, floating
+    cache : DropoutCache
+        From :func:`drop_path_forward`.
+
+    Returns
+    -------
+    dbranch : numpy.ndarray, shape and dtype of ``dout``
+    """
+    return dropout_backward(dout, cache)
 
 
 # ---------------------------------------------------------------------------
