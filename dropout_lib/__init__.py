@@ -3,8 +3,12 @@
 The book's chapters import it as ``import dropout_lib as dl``.
 
 - :mod:`~dropout_lib.masks`: dropout masks (element-wise, shared along axes).
-- :mod:`~dropout_lib.layers`: forward/backward pairs (dropout, affine,
-  ReLU, sigmoid, tanh).
+- :mod:`~dropout_lib.layers`: forward/backward pairs (dropout, DropPath,
+  affine, ReLU, sigmoid, tanh).
+- :mod:`~dropout_lib.noise`, :mod:`~dropout_lib.norm`,
+  :mod:`~dropout_lib.conv`, :mod:`~dropout_lib.attention`: Gaussian dropout,
+  batch normalisation, convolution and pooling, self-attention with
+  attention dropout (chapter 5).
 - :mod:`~dropout_lib.gradcheck`: centred-difference gradients.
 - :mod:`~dropout_lib.net`: the MLP, with dropout after any layer;
   :mod:`~dropout_lib.losses` and :mod:`~dropout_lib.optim` go with it.
@@ -22,27 +26,47 @@ function changes its inputs; ``p_drop`` is always the probability of
 *dropping* a unit.
 """
 # plotting (matplotlib) is not imported here: `import dropout_lib` needs only NumPy.
-from . import (analysis, data, experiments, gradcheck, layers, losses, masks,
-               net, optim, training)
+from . import (
+               analysis,
+               attention,
+               conv,
+               data,
+               experiments,
+               gradcheck,
+               layers,
+               losses,
+               masks,
+               net,
+               noise,
+               norm,
+               optim,
+               training,
+)
+from .attention import self_attention_backward, self_attention_forward
+from .conv import avg_pool2x2_backward, avg_pool2x2_forward, conv2d_backward, conv2d_forward
 from .data import Splits, digits_splits, load_digits
 from .experiments import Config, run, run_seeds, summarize
 from .gradcheck import numerical_gradient, rel_error
 from .layers import (
-    DropoutCache,
-    affine_backward,
-    affine_forward,
-    dropout_backward,
-    dropout_forward,
-    relu_backward,
-    relu_forward,
-    sigmoid_backward,
-    sigmoid_forward,
-    tanh_backward,
-    tanh_forward,
+               DropoutCache,
+               affine_backward,
+               affine_forward,
+               drop_path_backward,
+               drop_path_forward,
+               dropout_backward,
+               dropout_forward,
+               relu_backward,
+               relu_forward,
+               sigmoid_backward,
+               sigmoid_forward,
+               tanh_backward,
+               tanh_forward,
 )
 from .losses import mean_squared_error, softmax_cross_entropy
 from .masks import bernoulli_mask, keep_probability, mask_shape
 from .net import MLP
+from .noise import gaussian_dropout_backward, gaussian_dropout_forward
+from .norm import BatchNormState, batchnorm_backward, batchnorm_forward, batchnorm_state
 from .optim import SGD, Adam
 from .training import EarlyStopping, History, evaluate, fit
 
@@ -52,6 +76,7 @@ __all__ = [
     "MLP",
     "SGD",
     "Adam",
+    "BatchNormState",
     "Config",
     "DropoutCache",
     "EarlyStopping",
@@ -60,14 +85,27 @@ __all__ = [
     "affine_backward",
     "affine_forward",
     "analysis",
+    "attention",
+    "avg_pool2x2_backward",
+    "avg_pool2x2_forward",
+    "batchnorm_backward",
+    "batchnorm_forward",
+    "batchnorm_state",
     "bernoulli_mask",
+    "conv",
+    "conv2d_backward",
+    "conv2d_forward",
     "data",
     "digits_splits",
+    "drop_path_backward",
+    "drop_path_forward",
     "dropout_backward",
     "dropout_forward",
     "evaluate",
     "experiments",
     "fit",
+    "gaussian_dropout_backward",
+    "gaussian_dropout_forward",
     "gradcheck",
     "keep_probability",
     "layers",
@@ -77,6 +115,8 @@ __all__ = [
     "masks",
     "mean_squared_error",
     "net",
+    "noise",
+    "norm",
     "numerical_gradient",
     "optim",
     "rel_error",
@@ -84,6 +124,8 @@ __all__ = [
     "relu_forward",
     "run",
     "run_seeds",
+    "self_attention_backward",
+    "self_attention_forward",
     "sigmoid_backward",
     "sigmoid_forward",
     "softmax_cross_entropy",
