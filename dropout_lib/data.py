@@ -1,4 +1,4 @@
-"""Data sets for the book: the digits (shipped, offline), synthetic sets and seeded splits.
+"""Data sets for the book: the digits and MNIST (shipped, offline), synthetic sets, splits.
 
 Every draw comes from an explicit ``np.random.Generator``, built from ``seed``
 or passed as ``rng`` (exactly one of the two); no function modifies its inputs.
@@ -8,6 +8,7 @@ See Also
 book/02_inverted_dropout.ipynb : digits experiments.
 book/03_co_adaptation.ipynb : small training sets, where dropout helps most.
 book/04_ensembles.ipynb : the gap regression set for MC-dropout uncertainty.
+chapter 5 (dropout in practice) : MNIST's 10,000 test images, the 784-512-512-10 network.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ __all__ = [
     "digits_splits",
     "gap_function",
     "load_digits",
+    "load_mnist",
     "make_gap_regression",
     "make_linear_regression",
+    "mnist_splits",
     "subsample_train",
     "train_val_test_split",
 ]
@@ -340,6 +343,96 @@ def digits_splits(
     load_digits, subsample_train, book/03_co_adaptation.ipynb
     """
     X, y = load_digits()
+    split_ss, sub_ss = np.random.SeedSequence(check_int(seed, "seed", 0)).spawn(2)
+    splits = train_val_test_split(X, y, val_frac=val_frac, test_frac=test_frac, seed=split_ss)
+    if n_train is not None:
+        splits = subsample_train(splits, n_train, seed=sub_ss)
+    return splits
+
+
+# --------------------------------------------------------------------------- MNIST
+
+#: The shipped MNIST files: (name, idx magic number, shape after the header).
+_MNIST_FILES = {"images": ("t10k-images-idx3-ubyte.gz", 2051, (10000, 28, 28)),
+                "labels": ("t10k-labels-idx1-ubyte.gz", 2049, (10000,))}
+
+
+def _read_idx(name: str, magic: int, shape: tuple[int, ...]) -> np.ndarray:
+    """One gzipped idx file of uint8: big-endian magic, then one int32 per axis."""
+    ref = resources.files("dropout_lib").joinpath("datasets", name)
+    with ref.open("rb") as fh, gzip.open(fh, "rb") as raw:
+        data = raw.read()
+    head = np.frombuffer(data, dtype=">i4", count=1 + len(shape))
+    if int(head[0]) != magic or tuple(int(d) for d in head[1:]) != shape:
+        raise ValueError(f"{name} is not an idx file of shape {shape}: header "
+                         f"{head.tolist()}")
+    return np.frombuffer(data, dtype=np.uint8, offset=4 * head.size).reshape(shape)
+
+
+@functools.lru_cache(maxsize=1)
+def _read_mnist() -> tuple[np.ndarray, np.ndarray]:
+    images = _read_idx(*_MNIST_FILES["images"])
+    labels = _read_idx(*_MNIST_FILES["labels"])
+    X = images.reshape(images.shape[0], -1).astype(np.float64) / 255.0
+    y = labels.astype(np.int64)
+    X.flags.writeable = False
+    y.flags.writeable = False
+    return X, y
+
+
+def load_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """Load MNIST's 10,000 test images (28x28, 10 classes), offline.
+
+    Returns
+    -------
+    X : ndarray of float64, shape (10000, 784)
+        Grey levels 0..255 divided by 255; row-major 28x28.
+    y : ndarray of int64, shape (10000,)
+        Digit labels 0..9.
+
+    Notes
+    -----
+    The official MNIST *test* set (LeCun, Cortes & Burges), CC BY-SA 3.0;
+    see ``dropout_lib/datasets/LICENSE.md``. The 60,000 training images are
+    not shipped. Each call returns fresh, writable copies.
+
+    See Also
+    --------
+    mnist_splits, chapter 5 (dropout in practice)
+    """
+    X, y = _read_mnist()
+    return X.copy(), y.copy()
+
+
+def mnist_splits(
+    *,
+    seed: int = 0,
+    val_frac: float = 0.1,
+    test_frac: float = 0.2,
+    n_train: int | None = None,
+) -> Splits:
+    """The 10,000 MNIST images split into stratified train/val/test sets.
+
+    Parameters
+    ----------
+    seed : int, default 0
+        Seed of the split. The split and the subsample use independent streams
+        spawned from it, so validation and test are the same for every ``n_train``.
+    val_frac, test_frac : float, default 0.1 and 0.2
+        Fractions of the 10,000 images (1,000 and 2,000 by default, leaving
+        7,000 to train).
+    n_train : int, optional
+        Keep only this many training images (see :func:`subsample_train`).
+
+    Returns
+    -------
+    Splits
+
+    See Also
+    --------
+    load_mnist, digits_splits, chapter 5 (dropout in practice)
+    """
+    X, y = load_mnist()
     split_ss, sub_ss = np.random.SeedSequence(check_int(seed, "seed", 0)).spawn(2)
     splits = train_val_test_split(X, y, val_frac=val_frac, test_frac=test_frac, seed=split_ss)
     if n_train is not None:
