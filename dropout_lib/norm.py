@@ -134,14 +134,14 @@ def batchnorm_forward(
         raise ValueError(f"x must have shape (N, D) (2 dimensions), got shape {x.shape}")
     d = x.shape[1]
     for name, value in (("gamma", gamma), ("beta", beta)):
-        check_same_shape(check_float_array(value, name), (d,), name, "a feature of x (D,)")
+        check_same_shape(check_float_array(value, name), (d,), name, "the features of x (D,)")
     if not isinstance(state, BatchNormState):
         raise TypeError(
             "state must be a BatchNormState (e.g. batchnorm_state(D)), "
             f"got {type(state).__name__}"
         )
     for name in ("mean", "var"):
-        check_same_shape(getattr(state, name), (d,), f"state.{name}", "a feature of x (D,)")
+        check_same_shape(getattr(state, name), (d,), f"state.{name}", "the features of x (D,)")
     train = check_bool(train, "train", "True for training, False for evaluation")
     momentum = check_scalar(momentum, "momentum", low=0.0, high=1.0)
     eps = check_scalar(eps, "eps", low=0.0, low_open=True)
