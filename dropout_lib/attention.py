@@ -183,9 +183,9 @@ def self_attention_backward(
 
     Notes
     -----
-    Through the softmax, row by row:
-    :math:`\partial L/\partial S = A \odot (G - \sum_j G_{\cdot j} A_{\cdot j})`,
-    where :math:`G` is the gradient of :math:`A` (after the dropout backward).
+    Through the softmax of each row :math:`i` of the scores :math:`S`:
+    :math:`\partial L/\partial S_{ij} = A_{ij}\,(G_{ij} - \sum_{j'} G_{ij'} A_{ij'})`,
+    where :math:`G = \partial L/\partial A` (after the dropout backward).
 
     See Also
     --------
