@@ -537,6 +537,7 @@ def test_gaussian_noise_is_identity_at_evaluation_and_random_in_training():
 @pytest.mark.parametrize("kwargs, match", [
     ({"noise": "uniform"}, "noise"),
     ({"noise": "gaussian", "dropout_mode": "original"}, "dropout_mode"),
+    ({"noise": "gaussian", "p_drop_input": 1.0}, "p_drop_input"),
 ])
 def test_bad_noise_settings_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
