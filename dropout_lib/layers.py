@@ -304,7 +304,8 @@ def drop_path_forward(
     if branch.ndim < 1:
         raise ValueError("branch must have a batch axis (shape (N, ...)), got a 0-d array")
     shared = tuple(range(1, branch.ndim))
-    return dropout_forward(branch, p_drop, train=train, rng=rng, shared_axes=shared, mask=mask)
+    return dropout_forward(branch, p_drop, train=train, rng=rng,
+                           shared_axes=shared, mask=mask)
 
 
 def drop_path_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
