@@ -293,6 +293,78 @@ _JS_PROSE_TEXT = """(sel) => {
   return parts.join('');
 }"""
 
+# Widths at the session's viewport (1280 px): notebook figures, code input cells, tables
+# and the page itself. Folded code (hide-input) is unfolded while it is measured, since a
+# reader can unfold it; solutions were opened by the solutions step before this one.
+_JS_LAYOUT = """async (sel) => {
+  const article = document.querySelector(sel);
+  const closed = [...article.querySelectorAll('details:not([open])')];
+  closed.forEach(d => { d.open = true; });
+  await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+  const shown = el => { const b = el.getBoundingClientRect();
+                        return b.width > 0 && b.height > 0; };
+  const label = el => {
+    const fig = el.closest('figure');
+    const cap = fig && fig.querySelector('figcaption .caption-number');
+    return cap ? cap.textContent.trim() : '';
+  };
+  const figures = [...article.querySelectorAll('.cell_output img')].map(img => ({
+    src: img.currentSrc || img.src, alt: (img.getAttribute('alt') || '').slice(0, 60),
+    label: label(img), width_attr: img.getAttribute('width'),
+    natural_width: img.naturalWidth, shown: shown(img),
+    displayed: Math.round(img.getBoundingClientRect().width * 10) / 10}));
+  const inputs = [...article.querySelectorAll('.cell_input pre')].map((pre, i) => {
+    const lines = pre.textContent.split('\\n');
+    const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), '');
+    const cell = pre.closest('.cell');
+    return {index: i + 1, id: cell && cell.id || '', shown: shown(pre),
+            folded: !!pre.closest('details'), scroll: pre.scrollWidth, client: pre.clientWidth,
+            longest: longest.length, line: longest.slice(0, 90)};
+  });
+  const scrollerOf = el => {
+    for (let p = el.parentElement; p && p !== article.parentElement; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll') return p;
+    }
+    return null;
+  };
+  const as = getComputedStyle(article);
+  const aw = article.clientWidth - parseFloat(as.paddingLeft) - parseFloat(as.paddingRight);
+  const tables = [...article.querySelectorAll('table')].filter(shown).map((t, i) => {
+    const box = scrollerOf(t);
+    const head = t.querySelector('th, td');
+    return {index: i + 1, head: head ? head.textContent.trim().slice(0, 40) : '',
+            width: Math.round(t.getBoundingClientRect().width),
+            scroller: box ? {cls: box.className.split(' ')[0], client: box.clientWidth,
+                             scroll: box.scrollWidth,
+                             right: Math.round(box.getBoundingClientRect().right)} : null};
+  });
+  const result = {figures, inputs, tables, article_width: aw,
+                  article_right: Math.round(article.getBoundingClientRect().right
+                                            - parseFloat(as.paddingRight)),
+                  article_scroll: article.scrollWidth - parseFloat(as.paddingLeft)
+                                  - parseFloat(as.paddingRight),
+                  page_scroll: document.documentElement.scrollWidth,
+                  page_client: document.documentElement.clientWidth};
+  closed.forEach(d => { d.open = false; });
+  return result;
+}"""
+
+# The computed CSS filter of every notebook figure in the dark theme (then the theme the
+# page had is restored).
+_JS_DARK_FILTERS = """async (sel) => {
+  const root = document.documentElement, before = root.dataset.theme;
+  root.dataset.theme = 'dark';
+  await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+  const out = [...document.querySelector(sel).querySelectorAll('.cell_output img')].map(img =>
+    ({src: (img.currentSrc || img.src).split('/').pop(), filter: getComputedStyle(img).filter}));
+  const others = [...document.querySelectorAll('img')].filter(img => !img.closest('.cell_output'))
+    .map(img => ({src: (img.currentSrc || img.src).split('/').pop(),
+                  filter: getComputedStyle(img).filter}));
+  if (before === undefined) delete root.dataset.theme; else root.dataset.theme = before;
+  return {figures: out, others};
+}"""
+
 _JS_ICONS = """() => [...document.querySelectorAll('link[rel~="icon"]')].map(l => l.href)"""
 
 
@@ -318,6 +390,8 @@ class PageVisit:
     prose_text: str = ""
     solutions: list = field(default_factory=list)
     download: dict = field(default_factory=dict)
+    layout: dict = field(default_factory=dict)
+    dark: dict = field(default_factory=dict)
     not_run: dict = field(default_factory=dict)  # step -> why that check could not run
 
 
@@ -350,7 +424,8 @@ class Site:
         v.status = response.status if response else None
         v.final_url = page.url
         v.article_found = page.locator(ARTICLE).count() == 1
-        for step in (self._images, self._math, self._solutions, self._download):
+        for step in (self._images, self._math, self._solutions, self._layout, self._dark,
+                     self._download):
             name = step.__name__.lstrip("_")
             if v.status != 200 or not v.article_found:
                 v.not_run[name] = f"the page did not load (HTTP {v.status}, article found: " \
@@ -411,6 +486,12 @@ class Site:
                 info["aria_expanded"] = (button.first.get_attribute("aria-expanded")
                                          if button.count() else None)
             v.solutions.append(info)
+
+    def _layout(self, page, v: PageVisit):
+        v.layout = page.evaluate(_JS_LAYOUT, ARTICLE)
+
+    def _dark(self, page, v: PageVisit):
+        v.dark = page.evaluate(_JS_DARK_FILTERS, ARTICLE)
 
     def _download(self, page, v: PageVisit):
         menu = page.locator(".dropdown-download-buttons")

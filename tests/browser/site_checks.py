@@ -140,3 +140,51 @@ def notebook_problem(text: str) -> str | None:
     if not nb.cells:
         return "the notebook has no cells"
     return None
+
+
+# ---------------------------------------------------------------------------------------
+# Figures: the width a figure was drawn for
+
+# The book's figures are drawn at 100 dpi (1 inch = 100 CSS px) and saved at 2x pixel
+# density ("retina"), which records the CSS size as the <img>'s width attribute.
+LOGICAL_DPI = 100
+MIN_FIGURE_SHARE = 0.85  # displayed width / intended width, at 1280 px
+
+
+def png_dpi(data: bytes) -> float | None:
+    """The resolution a PNG records in its pHYs chunk (dots per inch), or None."""
+    import struct
+
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"pHYs" and length >= 9:
+            x_per_unit, _, unit = struct.unpack(">IIB", data[pos + 8:pos + 17])
+            return x_per_unit * 0.0254 if unit == 1 else None
+        if kind in (b"IDAT", b"IEND"):
+            return None  # pHYs must come before the image data
+        pos += 12 + length
+    return None
+
+
+def css_pixels(value: str | None) -> float | None:
+    """A width attribute in CSS px ("680", "680px", "680.5"), or None ("", "80%")."""
+    if value is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(px)?\s*", value)
+    return float(m.group(1)) if m else None
+
+
+def intended_width(width_attr: str | None, natural_width: int, dpi: float | None) -> float:
+    """The CSS width a notebook figure was drawn for.
+
+    Its width attribute when it has one in px; otherwise its pixel width, halved for an
+    image saved at 2x density (a PNG recording at least twice LOGICAL_DPI)."""
+    width = css_pixels(width_attr)
+    if width:
+        return width
+    if dpi is not None and dpi >= 2 * LOGICAL_DPI - 1:
+        return natural_width / 2
+    return float(natural_width)

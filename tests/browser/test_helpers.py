@@ -9,8 +9,10 @@ import pytest
 from site_checks import (
     alt_text_problem,
     external_urls,
+    intended_width,
     is_local_url,
     notebook_problem,
+    png_dpi,
     raw_math_fragments,
 )
 
@@ -115,3 +117,40 @@ def test_recorder_flags_external_and_missing(new_page, server):
                for r in rec.bad_responses), rec.bad_responses
     assert any(r.endswith("/no-such-file.png") for r in rec.server_errors), rec.server_errors
     assert elapsed < 5, f"blocking the external request took {elapsed:.1f} s"
+
+
+# ---------------------------------------------------------------------------------------
+# Figure widths
+
+
+def _png(dpi: float | None) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    head = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 2, 8, 2, 0, 0, 0))
+    phys = b"" if dpi is None else chunk(
+        b"pHYs", struct.pack(">IIB", round(dpi / 0.0254), round(dpi / 0.0254), 1))
+    return head + phys + chunk(b"IDAT", zlib.compress(b"\0" * 26)) + chunk(b"IEND", b"")
+
+
+def test_png_dpi_reads_phys():
+    assert abs(png_dpi(_png(200)) - 200) < 0.1
+    assert abs(png_dpi(_png(100)) - 100) < 0.1
+    assert png_dpi(_png(None)) is None
+    assert png_dpi(b"GIF89a...") is None
+
+
+@pytest.mark.parametrize("attr, natural, dpi, want", [
+    ("680", 1360, 200, 680),      # retina output with myst-nb's width attribute
+    ("680px", 1360, None, 680),
+    (None, 1360, 200, 680),       # 2x image without an attribute
+    (None, 941, 100, 941),        # 1x image: its pixels are its CSS width
+    (None, 941, None, 941),
+    ("80%", 1360, 200, 680),      # a percentage says nothing about the drawing
+])
+def test_intended_width(attr, natural, dpi, want):
+    assert intended_width(attr, natural, dpi) == want

@@ -1,0 +1,209 @@
+"""How the chapters lay out at 1280 px, in dark mode and for a keyboard (issue 17).
+
+- Figures are displayed at (nearly) the width they were drawn for (point 2).
+- No code input cell scrolls sideways, and wide tables scroll inside their own box, not
+  the page (point 5).
+- In the dark theme, figures are a dark variant (inverted), not a dimmed white box
+  (point 3).
+- Tab from the top of chapter 1 reaches the first exercise without stopping on any
+  formula, and the header's buttons show a focus ring (point 7).
+
+The first four read the shared visit of each page (conftest.Site.visit, at 1280 px);
+the keyboard tests walk chapter 1 once with Tab.
+"""
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from site_checks import ARTICLE, MIN_FIGURE_SHARE, intended_width, listing, png_dpi
+from toc import resolve, toc_entries
+
+PAGES = toc_entries()
+NOTEBOOK_PAGES = [e for e in PAGES if getattr(resolve(e), "suffix", "") == ".ipynb"]
+CHAPTER = "book/01_masks"
+
+
+def checked(visit, *steps: str) -> None:
+    missed = {s: visit.not_run[s] for s in steps if s in visit.not_run}
+    assert not missed, (f"{visit.url}: could not check "
+                        + "; ".join(f"{s} ({why})" for s, why in missed.items()))
+
+
+@pytest.fixture(params=NOTEBOOK_PAGES)
+def visit(request, site):
+    return site.visit(request.param)
+
+
+def _figure_name(fig: dict) -> str:
+    name = fig["label"] or fig["src"].rsplit("/", 1)[-1][:16]
+    return f"{name} ({fig['alt']}…)" if fig["alt"] else name
+
+
+def test_figures_are_shown_at_their_width(visit, server):
+    """No notebook figure is displayed at under 85% of the width it was drawn for: its
+    width attribute, or for a 2x PNG without one half its pixel width."""
+    checked(visit, "layout")
+    figures = visit.layout["figures"]
+    measured, problems = 0, []
+    for fig in figures:
+        if not fig["shown"]:
+            continue  # inside something folded that the visit did not open
+        path = server.root / unquote(urlsplit(fig["src"]).path).lstrip("/")
+        dpi = png_dpi(path.read_bytes()) if path.is_file() else None
+        want = intended_width(fig["width_attr"], fig["natural_width"], dpi)
+        measured += 1
+        share = fig["displayed"] / want if want else 0.0
+        if share < MIN_FIGURE_SHARE:
+            problems.append(
+                f"{_figure_name(fig)}: shown {fig['displayed']:.0f} px wide of the "
+                f"{want:.0f} px it was drawn for ({share:.0%}; width attribute "
+                f"{fig['width_attr']!r}, {fig['natural_width']} px at "
+                f"{'?' if dpi is None else round(dpi)} dpi)")
+    if figures:
+        assert measured, f"{visit.url}: none of its {len(figures)} figures was displayed"
+    assert not problems, (
+        f"{visit.url}: {len(problems)} of {measured} figures shrunk below "
+        f"{MIN_FIGURE_SHARE:.0%} (the text column is {visit.layout['article_width']} px; "
+        f"draw them for it):\n{listing(problems, 30)}")
+
+
+def test_code_inputs_do_not_scroll_sideways(visit):
+    checked(visit, "layout")
+    inputs = [c for c in visit.layout["inputs"] if c["shown"]]
+    assert inputs or not visit.layout["inputs"], f"{visit.url}: no code cell was displayed"
+    wide = [c for c in inputs if c["scroll"] > c["client"] + 1]
+    problems = [f"cell {c['index']}{' (folded)' if c['folded'] else ''}: "
+                f"{c['scroll']} px of code in a {c['client']} px box; longest line "
+                f"{c['longest']} characters: {c['line']!r}" for c in wide]
+    assert not problems, (f"{visit.url}: {len(wide)} of {len(inputs)} code input cells "
+                          f"scroll sideways:\n{listing(problems, 40)}")
+
+
+@pytest.fixture(params=PAGES)
+def any_visit(request, site):
+    return site.visit(request.param)
+
+
+def test_wide_tables_scroll_in_their_own_box(any_visit):
+    """A table wider than the text column sits in a box that scrolls sideways and fits the
+    column; the page itself never scrolls sideways."""
+    v = any_visit
+    checked(v, "layout")
+    lay = v.layout
+    problems = []
+    for t in lay["tables"]:
+        if t["width"] <= lay["article_width"] + 1:
+            continue
+        box = t["scroller"]
+        where = f"table {t['index']} ({t['head']!r}, {t['width']} px)"
+        if box is None:
+            problems.append(f"{where} is wider than the {lay['article_width']} px column "
+                            f"and nothing around it scrolls")
+        elif box["client"] > lay["article_width"] + 1 or box["right"] > lay["article_right"] + 1:
+            problems.append(f"{where} scrolls in .{box['cls']}, which is itself "
+                            f"{box['client']} px wide, wider than the column")
+    if lay["page_scroll"] > lay["page_client"] + 1:
+        problems.append(f"the page scrolls sideways: {lay['page_scroll']} px of content in "
+                        f"a {lay['page_client']} px window")
+    if lay["article_scroll"] > lay["article_width"] + 1:
+        problems.append(f"content spills out of the text column: {lay['article_scroll']} px "
+                        f"in {lay['article_width']} px")
+    assert not problems, f"{v.url}:\n{listing(problems)}"
+
+
+def test_dark_mode_figures_are_inverted_not_dimmed(visit):
+    """In the dark theme each figure is drawn as a dark variant (invert + hue-rotate), and
+    the theme's dimming (brightness) is gone; other images keep the theme's rule."""
+    checked(visit, "dark")
+    figures = visit.dark["figures"]
+    problems = [f"{f['src'][:16]}: filter {f['filter']!r}" for f in figures
+                if "invert(" not in f["filter"] or "hue-rotate(" not in f["filter"]
+                or "brightness(" in f["filter"]]
+    assert not problems, (f"{visit.url}: figures not drawn as a dark variant in dark "
+                          f"mode:\n{listing(problems)}")
+    inverted_others = [f["src"] for f in visit.dark["others"] if "invert(" in f["filter"]]
+    assert not inverted_others, f"{visit.url}: images outside figures inverted: {inverted_others}"
+
+
+# ---------------------------------------------------------------------------------------
+# The keyboard
+
+MAX_TABS = 600
+# The header's buttons a keyboard reader uses (issue 17, point 7).
+BUTTONS = {
+    "Download": ".dropdown-download-buttons > button",
+    "fullscreen": "button.btn-fullscreen-button",
+    "theme": "button.theme-switch-button",
+    "menu (primary sidebar)": "button.primary-toggle",
+}
+
+_JS_FOCUS = """([exerciseSel, buttons]) => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return {none: true};
+  const ex = document.querySelector(exerciseSel);
+  const reached = !!ex && (ex.contains(el) ||
+      !!(ex.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING));
+  const button = Object.keys(buttons).find(k => el.matches(buttons[k])) || null;
+  let ring = null;
+  if (button) {
+    const s = getComputedStyle(el);
+    ring = {outline: `${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor}`,
+            outlineStyle: s.outlineStyle, outlineWidth: parseFloat(s.outlineWidth),
+            boxShadow: s.boxShadow, focusVisible: el.matches(':focus-visible')};
+  }
+  return {tag: el.tagName.toLowerCase(), cls: String(el.className).slice(0, 60),
+          text: (el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 40),
+          math: !!el.closest('mjx-container'), reached, button, ring};
+}"""
+
+
+def has_ring(ring: dict) -> bool:
+    outline = ring["outlineStyle"] not in ("none", "hidden") and ring["outlineWidth"] >= 1
+    return outline or ring["boxShadow"] not in ("none", "")
+
+
+@pytest.fixture(scope="module")
+def tab_walk(new_page, site):
+    """Press Tab from the top of chapter 1 until focus reaches its first exercise."""
+    page, rec = new_page()
+    page.bring_to_front()
+    page.goto(site.page_url(CHAPTER), wait_until="load")
+    page.evaluate("async () => { const MJ = window.MathJax;"
+                  " if (MJ && MJ.startup && MJ.startup.promise) await MJ.startup.promise; }")
+    exercise = f"{ARTICLE} .exercise"
+    assert page.locator(exercise).count(), f"{CHAPTER} has no exercise (.exercise)"
+    walk = {"stops": [], "reached": None, "buttons": {}, "math_tab_stops": page.evaluate(
+        "() => document.querySelectorAll('mjx-container[tabindex]').length")}
+    page.locator("body").focus()
+    for n in range(1, MAX_TABS + 1):
+        page.keyboard.press("Tab")
+        stop = page.evaluate(_JS_FOCUS, [exercise, BUTTONS])
+        walk["stops"].append(stop)
+        if stop.get("button") and stop["button"] not in walk["buttons"]:
+            walk["buttons"][stop["button"]] = stop["ring"]
+        if stop.get("reached"):
+            walk["reached"] = n
+            break
+    return walk
+
+
+def test_tab_reaches_first_exercise_without_stopping_on_math(tab_walk):
+    math = [s for s in tab_walk["stops"] if s.get("math")]
+    assert not math, (f"Tab stopped on {len(math)} formulas before the first exercise "
+                      f"(MathJax's menuOptions.settings.inTabOrder should be false); "
+                      f"{tab_walk['math_tab_stops']} formulas are tab stops")
+    assert tab_walk["reached"], (
+        f"{MAX_TABS} presses of Tab did not reach the first exercise of {CHAPTER}; "
+        f"the last stops: {tab_walk['stops'][-5:]}")
+
+
+@pytest.mark.parametrize("button", list(BUTTONS))
+def test_header_buttons_show_a_focus_ring(tab_walk, button):
+    assert button in tab_walk["buttons"], (
+        f"Tab never reached the {button} button ({BUTTONS[button]}) on {CHAPTER}")
+    ring = tab_walk["buttons"][button]
+    assert ring["focusVisible"], f"the {button} button is focused but not :focus-visible"
+    assert has_ring(ring), (f"the {button} button shows no focus ring when reached with "
+                            f"Tab: outline {ring['outline']}, box-shadow {ring['boxShadow']}")
