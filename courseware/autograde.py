@@ -33,10 +33,13 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import multiprocessing
+import symtable
 import sys
 import time
 import uuid
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +49,7 @@ from nbformat import NotebookNode
 from .assignment import COURSE, META, nbgrader, source_notebook
 from .book import ROOT
 from .judge import JUDGES, judge_exercise
-from .sandbox import Sandbox, become_subreaper, changed, fingerprint
+from .sandbox import Sandbox, become_subreaper, bwrap_works, changed, fingerprint
 
 __all__ = ["ExerciseScore", "Submission", "grade_notebook", "main"]
 
@@ -135,12 +138,63 @@ def _runnable(cell: NotebookNode) -> bool:
             and not cell.metadata.get("courseware", {}).get("missing"))
 
 
-def _run_all(sb: Sandbox, codes: list[str], problems: list[str], deadline: float) -> None:
+def _cell_names(source: str) -> tuple[set[str], set[str]] | None:
+    """(names a code cell defines at its top level, global names it uses anywhere, also
+    inside its functions); None if it does not parse (IPython's syntax, e.g. magics, is
+    translated first)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+        top = symtable.symtable(TransformerManager().transform_cell(source), "<cell>", "exec")
+    except Exception:  # noqa: BLE001 - a cell that does not parse defines nothing we know
+        return None
+    defined = {s.get_name() for s in top.get_symbols()
+               if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    used: set[str] = set()
+    stack = [top]
+    while stack:
+        table = stack.pop()
+        used |= {s.get_name() for s in table.get_symbols()
+                 if s.is_referenced() and (table is top or s.is_global())}
+        stack.extend(table.get_children())
+    return defined, used
+
+
+def needed_cells(nb: NotebookNode, judged: set[str]) -> list[int]:
+    """Indices of the code cells to run: the solution cells of the auto-graded exercises
+    (grade ids ``judged``), the cells the student added, the chapter's first code cell
+    (its set-up), and every other code cell (locked, or the student's code for a
+    hand-graded exercise) that defines a name one of those uses, transitively.
+
+    The rest of the chapter (experiments, figures) cannot change what the student's
+    functions compute unless they use a name it defines, so it is not run: grading a
+    chapter takes seconds instead of a minute.
+    """
+    code = [i for i, c in enumerate(nb.cells) if _runnable(c)]
+    if not code:
+        return []
+    names = {i: _cell_names(nb.cells[i].source) for i in code}
+    roots = {i for i in code if _gid(nb.cells[i]) in judged or not _gid(nb.cells[i])}
+    needed = roots | {code[0]}
+    want = set().union(*(names[i][1] for i in needed if names[i]))
+    grew = True
+    while grew:
+        grew = False
+        for i in sorted(set(code) - needed):
+            if names[i] and names[i][0] & want:
+                needed.add(i)
+                want |= names[i][1]
+                grew = True
+    return sorted(needed)
+
+
+def _run_all(sb: Sandbox, cells: list[tuple[int, str]], problems: list[str],
+             deadline: float) -> list[str]:
+    """Run ``(code cell number, source)`` pairs; return the sources that ran (to replay)."""
     done: list[str] = []
-    for n, code in enumerate(codes, 1):
+    for n, code in cells:
         if time.monotonic() > deadline:
             problems.append(f"the notebook's time limit was reached at code cell {n}")
-            return
+            return done
         status, text = sb.run(code)
         if status == "error":
             problems.append(f"code cell {n} raised {text}")
@@ -154,10 +208,11 @@ def _run_all(sb: Sandbox, codes: list[str], problems: list[str], deadline: float
                             "before it replayed")
             if sb.restarts > _MAX_RESTARTS:
                 problems.append("too many restarts: the remaining cells were not run")
-                return
+                return done
             _replay(sb, done)
             continue
         done.append(code)
+    return done
 
 
 def _replay(sb: Sandbox, codes: list[str]) -> None:
@@ -168,7 +223,8 @@ def _replay(sb: Sandbox, codes: list[str]) -> None:
 
 def grade_notebook(sub: NotebookNode, release: NotebookNode, *, student: str = "student",
                    hidden: bool = True, timeout_cell: float = 30,
-                   timeout_total: float = 300) -> Submission:
+                   timeout_total: float = 300, course: Path | None = None,
+                   bwrap: bool | None = None) -> Submission:
     """Grade one submission against the release (see the module's docstring)."""
     t0 = time.monotonic()
     meta = release.metadata.get(META, {})
@@ -180,9 +236,13 @@ def grade_notebook(sub: NotebookNode, release: NotebookNode, *, student: str = "
     scores = {label: ExerciseScore(label, float(e["points"]), bool(e["auto"]),
                                    None if not e["auto"] else 0.0)
               for label, e in exercises.items()}
-    with Sandbox(timeout_cell=timeout_cell) as sb:
-        codes = [c.source for c in nb.cells if _runnable(c)]
-        _run_all(sb, codes, problems, t0 + timeout_total)
+    with Sandbox(timeout_cell=timeout_cell, course=course, bwrap=bwrap) as sb:
+        judged = {f"{label}-code" for label, e in exercises.items() if e["auto"]}
+        numbers = {i: n for n, i in enumerate(
+            (i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 1)}
+        codes = _run_all(sb, [(numbers[i], nb.cells[i].source)
+                              for i in needed_cells(nb, judged)],
+                         problems, t0 + timeout_total)
         for label, score in scores.items():
             if not score.auto:
                 if label not in found:
@@ -238,11 +298,46 @@ def _release(chapter: str, course: Path) -> NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
+def _grade_file(student: str, data: bytes, release: NotebookNode, timeout_cell: float,
+                course: Path, bwrap: bool) -> Submission:
+    """Grade one submission's bytes (a worker's job: no state shared with the others)."""
+    try:
+        sub = nbformat.reads(data.decode("utf-8"), as_version=4)
+    except Exception as err:  # noqa: BLE001 - any unreadable file is the student's
+        problem = f"not a readable notebook ({type(err).__name__})"
+        res = Submission(student, release.metadata[META]["chapter"], {}, [problem], None)
+        res.scores = {label: ExerciseScore(label, float(e["points"]), bool(e["auto"]), 0.0,
+                                           [problem])
+                      for label, e in release.metadata[META]["exercises"].items()}
+        return res
+    return grade_notebook(sub, release, student=student, timeout_cell=timeout_cell,
+                          course=course, bwrap=bwrap)
+
+
+def _worker_init() -> None:
+    become_subreaper()      # each worker reaps (and kills) what its kernels detach
+
+
+def _prints(watch: list[Path], full: bool) -> dict[str, tuple[int, int]]:
+    """Fingerprints of ``watch`` and, if ``full``, of everything a kernel imports from."""
+    out = fingerprint(extra=[p for p in watch if p.is_dir()], only_extra=not full)
+    out.update({str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in watch if p.is_file()})
+    return out
+
+
 def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
-              timeout_cell: float = 30, watch: list[Path] = (), log=print) -> list[Submission]:
-    """Grade every ``<student_id>.ipynb`` of ``submissions`` into nbgrader's gradebook."""
+              timeout_cell: float = 30, watch: list[Path] = (), jobs: int | None = None,
+              log=print) -> list[Submission]:
+    """Grade every ``<student_id>.ipynb`` of ``submissions`` into nbgrader's gradebook.
+
+    With bubblewrap, ``jobs`` submissions (default 2) are graded at a time, each in its
+    own sandbox, and the course folder and ``watch`` are compared once, after the batch
+    (no submission can write anywhere but its copy). Without it, one at a time, and they,
+    the repository's packages and the kernel's ``sys.path`` are compared after each
+    submission, so that a write is blamed on the one that made it.
+    """
     if chapter not in JUDGES:
-        raise GradeError(f"chapter {chapter} has no out-of-kernel judges yet "
+        raise GradeError(f"chapter {chapter} has no out-of-kernel judges "
                          f"(available: {', '.join(sorted(JUDGES))})")
     release = _release(chapter, course)
     become_subreaper()
@@ -253,38 +348,47 @@ def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
     raw = {p.stem: p.read_bytes() for p in files}
     watch = [course / "source", course / "release", course / "nbgrader_config.py",
              course / "gradebook.db", *map(Path, watch)]
-    before = fingerprint(extra=[p for p in watch if p.is_dir()])
-    before.update({str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in watch if p.is_file()})
-    results = []
-    for student, data in raw.items():
-        try:
-            sub = nbformat.reads(data.decode("utf-8"), as_version=4)
-        except Exception as err:  # noqa: BLE001 - any unreadable file is the student's
-            sub = None
-            problem = f"not a readable notebook ({type(err).__name__})"
-        if sub is None:
-            res = Submission(student, chapter, {}, [problem], None)
-            res.scores = {label: ExerciseScore(label, float(e["points"]), bool(e["auto"]), 0.0,
-                                               [problem])
-                          for label, e in release.metadata[META]["exercises"].items()}
-        else:
-            res = grade_notebook(sub, release, student=student, timeout_cell=timeout_cell)
-        after = fingerprint(extra=[p for p in watch if p.is_dir()])
-        after.update({str(p): (p.stat().st_size, p.stat().st_mtime_ns)
-                      for p in watch if p.is_file()})
-        touched = changed(before, after)
-        if touched:
-            for s in res.scores.values():
-                s.score, s.messages = 0.0, [f"changed files outside its copy: {touched[:3]}"]
-            results.append(res)
-            _store(results, release, course)
-            raise GradeError(f"{student}.ipynb changed {len(touched)} file(s) outside its copy "
-                             f"(e.g. {touched[0]}); it scored 0 and grading stopped: reinstall "
-                             "the environment (make clean setup) before grading the rest")
+    bwrap = bwrap_works()
+    jobs = max(1, jobs or 2) if bwrap else 1
+    before = _prints(watch, full=not bwrap)
+    results: list[Submission] = []
+
+    def done(res: Submission) -> None:
         total = sum(s.score or 0 for s in res.scores.values())
         auto_max = sum(s.points for s in res.scores.values() if s.auto)
-        log(f"{student}: {total:g} of {auto_max:g} auto-graded points ({res.elapsed_s:.0f} s)")
+        log(f"{res.student}: {total:g} of {auto_max:g} auto-graded points "
+            f"({res.elapsed_s:.0f} s)")
         results.append(res)
+
+    def stop(res: Submission, touched: list[str]) -> None:
+        for s in res.scores.values():
+            s.score, s.messages = 0.0, [f"changed files outside its copy: {touched[:3]}"]
+        results.append(res)
+        _store(results, release, course)
+        raise GradeError(f"{res.student}.ipynb changed {len(touched)} file(s) outside its "
+                         f"copy (e.g. {touched[0]}); it scored 0 and grading stopped: "
+                         "reinstall the environment (make clean setup) before grading the "
+                         "rest")
+
+    if jobs == 1:
+        for student, data in raw.items():
+            res = _grade_file(student, data, release, timeout_cell, course, bwrap)
+            touched = [] if bwrap else changed(before, _prints(watch, full=True))
+            if touched:
+                stop(res, touched)
+            done(res)
+    else:
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init) as pool:
+            futures = {student: pool.submit(_grade_file, student, data, release,
+                                            timeout_cell, course, bwrap)
+                       for student, data in raw.items()}
+            for student in raw:
+                done(futures[student].result())
+    touched = changed(before, _prints(watch, full=False)) if bwrap else []
+    if touched:      # cannot happen in bubblewrap: say so loudly if it does
+        raise GradeError(f"files outside the submissions' copies changed during the batch "
+                         f"(e.g. {touched[0]}); the grades were not stored")
     _store(results, release, course)
     return results
 
@@ -401,6 +505,8 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--timeout-cell", type=float, default=30)
     a.add_argument("--watch", type=Path, action="append", default=[],
                    help="a further folder that no submission may change (repeatable)")
+    a.add_argument("--jobs", type=int, default=None,
+                   help="submissions graded at a time with bubblewrap (default 2)")
     f = sub.add_parser("feedback")
     f.add_argument("chapter", nargs="?")
     g = sub.add_parser("gradebook")
@@ -412,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "autograde":
             t0 = time.monotonic()
             results = autograde(args.chapter, args.submissions, args.course,
-                                timeout_cell=args.timeout_cell, watch=args.watch)
+                                timeout_cell=args.timeout_cell, watch=args.watch,
+                                jobs=args.jobs)
             print(f"{len(results)} submissions graded in {time.monotonic() - t0:.0f} s into "
                   f"{args.course}/gradebook.db")
         elif args.command == "feedback":

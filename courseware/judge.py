@@ -3,35 +3,25 @@
 The student's notebook runs in a :class:`~courseware.sandbox.Sandbox` kernel, but no check
 runs there and nothing the kernel prints or writes is read as a verdict. After the
 notebook has run, the grader calls the book's check function (``courseware.checks``)
-*in the grader's own process*, handing it a :class:`RemoteFunction` instead of the
-student's function. Each call of that stand-in
-
-1. encodes the arguments the check chose as plain data (shapes, floats, and a random
-   generator as its PCG64 state);
-2. asks the kernel to call the student's function on them (a fresh code snippet per call,
-   with a random file name for the answer);
-3. reads the answer file: a JSON document with the result as ``.npy`` bytes (loaded with
-   ``allow_pickle=False``), or the name of the exception raised, and whether NumPy's
-   global random state moved;
-4. gives the check a plain NumPy array (or re-raises an exception of the same name).
+*in the grader's own process*, handing it a :class:`~courseware.remote.RemoteFunction`
+instead of each of the student's functions: every call of it runs the student's function
+in the kernel on the arguments the check chose and brings back its result as plain data
+(:mod:`courseware.remote`).
 
 So the check's logic and messages are the visible check's, unchanged, but they run where
 the student's code cannot monkeypatch, rewrite, suppress or log anything, and on inputs
-(:func:`hidden_inputs`) drawn with :mod:`secrets` at grading time: seeds, and shapes that
-differ from the visible check's. Whatever the kernel sends back is only data; the one way
-to pass is to return correct masks for inputs one cannot know in advance.
+(:func:`hidden_inputs`) drawn with :mod:`secrets` at grading time: seeds, shapes, drop
+probabilities, and for chapters 3 and 4 networks (layer sizes, weights, data) that differ
+from the visible check's. Whatever the kernel sends back is only data; the one way to pass
+is to compute correct results for inputs one cannot know in advance.
 
-:data:`JUDGES` says, for each chapter, which exercise is judged by which check; a chapter
-that is not listed there is not auto-graded by this module (see ``book/instructors.md``).
+:data:`JUDGES` says, for each chapter, which exercise is judged by which check. Every
+*implement* exercise of chapters 1 to 4 has a judge; derive and explore exercises are
+graded by hand (see ``book/instructors.md``).
 """
 from __future__ import annotations
 
-import base64
-import builtins
-import io
-import json
 import secrets
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,25 +29,31 @@ from typing import Any
 import numpy as np
 
 from .checks import CheckResult
+from .checks import coadaptation as _coad
+from .checks import ensembles as _ens
+from .checks import inverted as _inv
 from .checks import masks as _masks
+from .remote import KernelGone, RemoteFunction, session
 from .sandbox import Sandbox
 
 __all__ = ["JUDGES", "Judge", "RemoteFunction", "hidden_inputs", "judge_exercise"]
 
-#: The largest answer (bytes of JSON) one call may send back.
-ANSWER_LIMIT = 64 * 2**20
-_BUILTIN_ERRORS = {n: getattr(builtins, n) for n in dir(builtins)
-                   if isinstance(getattr(builtins, n), type)
-                   and issubclass(getattr(builtins, n), Exception)}
-
 
 @dataclass(frozen=True)
 class Judge:
-    """How one exercise is judged: the student's function and the check that judges it."""
+    """How one exercise is judged: the student's functions, in the order the check takes
+    them, the check, and the draw of its hidden keyword arguments."""
 
-    function: str
+    functions: tuple[str, ...]
     check: Callable[..., CheckResult]
-    hidden: Callable[[], dict[str, Any]]     # draws the hidden keyword arguments of `check`
+    hidden: Callable[[], dict[str, Any]]
+
+    @property
+    def function(self) -> str:
+        return self.functions[-1]
+
+
+# --------------------------------------------------------------------------- hidden inputs
 
 
 def _seeds() -> tuple[int, int]:
@@ -67,6 +63,15 @@ def _seeds() -> tuple[int, int]:
 
 def _between(lo: int, hi: int) -> int:
     return lo + secrets.randbelow(hi - lo + 1)
+
+
+def _uniform(lo: float, hi: float) -> float:
+    """A drop probability in [lo, hi], rounded to 3 decimals (readable in messages)."""
+    return round(lo + (hi - lo) * secrets.randbelow(10**6) / 10**6, 3)
+
+
+def _choice(options: tuple) -> Any:
+    return options[secrets.randbelow(len(options))]
 
 
 def _hidden_draw_mask() -> dict[str, Any]:
@@ -82,168 +87,96 @@ def _hidden_channel_mask() -> dict[str, Any]:
             "edge": (_between(3, 6), _between(4, 8), _between(1, 3), _between(1, 3))}
 
 
+def _hidden_inverted() -> dict[str, Any]:
+    forward = {"seeds": _seeds(), "shape": (_between(150, 260), _between(380, 620)),
+               "wide": (_between(80, 120), _between(900, 1200)),
+               "p_drops": (_uniform(0.22, 0.45), _uniform(0.55, 0.68))}
+    backward = {"seeds": _seeds(), "shape": (_between(4, 6), _between(5, 8)),
+                "p_drop": _uniform(0.25, 0.45)}
+    return {"forward": forward, "backward": backward}
+
+
+def _check_inverted(dropout_forward: Callable, dropout_backward: Callable, *,
+                    forward: dict[str, Any], backward: dict[str, Any]) -> CheckResult:
+    """Chapter 2's one exercise: the forward pass, then the backward pass (its check runs
+    the forward check again first, on the same hidden inputs)."""
+    first = _inv.check_dropout_forward(dropout_forward, **forward)
+    if not first.passed:
+        return first
+    second = _inv.check_dropout_backward(dropout_forward, dropout_backward,
+                                         forward=forward, **backward)
+    if not second.passed:
+        return second
+    return CheckResult("dropout_forward and dropout_backward", True,
+                       first.messages + second.messages)
+
+
+def _hidden_model() -> _coad.Model:
+    """A network the student has never seen: hidden layer sizes, weights and data split.
+    The first hidden layer is wider than the visible one's 24 units, so that removing a
+    quarter or three quarters of it with replacement almost surely draws a unit twice."""
+    sizes = (64, _choice((28, 32, 36, 40)), 16, 10)
+    return _coad.trained_model(sizes, seed=secrets.randbits(32),
+                               data_seed=1 + secrets.randbelow(10**6))
+
+
+def _hidden_knockout() -> dict[str, Any]:
+    # as in the visible check: most of layer 2 first, then part of layer 1 (16 units, so
+    # every fraction here removes a whole number of units; never half, so that the kept
+    # and the removed fraction differ)
+    return {"model": _hidden_model(), "seeds": _seeds(), "layers": (2, 1),
+            "fractions": (_choice((0.625, 0.75, 0.875)), _choice((0.25, 0.75)))}
+
+
+def _hidden_unit_damage() -> dict[str, Any]:
+    return {"model": _hidden_model(), "layers": (2, 1)}
+
+
+def _hidden_enumerate() -> dict[str, Any]:
+    def p_away_from_half() -> float:
+        return _choice((_uniform(0.05, 0.45), _uniform(0.55, 0.95)))
+    return {"cases": ((_between(3, 6), _uniform(0.1, 0.45)), (1, _uniform(0.55, 0.9)),
+                      (_between(4, 7), p_away_from_half()), (_between(2, 5), 0.0))}
+
+
+def _hidden_mc() -> dict[str, Any]:
+    n = _between(9, 17)
+    x = np.sort(np.array([_uniform(-3.0, 3.0) for _ in range(n)]))
+    return {"net": _ens.reference_net(seed=secrets.randbits(32), p_drop=_uniform(0.2, 0.4)),
+            "X": x[:, None], "seeds": _seeds()}
+
+
 #: chapter -> exercise label -> Judge. The defaults of each check are the visible inputs.
 JUDGES: dict[str, dict[str, Judge]] = {
     "01_masks": {
-        "ex-masks-draw": Judge("draw_mask", _masks.check_draw_mask, _hidden_draw_mask),
-        "ex-masks-channel": Judge("channel_mask", _masks.check_channel_mask,
+        "ex-masks-draw": Judge(("draw_mask",), _masks.check_draw_mask, _hidden_draw_mask),
+        "ex-masks-channel": Judge(("channel_mask",), _masks.check_channel_mask,
                                   _hidden_channel_mask),
     },
+    "02_inverted_dropout": {
+        "ex-inv-implement": Judge(("dropout_forward", "dropout_backward"), _check_inverted,
+                                  _hidden_inverted),
+    },
+    "03_co_adaptation": {
+        "ex-coad-knockout": Judge(("knockout_accuracy",), _coad.check_knockout_accuracy,
+                                  _hidden_knockout),
+        "ex-coad-damage": Judge(("unit_damage",), _coad.check_unit_damage,
+                                _hidden_unit_damage),
+    },
+    "04_ensembles": {
+        "ex-ens-enumerate": Judge(("enumerate_subnetworks",),
+                                  _ens.check_enumerate_subnetworks, _hidden_enumerate),
+        "ex-ens-bars": Judge(("mc_error_bars",), _ens.check_mc_error_bars, _hidden_mc),
+    },
 }
+
+#: The visible inputs of the judges whose check needs keyword arguments without defaults.
+_VISIBLE: dict[Callable, dict[str, Any]] = {_check_inverted: {"forward": {}, "backward": {}}}
 
 
 def hidden_inputs(chapter: str, label: str) -> dict[str, Any]:
     """Fresh hidden keyword arguments for the check of ``label`` (never the visible ones)."""
     return JUDGES[chapter][label].hidden()
-
-
-# --------------------------------------------------------------------------- the protocol
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, np.random.Generator):
-        return {"__rng__": value.bit_generator.state}
-    if isinstance(value, np.ndarray):
-        buf = io.BytesIO()
-        np.save(buf, value, allow_pickle=False)
-        return {"__npy__": base64.b64encode(buf.getvalue()).decode()}
-    if isinstance(value, (tuple, list)):
-        return {"__tuple__": [_encode(v) for v in value]}
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"cannot send a {type(value).__name__} to the kernel")
-
-
-#: Runs in the kernel, once per call, as a fresh snippet (it defines no names). It only
-#: computes: whatever it writes is parsed as data by :func:`_decode_answer`.
-_SNIPPET = '''\
-def __courseware_call(name, request, answer_path):
-    import base64, io, json
-    import numpy
-    def decode(v):
-        if isinstance(v, dict) and "__rng__" in v:
-            g = numpy.random.Generator(numpy.random.PCG64())
-            g.bit_generator.state = v["__rng__"]
-            return g
-        if isinstance(v, dict) and "__npy__" in v:
-            return numpy.load(io.BytesIO(base64.b64decode(v["__npy__"])), allow_pickle=False)
-        if isinstance(v, dict) and "__tuple__" in v:
-            return tuple(decode(x) for x in v["__tuple__"])
-        return v
-    def encode(v):
-        if v is None:
-            return {"none": True}
-        if isinstance(v, numpy.ndarray):
-            if v.dtype.hasobject:
-                return {"type": "ndarray of objects"}
-            buf = io.BytesIO()
-            numpy.save(buf, v, allow_pickle=False)
-            return {"npy": base64.b64encode(buf.getvalue()).decode()}
-        return {"type": type(v).__name__}
-    fn = globals().get(name)
-    if fn is None:
-        answer = {"missing": True}
-    elif request == "probe":
-        answer = {"exists": True}
-    else:
-        args = [decode(a) for a in json.loads(request)]
-        before = numpy.random.get_state()
-        try:
-            answer = {"value": encode(fn(*args))}
-        except BaseException as err:
-            answer = {"raised": type(err).__name__, "message": str(err)[:500]}
-        after = numpy.random.get_state()
-        answer["used_global"] = not (before[0] == after[0]
-                                     and numpy.array_equal(before[1], after[1])
-                                     and tuple(before[2:]) == tuple(after[2:]))
-    with open(answer_path, "w") as f:
-        json.dump(answer, f)
-__courseware_call(@NAME@, @REQUEST@, @PATH@); del __courseware_call
-'''
-
-
-class KernelGone(BaseException):
-    """The kernel died or timed out while running the student's function (a BaseException,
-    so that it passes through the check's ``except Exception`` to :func:`judge_exercise`)."""
-
-
-def _error_class(name: str) -> type[Exception]:
-    if name in _BUILTIN_ERRORS:
-        return _BUILTIN_ERRORS[name]
-    return type(name, (Exception,), {})
-
-
-def _stand_in(type_name: str) -> Any:
-    """An object whose type has the name the student's function returned (for messages)."""
-    return type(str(type_name)[:80], (), {})()
-
-
-class RemoteFunction:
-    """A stand-in for the student's function: each call runs it in the kernel.
-
-    Parameters
-    ----------
-    sandbox : Sandbox
-        The submission's kernel (its notebook has run).
-    name : str
-        The function's name in the kernel's namespace.
-    """
-
-    def __init__(self, sandbox: Sandbox, name: str):
-        self.sandbox = sandbox
-        self.name = name
-        self.__name__ = name
-        self.calls = 0
-
-    def exists(self) -> bool:
-        """Whether the kernel's namespace has the function (without calling it)."""
-        return not self._ask(None).get("missing")
-
-    def _ask(self, args: list | None) -> dict:
-        self.calls += 1
-        path = self.sandbox.work / f".answer-{uuid.uuid4().hex}.json"
-        request = "probe" if args is None else json.dumps([_encode(a) for a in args])
-        snippet = (_SNIPPET.replace("@NAME@", repr(self.name)).replace("@REQUEST@", repr(request))
-                   .replace("@PATH@", repr(str(path))))
-        status, text = self.sandbox.run(snippet)
-        if status == "timeout":
-            raise KernelGone(f"timed out after {self.sandbox.timeout_cell:g} s "
-                             "(an infinite loop?); the kernel was restarted")
-        if status == "dead":
-            raise KernelGone("the kernel died while running it; it was restarted")
-        try:
-            if path.stat().st_size > ANSWER_LIMIT:
-                raise KernelGone(f"its answer is larger than {ANSWER_LIMIT // 2**20} MB")
-            answer = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise KernelGone(f"no answer came back ({text or status})") from None
-        finally:
-            path.unlink(missing_ok=True)
-        if not isinstance(answer, dict):
-            raise KernelGone("the answer was not understood")
-        return answer
-
-    def __call__(self, *args):
-        answer = self._ask(list(args))
-        if answer.get("missing"):
-            raise NameError(f"name '{self.name}' is not defined")
-        if answer.get("used_global"):
-            np.random.random()   # the check compares NumPy's global state before and after
-        if "raised" in answer:
-            raise _error_class(str(answer["raised"]))(str(answer.get("message", "")))
-        value = answer.get("value")
-        if not isinstance(value, dict):
-            raise KernelGone("the answer was not understood")
-        if value.get("none"):
-            return None
-        if "npy" in value:
-            try:
-                return np.load(io.BytesIO(base64.b64decode(value["npy"])), allow_pickle=False)
-            except (ValueError, TypeError, OSError):
-                raise KernelGone("the answer was not a valid array") from None
-        return _stand_in(value.get("type", "object"))
 
 
 def judge_exercise(sandbox: Sandbox, chapter: str, label: str, *,
@@ -254,16 +187,19 @@ def judge_exercise(sandbox: Sandbox, chapter: str, label: str, *,
     visible check's inputs (the student's "check my work").
     """
     judge = JUDGES[chapter][label]
-    fn = RemoteFunction(sandbox, judge.function)
+    fns = [RemoteFunction(sandbox, name) for name in judge.functions]
+    kwargs = judge.hidden() if hidden else dict(_VISIBLE.get(judge.check, {}))
     try:
-        if not fn.exists():
-            return CheckResult(judge.function, False, (
-                f"{judge.function} is not defined: did you run/keep the stub cell?",))
-        kwargs = judge.hidden() if hidden else {}
-        state = np.random.get_state()
-        try:
-            return judge.check(fn, **kwargs)
-        finally:
-            np.random.set_state(state)
+        with session(sandbox):
+            for fn in fns:
+                if not fn.exists():
+                    return CheckResult(fn.name, False, (
+                        f"{fn.name} is not defined: did you run/keep the stub cell?",))
+            state = np.random.get_state()
+            try:
+                return judge.check(*fns, **kwargs)
+            finally:
+                np.random.set_state(state)
     except KernelGone as gone:
-        return CheckResult(judge.function, False, (f"{judge.function}: {gone}",))
+        name = gone.function or judge.function
+        return CheckResult(name, False, (f"{name}: {gone}",))

@@ -17,13 +17,20 @@ submission it
   ``sys.path``, the repository's packages, the kernelspec) before and after, and reports
   any file created, changed or deleted there (:func:`fingerprint`).
 
-What it does not do: the kernel runs as the grader's user (no separate user, no
-namespaces; ``bwrap`` is not installed on the reference machine), so the student's code
-can read whatever that user can read (the book's solutions included) and write where
-that user can write. Such a write is *detected* (the submission is graded 0 and the
-batch stops) rather than prevented; run the grader in a container or as a throwaway user
-for a class you do not trust. The verdicts do not depend on the kernel at all: see
-:mod:`courseware.judge`.
+With bubblewrap (``bwrap``, Debian's ``bubblewrap`` package; ``tools/ensure_bwrap.sh``)
+the kernel runs inside it (:func:`bwrap_args`): a read-only view of the system, the
+submission's folder as the only writable place, a private ``/tmp``, no network (the
+kernel talks to the grader over Unix sockets in its folder), its own process and user
+namespaces (``--unshare-all``), no capabilities, ``--die-with-parent``, and the book's
+solutions (``book/*.ipynb``), the course folder (``nbgrader/``: sources, gradebook) and
+the instructor's home not visible. A write outside the copy is then *prevented*.
+
+Without bubblewrap (or if it does not work here, e.g. in a container that forbids user
+namespaces) the kernel runs as the grader's user with the same environment and limits,
+and a one-line warning says so: the student's code can then read whatever that user can
+read (the book's solutions included) and write where that user can write. Such a write
+is *detected* (the submission is graded 0 and the batch stops) rather than prevented.
+Either way the verdicts do not depend on the kernel at all: see :mod:`courseware.judge`.
 """
 from __future__ import annotations
 
@@ -43,13 +50,82 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 from .book import ROOT
 
-__all__ = ["ENV_ALLOW", "Sandbox", "become_subreaper", "fingerprint"]
+__all__ = ["ENV_ALLOW", "Sandbox", "become_subreaper", "bwrap_args", "bwrap_works",
+           "fingerprint"]
 
 KERNEL_NAME = "dropout-book"
 #: The only variables of the grader's environment a kernel sees (besides its own folders).
 ENV_ALLOW = ("LANG", "LC_ALL", "TZ")
 _TIMEOUT_ENAME = "CoursewareCellTimeout"
 _PR_SET_CHILD_SUBREAPER = 36
+
+
+#: The bubblewrap executable; ``COURSEWARE_BWRAP=none`` runs without it.
+BWRAP = os.environ.get("COURSEWARE_BWRAP", "bwrap")
+_bwrap_state: dict[str, object] = {}
+
+
+def bwrap_works() -> bool:
+    """Whether bubblewrap is installed and can make a sandbox here (tried once, then
+    remembered; a one-line warning on stderr if not)."""
+    if "ok" not in _bwrap_state:
+        exe = shutil.which(BWRAP) if BWRAP != "none" else None
+        ok, why = False, "bwrap is not installed (tools/ensure_bwrap.sh installs it)"
+        if BWRAP == "none":
+            why = "COURSEWARE_BWRAP=none"
+        if exe:
+            try:
+                done = subprocess.run(
+                    [exe, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
+                     "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc", "true"],
+                    capture_output=True, text=True, timeout=20)
+                ok = done.returncode == 0
+                why = (done.stderr.strip().splitlines()
+                       or [f"exit status {done.returncode}"])[-1]
+            except (OSError, subprocess.SubprocessError) as err:
+                why = str(err)
+        _bwrap_state.update(ok=ok, why=why, exe=exe)
+        if not ok:
+            print(f"warning: no bubblewrap sandbox ({why}): submissions run as this user, "
+                  "and writes outside their copy are only detected", file=sys.stderr)
+    return bool(_bwrap_state["ok"])
+
+
+def _hidden_paths(course: Path | None) -> list[Path]:
+    """What a submission's kernel must not see: the chapters with their solutions and the
+    course folders (nbgrader's sources and gradebook)."""
+    hide = sorted((ROOT / "book").glob("*.ipynb"))
+    hide += sorted(p for p in {ROOT / "nbgrader", *([course] if course else [])}
+                   if p.exists())
+    return hide
+
+
+def bwrap_args(folder: Path, course: Path | None = None) -> list[str]:
+    """The bubblewrap command line that runs a kernel with ``folder`` as its only writable
+    place (see the module's docstring); the kernel's command follows it."""
+    home = Path(os.path.expanduser("~")).resolve()
+    args = [str(_bwrap_state.get("exe") or BWRAP), "--unshare-all", "--die-with-parent",
+            "--new-session", "--cap-drop", "ALL", "--ro-bind", "/", "/", "--dev", "/dev",
+            "--proc", "/proc", "--tmpfs", "/tmp"]
+    if home != Path("/") and home.is_dir():
+        args += ["--tmpfs", str(home)]
+        # what the kernel needs from inside the home, read-only: Python, the virtual
+        # environment and the repository (courseware and dropout_lib are editable installs)
+        need = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+                Path(sys.executable).resolve().parent.parent, ROOT.resolve()}
+        for path in sorted(need):
+            if path.is_relative_to(home) and path != home:
+                args += ["--ro-bind", str(path), str(path)]
+    for path in _hidden_paths(course):
+        path = path.resolve()
+        args += ["--tmpfs", str(path)] if path.is_dir() else \
+            ["--ro-bind", "/dev/null", str(path)]
+    folder = folder.resolve()
+    args += ["--bind", str(folder), str(folder), "--chdir", str(folder / "work"),
+             # the kernel's parent is bwrap's init (pid 1) in its own namespace: ipykernel
+             # must not poll the grader's pid (--die-with-parent ends it with the grader)
+             "--setenv", "JPY_PARENT_PID", "1", "--"]
+    return args
 
 
 def become_subreaper() -> bool:
@@ -136,9 +212,10 @@ def _watched() -> tuple[list[Path], list[Path]]:
     return [d for d in full if d.is_dir()], top
 
 
-def fingerprint(extra: list[Path] = ()) -> dict[str, tuple[int, int]]:
-    """path -> (size, mtime_ns) of the watched files (see :func:`_watched`) and ``extra``."""
-    full, top = _watched()
+def fingerprint(extra: list[Path] = (), only_extra: bool = False) -> dict[str, tuple[int, int]]:
+    """path -> (size, mtime_ns) of the watched files (see :func:`_watched`) and ``extra``
+    (only ``extra`` if ``only_extra``)."""
+    full, top = ([], []) if only_extra else _watched()
     prints: dict[str, tuple[int, int]] = {}
     for folder in top:
         for entry in os.scandir(folder):
@@ -197,15 +274,23 @@ class Sandbox:
         Seconds a cell (or one call of the student's function) may run.
     output_limit : int
         Characters of output a cell may produce; the rest is dropped.
+    bwrap : bool, optional
+        Run the kernel inside bubblewrap; default: if :func:`bwrap_works`.
+    course : Path, optional
+        A course folder the kernel must not see (besides the repository's ``nbgrader/``).
     """
 
-    def __init__(self, timeout_cell: float = 30, output_limit: int = 100_000):
+    def __init__(self, timeout_cell: float = 30, output_limit: int = 100_000, *,
+                 bwrap: bool | None = None, course: Path | None = None):
         self.timeout_cell = timeout_cell
         self.output_limit = output_limit
+        self.bwrap = bwrap_works() if bwrap is None else bwrap
+        self.course = course
         self.dir: Path | None = None
         self.client: _Client | None = None
         self.restarts = 0
         self.killed = 0
+        self.channel = None        # a courseware.remote session, while one is open
         self._known: set[int] = set()
 
     # ------------------------------------------------------------------ life cycle
@@ -255,10 +340,26 @@ class Sandbox:
             error_on_timeout={"ename": _TIMEOUT_ENAME, "evalue": "", "traceback": []},
             resources={"metadata": {"path": str(self.work)}})
         self.client.output_limit = self.output_limit
-        self.client.create_kernel_manager()
+        km = self.client.create_kernel_manager()
+        if self.bwrap:
+            # Unix sockets in the submission's folder: the kernel has no network
+            km.transport = "ipc"
+            km.ip = str(self.dir / "home" / f".kernel-{self.restarts}")
+            km.connection_file = str(self.dir / "home" / f".kernel-{self.restarts}.json")
+            prefix = bwrap_args(self.dir, self.course)
+            plain = km.format_kernel_cmd
+            km.format_kernel_cmd = lambda extra_arguments=None: prefix + plain(extra_arguments)
         self.client.start_new_kernel(env=self.env(), stderr=subprocess.DEVNULL,
                                      cwd=str(self.work))
         self.client.start_new_kernel_client()
+
+    def kernel_alive(self) -> bool:
+        km = self.client.km if self.client else None
+        try:
+            from jupyter_core.utils import run_sync
+            return bool(km is not None and run_sync(km.is_alive)())
+        except Exception:  # noqa: BLE001
+            return False
 
     def _pgid(self) -> int | None:
         km = self.client.km if self.client else None

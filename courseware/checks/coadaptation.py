@@ -30,7 +30,7 @@ from ._support import (
     describe_error as _describe_error,
 )
 
-__all__ = ["check_knockout_accuracy", "check_unit_damage"]
+__all__ = ["check_knockout_accuracy", "check_unit_damage", "trained_model"]
 
 _SEED = 2012  # Hinton et al.'s co-adaptation paper
 _OTHER_SEED = 1207
@@ -67,9 +67,32 @@ def _trained_params() -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     return net.get_params(), X[:200].copy(), y[:200].copy()
 
 
-def _spy() -> tuple[_SpyMLP, np.ndarray, np.ndarray]:
-    params, X, y = _trained_params()
-    net = _SpyMLP([64, 24, 16, 10], p_drop_hidden=0.2, seed=0)
+#: A network to check on: (layer sizes, parameters, test inputs, test labels).
+Model = tuple[tuple[int, ...], dict[str, np.ndarray], np.ndarray, np.ndarray]
+
+
+def trained_model(sizes: tuple[int, ...] = (64, 24, 16, 10), seed: int = _SEED,
+                  data_seed: int = 0) -> Model:
+    """Train the small network the checks use (seeded, a fraction of a second).
+
+    The defaults are the visible check's network; the grader trains another one, with
+    hidden layer sizes and seeds, at grading time.
+    """
+    data = digits_splits(seed=data_seed, n_train=300)
+    net = MLP(list(sizes), p_drop_hidden=0.2, seed=seed)
+    fit(net, (data.X_train, data.y_train), epochs=30, batch_size=32, optimizer="adam",
+        seed=seed)
+    X, y = data.get("test")
+    return tuple(sizes), net.get_params(), X[:200].copy(), y[:200].copy()
+
+
+def _spy(model: Model | None = None) -> tuple[_SpyMLP, np.ndarray, np.ndarray]:
+    if model is None:
+        params, X, y = _trained_params()
+        sizes: tuple[int, ...] = (64, 24, 16, 10)
+    else:
+        sizes, params, X, y = model
+    net = _SpyMLP(list(sizes), p_drop_hidden=0.2, seed=0)
     net.set_params(params)
     net.calls = []
     return net, X.copy(), y.copy()
@@ -121,7 +144,10 @@ def _check_count(units: np.ndarray, want: int, H: int, fraction: float) -> None:
     raise _Problem(msg)
 
 
-def check_knockout_accuracy(knockout_accuracy: Callable) -> CheckResult:
+def check_knockout_accuracy(knockout_accuracy: Callable, *, model: Model | None = None,
+                            seeds: tuple[int, int] = (_SEED, _OTHER_SEED),
+                            layers: tuple[int, int] = (2, 1),
+                            fractions: tuple[float, float] = (0.25, 0.75)) -> CheckResult:
     """Check ``knockout_accuracy(net, X, y, layer, fraction, rng) -> float``.
 
     Verified, in order (the first failure is reported):
@@ -139,6 +165,10 @@ def check_knockout_accuracy(knockout_accuracy: Callable) -> CheckResult:
     ----------
     knockout_accuracy : callable
         The learner's function.
+    model, seeds, layers, fractions
+        The network (:func:`trained_model`; None: the visible check's), two seeds, and
+        the two (layer, fraction) lesions checked. The defaults are the visible check;
+        the grader (:mod:`courseware.judge`) draws hidden ones at grading time.
 
     Returns
     -------
@@ -147,8 +177,11 @@ def check_knockout_accuracy(knockout_accuracy: Callable) -> CheckResult:
     """
     name = "knockout_accuracy"
 
+    s0, s1 = seeds
+    (la, lb), (fa, fb) = layers, fractions
+
     def call(fraction: float, seed: int, layer: int = 1):
-        net, X, y = _spy()
+        net, X, y = _spy(model)
         out = _call(knockout_accuracy, name, net, X, y, layer, fraction,
                     np.random.default_rng(seed))
         return _as_float(out, name), net, X, y
@@ -162,7 +195,7 @@ def check_knockout_accuracy(knockout_accuracy: Callable) -> CheckResult:
     def steps(verified: list[str]) -> None:
         if not callable(knockout_accuracy):
             raise _Problem(f"expected a function, got a {type(knockout_accuracy).__name__}")
-        acc0, net, X, y = call(0.0, _SEED)
+        acc0, net, X, y = call(0.0, s0)
         _check_eval_mode(net, name)
         intact, _ = accuracy_and_loss(net, X, y)
         verified.append("returns one number and evaluates with train=False")
@@ -177,29 +210,29 @@ def check_knockout_accuracy(knockout_accuracy: Callable) -> CheckResult:
             raise _Problem(msg)
         verified.append("fraction = 0 gives the intact accuracy")
 
-        acc, net, X, y = call(0.25, _SEED, layer=2)
+        acc, net, X, y = call(fa, s0, layer=la)
         _check_eval_mode(net, name)
         ab = removed(net)
-        H = net.layer_sizes[2]
-        want = int(round(0.25 * H))
+        H = net.layer_sizes[la]
+        want = int(round(fa * H))
         if not ab:
-            raise _Problem(f"with fraction = 0.25 your function switched off no unit: pass "
+            raise _Problem(f"with fraction = {fa:g} your function switched off no unit: pass "
                            f"ablate={{layer: units}} to net.predict, with {want} of the "
                            f"{H} units of the layer")
-        if set(ab) != {2}:
-            raise _Problem(f"asked to lesion hidden layer 2, your function switched off units "
-                           f"in layer(s) {sorted(ab)}: use the layer argument as the key of "
-                           "ablate")
-        units = ab[2]
-        _check_count(units, want, H, 0.25)
-        _, net75, _, _ = call(0.75, _SEED, layer=1)
-        H1 = net75.layer_sizes[1]
-        _check_count(removed(net75).get(1, np.array([], dtype=int)), int(round(0.75 * H1)),
-                     H1, 0.75)
-        expected, _ = accuracy_and_loss(net, X, y, ablate={2: units})
+        if set(ab) != {la}:
+            raise _Problem(f"asked to lesion hidden layer {la}, your function switched off "
+                           f"units in layer(s) {sorted(ab)}: use the layer argument as the "
+                           "key of ablate")
+        units = ab[la]
+        _check_count(units, want, H, fa)
+        _, net75, _, _ = call(fb, s0, layer=lb)
+        H1 = net75.layer_sizes[lb]
+        _check_count(removed(net75).get(lb, np.array([], dtype=int)), int(round(fb * H1)),
+                     H1, fb)
+        expected, _ = accuracy_and_loss(net, X, y, ablate={la: units})
         if not np.isclose(acc, expected):
             intact, _ = accuracy_and_loss(net, X, y)
-            msg = (f"with units {sorted(units.tolist())[:4]}... of layer 2 removed the "
+            msg = (f"with units {sorted(units.tolist())[:4]}... of layer {la} removed the "
                    f"accuracy is {expected:.3f}; your function returned {acc:.3f}")
             if np.isclose(acc, 1 - expected):
                 msg += ": that is the error rate"
@@ -210,9 +243,9 @@ def check_knockout_accuracy(knockout_accuracy: Callable) -> CheckResult:
         verified.append("removes round(fraction * H) distinct units of the requested layer "
                         "and returns the accuracy without them")
 
-        _, net_a, _, _ = call(0.25, _SEED, layer=2)
-        _, net_b, _, _ = call(0.25, _OTHER_SEED, layer=2)
-        a, b = removed(net_a).get(2), removed(net_b).get(2)
+        _, net_a, _, _ = call(fa, s0, layer=la)
+        _, net_b, _, _ = call(fa, s1, layer=la)
+        a, b = removed(net_a).get(la), removed(net_b).get(la)
         if a is None or b is None or not np.array_equal(np.sort(a), np.sort(units)):
             raise _Problem("the same rng seed removed different units: draw them from the "
                            "rng argument (rng.permutation or rng.choice), not np.random")
@@ -222,7 +255,7 @@ def check_knockout_accuracy(knockout_accuracy: Callable) -> CheckResult:
                            "generator you make yourself)")
         verified.append("draws the removed units from the rng argument")
 
-        acc1, net, X, y = call(1.0, _SEED, layer=1)
+        acc1, net, X, y = call(1.0, s0, layer=1)
         ab = removed(net)
         if not ab or int(np.unique(ab.get(1, [])).size) != net.layer_sizes[1]:
             raise _Problem(f"with fraction = 1 all {net.layer_sizes[1]} units of the layer "
@@ -240,7 +273,8 @@ def check_knockout_accuracy(knockout_accuracy: Callable) -> CheckResult:
 # --------------------------------------------------------------------------- unit_damage
 
 
-def check_unit_damage(unit_damage: Callable) -> CheckResult:
+def check_unit_damage(unit_damage: Callable, *, model: Model | None = None,
+                      layers: tuple[int, ...] = (2,)) -> CheckResult:
     """Check ``unit_damage(net, X, y, layer) -> ndarray of shape (H,)``.
 
     The expected value for unit ``i`` is the mean test cross-entropy with unit ``i``
@@ -254,6 +288,10 @@ def check_unit_damage(unit_damage: Callable) -> CheckResult:
     ----------
     unit_damage : callable
         The learner's function.
+    model, layers
+        The network (:func:`trained_model`; None: the visible check's) and the hidden
+        layers whose units are removed, checked in this order. The defaults are the
+        visible check; the grader draws hidden ones at grading time.
 
     Returns
     -------
@@ -262,12 +300,10 @@ def check_unit_damage(unit_damage: Callable) -> CheckResult:
     """
     name = "unit_damage"
 
-    def steps(verified: list[str]) -> None:
-        if not callable(unit_damage):
-            raise _Problem(f"expected a function, got a {type(unit_damage).__name__}")
-        net, X, y = _spy()
-        layer = 2
+    def one_layer(layer: int) -> int:
+        net, X, y = _spy(model)
         H = net.layer_sizes[layer]
+        other = 2 if layer == 1 else 1
         out = _call(unit_damage, name, net, X, y, layer)
         if out is None:
             raise _Problem(f"{name} returned None: did you forget the `return` statement?")
@@ -275,15 +311,14 @@ def check_unit_damage(unit_damage: Callable) -> CheckResult:
         if d is None or d.shape != (H,):
             shape = np.asarray(out).shape
             msg = f"expected one value per unit of layer {layer}, shape ({H},); got {shape}"
-            if shape == (net.layer_sizes[1],):
-                msg += ": that is the size of layer 1; remove the units of the layer argument"
+            if shape == (net.layer_sizes[other],) and H != net.layer_sizes[other]:
+                msg += (f": that is the size of layer {other}; remove the units of the layer "
+                        "argument")
             raise _Problem(msg)
         _check_eval_mode(net, name)
-        verified.append(f"returns one value per unit, shape ({H},), evaluated with train=False")
         ref = _ref_unit_damage(net, X, y, layer=layer)
         if np.allclose(d, ref, rtol=0, atol=1e-6):
-            verified.append("each value is the loss increase when that unit alone is removed")
-            return
+            return H
         _, loss0 = accuracy_and_loss(net, X, y)
         acc_ref = _ref_unit_damage(net, X, y, layer=layer, metric="acc")
         cumulative = np.array([accuracy_and_loss(net, X, y, ablate={layer: np.arange(i + 1)})[1]
@@ -302,5 +337,13 @@ def check_unit_damage(unit_damage: Callable) -> CheckResult:
             msg += (": you removed units 0..i together; remove only unit i each time "
                     "(a fresh ablate={layer: [i]} per unit)")
         raise _Problem(msg)
+
+    def steps(verified: list[str]) -> None:
+        if not callable(unit_damage):
+            raise _Problem(f"expected a function, got a {type(unit_damage).__name__}")
+        sizes = [one_layer(layer) for layer in layers]
+        shown = ", ".join(f"({h},)" for h in sizes)
+        verified.append(f"returns one value per unit, shape {shown}, evaluated with train=False")
+        verified.append("each value is the loss increase when that unit alone is removed")
 
     return _run(name, steps)

@@ -27,7 +27,7 @@ from ._support import (
     run_steps as _run,
 )
 
-__all__ = ["check_enumerate_subnetworks", "check_mc_error_bars"]
+__all__ = ["check_enumerate_subnetworks", "check_mc_error_bars", "reference_net"]
 
 _SEED = 2014
 _OTHER_SEED = 1207
@@ -111,7 +111,10 @@ def _check_one(fn: Callable, name: str, n: int, p: float) -> None:
         "check that probs[i] belongs to masks[i]")
 
 
-def check_enumerate_subnetworks(enumerate_subnetworks: Callable) -> CheckResult:
+def check_enumerate_subnetworks(
+        enumerate_subnetworks: Callable, *,
+        cases: tuple[tuple[int, float], ...] = ((3, 0.25), (1, 0.5), (5, 0.1), (4, 0.0)),
+) -> CheckResult:
     """Check ``enumerate_subnetworks(n_units, p_drop) -> (masks, probs)``.
 
     Verified, in order (the first failure is reported):
@@ -129,6 +132,10 @@ def check_enumerate_subnetworks(enumerate_subnetworks: Callable) -> CheckResult:
     ----------
     enumerate_subnetworks : callable
         The learner's function.
+    cases
+        The (n_units, p_drop) pairs checked, the first with its own verdict line. The
+        defaults are the visible check; the grader (:mod:`courseware.judge`) draws hidden
+        ones at grading time.
 
     Returns
     -------
@@ -139,12 +146,14 @@ def check_enumerate_subnetworks(enumerate_subnetworks: Callable) -> CheckResult:
     def steps(verified: list[str]) -> None:
         if not callable(enumerate_subnetworks):
             raise _Problem(f"expected a function, got a {type(enumerate_subnetworks).__name__}")
-        _check_one(enumerate_subnetworks, name, 3, 0.25)
-        verified.append("3 units, p_drop = 0.25: all 8 masks, each with its probability")
-        for n, p in ((1, 0.5), (5, 0.1), (4, 0.0)):
+        (n0, p0), rest = cases[0], cases[1:]
+        _check_one(enumerate_subnetworks, name, n0, p0)
+        verified.append(f"{n0} units, p_drop = {p0:g}: all {2 ** n0} masks, each with its "
+                        "probability")
+        for n, p in rest:
             _check_one(enumerate_subnetworks, name, n, p)
-        verified.append("1, 4 and 5 units, p_drop = 0.5, 0 and 0.1: right masks and "
-                        "probabilities")
+        verified.append(f"{_and(sorted({n for n, _ in rest}))} units, p_drop = "
+                        f"{_and([f'{p:g}' for _, p in rest])}: right masks and probabilities")
 
     return _run(name, steps)
 
@@ -152,15 +161,20 @@ def check_enumerate_subnetworks(enumerate_subnetworks: Callable) -> CheckResult:
 # --------------------------------------------------------------------------- MC error bars
 
 
-def _reference_net() -> MLP:
+def _and(items: list) -> str:
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def reference_net(seed: int = _OTHER_SEED, p_drop: float = 0.3) -> MLP:
     """A small regression network (2 x 5 droppable units) with fixed, non-trivial weights.
 
     Dropout on two layers makes the output nonlinear in the masks, so the MC mean differs
     from the weight-scaled prediction, and the spread is well below 1, so the variance
     cannot be mistaken for the standard deviation.
     """
-    net = MLP([1, 5, 5, 1], activation="tanh", p_drop_hidden=0.3, seed=_SEED)
-    rng = np.random.default_rng(_OTHER_SEED)
+    net = MLP([1, 5, 5, 1], activation="tanh", p_drop_hidden=p_drop, seed=_SEED)
+    rng = np.random.default_rng(seed)
     params = net.get_params()
     params["W1"] = 2.0 * rng.normal(size=(1, 5))
     params["b1"] = rng.normal(size=5)
@@ -174,14 +188,16 @@ def _reference_net() -> MLP:
 
 def _exact_moments(net: MLP, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact mean, standard deviation and kurtosis of the output over all subnetworks."""
-    masks, probs = _ens.enumerate_masks(10, 0.3)
+    masks, probs = _ens.enumerate_masks(10, net.p_drop_hidden[0])
     f = _ens.subnetwork_outputs(net, X, masks)[..., 0]
     mean = probs @ f
     var = probs @ (f - mean) ** 2
     return mean, np.sqrt(var), (probs @ (f - mean) ** 4) / var ** 2
 
 
-def check_mc_error_bars(mc_error_bars: Callable) -> CheckResult:
+def check_mc_error_bars(mc_error_bars: Callable, *, net: MLP | None = None,
+                        X: np.ndarray | None = None,
+                        seeds: tuple[int, int] = (_SEED, _OTHER_SEED)) -> CheckResult:
     """Check ``mc_error_bars(net, X, n_samples, rng) -> (mean, std)`` (MC dropout).
 
     Verified, in order (the first failure is reported):
@@ -199,6 +215,10 @@ def check_mc_error_bars(mc_error_bars: Callable) -> CheckResult:
     ----------
     mc_error_bars : callable
         The learner's function.
+    net, X, seeds
+        The network (:func:`reference_net`, two layers of 5 units with dropout on both;
+        None: the visible check's), the inputs (shape (N, 1)) and two seeds. The defaults
+        are the visible check; the grader draws hidden ones at grading time.
 
     Returns
     -------
@@ -209,12 +229,13 @@ def check_mc_error_bars(mc_error_bars: Callable) -> CheckResult:
     def steps(verified: list[str]) -> None:
         if not callable(mc_error_bars):
             raise _Problem(f"expected a function, got a {type(mc_error_bars).__name__}")
-        net = _reference_net()
-        params = net.get_params()
-        X = np.linspace(-3.0, 3.0, 13)[:, None]
-        X0 = X.copy()
+        net_ = reference_net() if net is None else net
+        params = net_.get_params()
+        X_ = np.linspace(-3.0, 3.0, 13)[:, None] if X is None else np.array(X, dtype=float)
+        X0 = X_.copy()
+        s0, s1 = seeds
         T = 4000
-        out = _call(mc_error_bars, name, (net, X, T, np.random.default_rng(_SEED)),
+        out = _call(mc_error_bars, name, (net_, X_, T, np.random.default_rng(s0)),
                     f"net, X, {T}, rng")
         if out is None:
             raise _Problem(f"{name} returned None: did you forget the `return` statement?")
@@ -222,7 +243,7 @@ def check_mc_error_bars(mc_error_bars: Callable) -> CheckResult:
             raise _Problem(f"{name} must return a pair (mean, std); got a "
                            f"{type(out).__name__}")
         mean, std = (np.asarray(a, dtype=np.float64) for a in out)
-        N = X.shape[0]
+        N = X_.shape[0]
         for what, arr in (("mean", mean), ("std", std)):
             if arr.shape == (N, 1):
                 raise _Problem(f"{what} has shape ({N}, 1); return 1-D arrays of shape "
@@ -233,10 +254,10 @@ def check_mc_error_bars(mc_error_bars: Callable) -> CheckResult:
             if arr.shape != (N,):
                 raise _Problem(f"{what} must have shape ({N},), one value per input; "
                                f"got {arr.shape}")
-        if not np.array_equal(X, X0):
+        if not np.array_equal(X_, X0):
             raise _Problem(f"{name} changed its input X; work on a copy")
         for k, v in params.items():
-            if not np.array_equal(net.params[k], v):
+            if not np.array_equal(net_.params[k], v):
                 raise _Problem(f"{name} changed the network's parameter {k}; it must only "
                                "run forward passes")
         verified.append("returns mean and std of shape (N,)")
@@ -244,15 +265,15 @@ def check_mc_error_bars(mc_error_bars: Callable) -> CheckResult:
             raise _Problem("your std is zero everywhere: the passes are all the same. Keep "
                            "dropout ON at test time (net.forward(X, train=True, rng=rng) or "
                            "net.mc_predict), otherwise every pass is the mean network")
-        exact_mean, exact_std, kurtosis = _exact_moments(net, X)
-        ws = net.scores(X)[:, 0]
+        exact_mean, exact_std, kurtosis = _exact_moments(net_, X_)
+        ws = net_.scores(X_)[:, 0]
         tol_mean = 5 * exact_std / math.sqrt(T) + 1e-9
         if np.any(np.abs(mean - exact_mean) > tol_mean):
             if np.allclose(mean, ws, atol=1e-9):
                 raise _Problem("your mean is the weight-scaled (dropout off) prediction; "
                                "MC dropout's mean is the average of the T stochastic passes")
             i = int(np.argmax(np.abs(mean - exact_mean) / tol_mean))
-            raise _Problem(f"at x = {X[i, 0]:.1f} your mean is {mean[i]:.4f}, but the exact "
+            raise _Problem(f"at x = {X_[i, 0]:.1f} your mean is {mean[i]:.4f}, but the exact "
                            f"average over all subnetworks is {exact_mean[i]:.4f} (allowed "
                            f"error {tol_mean[i]:.4f}): average the outputs of the passes")
         verified.append("mean agrees with the exact mean over all 1024 subnetworks")
@@ -260,18 +281,19 @@ def check_mc_error_bars(mc_error_bars: Callable) -> CheckResult:
         rel_tol = 5 * np.sqrt((kurtosis - 1) / (4 * T)) + 1e-3
         rel = np.abs(std - exact_std) / exact_std
         if np.any(rel > rel_tol):
-            if np.all(np.abs(std - exact_std ** 2) <= rel_tol * exact_std ** 2):
+            # a sample variance's relative error is twice a sample std's
+            if np.all(np.abs(std - exact_std ** 2) <= 2 * rel_tol * exact_std ** 2):
                 raise _Problem("your std looks like the variance: take the square root")
             i = int(np.argmax(rel))
-            raise _Problem(f"at x = {X[i, 0]:.1f} your std is {std[i]:.4f}, but the exact "
+            raise _Problem(f"at x = {X_[i, 0]:.1f} your std is {std[i]:.4f}, but the exact "
                            f"spread over all subnetworks is {exact_std[i]:.4f}: compute the "
                            "standard deviation of the T passes at each input (axis 0)")
         verified.append("std agrees with the exact spread over all 1024 subnetworks")
-        a = _call(mc_error_bars, name, (net, X, 50, np.random.default_rng(_SEED)),
+        a = _call(mc_error_bars, name, (net_, X_, 50, np.random.default_rng(s0)),
                   "net, X, 50, rng")
-        b = _call(mc_error_bars, name, (net, X, 50, np.random.default_rng(_SEED)),
+        b = _call(mc_error_bars, name, (net_, X_, 50, np.random.default_rng(s0)),
                   "net, X, 50, rng")
-        c = _call(mc_error_bars, name, (net, X, 50, np.random.default_rng(_OTHER_SEED)),
+        c = _call(mc_error_bars, name, (net_, X_, 50, np.random.default_rng(s1)),
                   "net, X, 50, rng")
         same = all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, b))
         if not same:

@@ -145,7 +145,11 @@ def _check_scale(x: np.ndarray, out: np.ndarray, p_drop: float) -> None:
 # --------------------------------------------------------------------------- forward
 
 
-def check_dropout_forward(dropout_forward: Callable) -> CheckResult:
+def check_dropout_forward(dropout_forward: Callable, *,
+                          seeds: tuple[int, int] = (_SEED, _OTHER_SEED),
+                          shape: tuple[int, int] = (200, 500),
+                          wide: tuple[int, int] = (100, 1000),
+                          p_drops: tuple[float, float] = (0.2, 0.7)) -> CheckResult:
     """Check ``dropout_forward(x, p_drop, *, train, rng)`` -> ``(out, cache)``, inverted dropout.
 
     Verified, in order (the first failure is reported):
@@ -165,6 +169,10 @@ def check_dropout_forward(dropout_forward: Callable) -> CheckResult:
     ----------
     dropout_forward : callable
         The learner's function, called as ``dropout_forward(x, p_drop, train=..., rng=...)``.
+    seeds, shape, wide, p_drops
+        The inputs: two seeds, the main shape and its ``p_drop``, the shape checked with
+        the second ``p_drop``. The defaults are the visible check; the grader
+        (:mod:`courseware.judge`) draws hidden ones at grading time.
 
     Returns
     -------
@@ -176,8 +184,10 @@ def check_dropout_forward(dropout_forward: Callable) -> CheckResult:
     def steps(verified: list[str]) -> None:
         if not callable(dropout_forward):
             raise _Problem(f"expected a function, got a {type(dropout_forward).__name__}")
-        x = _inputs((200, 500), _SEED)
-        out, _, used_global = _call_forward(dropout_forward, x, 0.2, True, _SEED)
+        p, p7 = (float(v) for v in p_drops)
+        s0, s1 = seeds
+        x = _inputs(tuple(shape), s0)
+        out, _, used_global = _call_forward(dropout_forward, x, p, True, s0)
         verified.append("returns (out, cache) with out of x's shape; x is not modified")
 
         kept = out != 0
@@ -187,17 +197,17 @@ def check_dropout_forward(dropout_forward: Callable) -> CheckResult:
                 "decision for every example and unit, rng.random(x.shape); one mask shared "
                 "by the batch trains a single subnetwork per step"
             )
-        _check_kept_fraction(out, 0.2)
-        x7 = _inputs((100, 1000), _OTHER_SEED)
-        out7, _, _ = _call_forward(dropout_forward, x7, 0.7, True, _SEED)
-        _check_kept_fraction(out7, 0.7)
-        verified.append("keeps a fraction 1 - p_drop of the units (p_drop = 0.2 and 0.7)")
+        _check_kept_fraction(out, p)
+        x7 = _inputs(tuple(wide), s1)
+        out7, _, _ = _call_forward(dropout_forward, x7, p7, True, s0)
+        _check_kept_fraction(out7, p7)
+        verified.append(f"keeps a fraction 1 - p_drop of the units (p_drop = {p:g} and {p7:g})")
 
-        _check_scale(x, out, 0.2)
-        _check_scale(x7, out7, 0.7)
+        _check_scale(x, out, p)
+        _check_scale(x7, out7, p7)
         verified.append("kept units equal x / (1 - p_drop), dropped units are 0")
 
-        out_eval, _, _ = _call_forward(dropout_forward, x, 0.2, False, _SEED)
+        out_eval, _, _ = _call_forward(dropout_forward, x, p, False, s0)
         if not np.allclose(out_eval, x, rtol=1e-12, atol=0.0):
             zeros = float(np.mean(out_eval == 0))
             if zeros > 0.05:
@@ -205,13 +215,14 @@ def check_dropout_forward(dropout_forward: Callable) -> CheckResult:
                     f"in evaluation (train=False) {zeros:.0%} of your outputs are zero: "
                     "dropout is still on. With train=False, return x unchanged"
                 )
-            if np.allclose(out_eval, 0.8 * x, rtol=1e-9, atol=0.0):
+            if np.allclose(out_eval, (1 - p) * x, rtol=1e-9, atol=0.0):
                 raise _Problem(
-                    "in evaluation (train=False) your output is 0.8 x = (1 - p_drop) x: "
+                    f"in evaluation (train=False) your output is {1 - p:.4g} x = "
+                    "(1 - p_drop) x: "
                     "that is the original form's test-time rule. Inverted dropout already "
                     "rescaled in training, so evaluation returns x unchanged"
                 )
-            if np.allclose(out_eval, 1.25 * x, rtol=1e-9, atol=0.0):
+            if np.allclose(out_eval, x / (1 - p), rtol=1e-9, atol=0.0):
                 raise _Problem(
                     "in evaluation (train=False) your output is x / (1 - p_drop): the "
                     "factor belongs to training only; evaluation returns x unchanged"
@@ -226,17 +237,17 @@ def check_dropout_forward(dropout_forward: Callable) -> CheckResult:
                 "np.random.random, ...); draw from the rng argument instead, e.g. "
                 "rng.random(x.shape), so that a seed fixes the mask on every machine"
             )
-        again, _, _ = _call_forward(dropout_forward, x, 0.2, True, _SEED)
+        again, _, _ = _call_forward(dropout_forward, x, p, True, s0)
         if not np.array_equal(again, out):
             raise _Problem("the same rng seed gave different outputs: draw the mask from "
                            "the rng argument, not from another random source")
-        other, _, _ = _call_forward(dropout_forward, x, 0.2, True, _OTHER_SEED)
+        other, _, _ = _call_forward(dropout_forward, x, p, True, s1)
         if np.array_equal(other, out):
             raise _Problem("two different rng seeds gave the same output: does your function "
                            "make its own generator instead of using the rng argument?")
         verified.append("draws from the rng argument: same seed, same mask; other seed, other mask")
 
-        out0, _, _ = _call_forward(dropout_forward, x, 0.0, True, _SEED)
+        out0, _, _ = _call_forward(dropout_forward, x, 0.0, True, s0)
         if not np.allclose(out0, x, rtol=1e-12, atol=0.0):
             dropped = int(np.count_nonzero(out0 == 0))
             raise _Problem(
@@ -314,7 +325,10 @@ def _diagnose_gradient(dx: np.ndarray, dout: np.ndarray, mask: np.ndarray, p_dro
             "expected dx = dout * mask / (1 - p_drop) with the forward pass's mask" + tail)
 
 
-def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable) -> CheckResult:
+def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable, *,
+                           seeds: tuple[int, int] = (_SEED, _OTHER_SEED),
+                           shape: tuple[int, int] = (6, 10), p_drop: float = 0.4,
+                           forward: dict[str, Any] | None = None) -> CheckResult:
     """Check ``dropout_backward(dout, cache)`` with a gradient check at a fixed mask.
 
     The learner's ``dropout_forward`` must pass :func:`check_dropout_forward` first. Then,
@@ -331,6 +345,10 @@ def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable
     ----------
     dropout_forward, dropout_backward : callable
         The learner's functions.
+    seeds, shape, p_drop, forward
+        Two seeds, the shape of ``x`` and the ``p_drop`` of the gradient check, and the
+        keyword arguments of the :func:`check_dropout_forward` run first. The defaults are
+        the visible check; the grader draws hidden ones at grading time.
 
     Returns
     -------
@@ -342,15 +360,14 @@ def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable
     def steps(verified: list[str]) -> None:
         if not callable(dropout_backward):
             raise _Problem(f"expected a function, got a {type(dropout_backward).__name__}")
-        forward = check_dropout_forward(dropout_forward)
-        if not forward.passed:
+        first = check_dropout_forward(dropout_forward, **(forward or {}))
+        if not first.passed:
             raise _Problem("fix dropout_forward first (check_dropout_forward): "
-                           + forward.messages[0])
-        p_drop = 0.4
-        x = _inputs((6, 10), _SEED)
-        dout = np.random.default_rng(_OTHER_SEED).standard_normal(x.shape)
+                           + first.messages[0])
+        x = _inputs(tuple(shape), seeds[0])
+        dout = np.random.default_rng(seeds[1]).standard_normal(x.shape)
         errors = []
-        for seed in (_SEED, _OTHER_SEED):
+        for seed in seeds:
             out, cache, _ = _call_forward(dropout_forward, x, p_drop, True, seed)
             dx = _call_backward(dropout_backward, dout, cache)
             if not np.all(np.isfinite(dx)):
@@ -364,7 +381,7 @@ def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable
             if not err < _GRAD_TOL:
                 raise _Problem(_diagnose_gradient(dx, dout, out != 0, p_drop, err))
             errors.append(err)
-        _, cache_eval, _ = _call_forward(dropout_forward, x, p_drop, False, _SEED)
+        _, cache_eval, _ = _call_forward(dropout_forward, x, p_drop, False, seeds[0])
         dx_eval = _call_backward(dropout_backward, dout, cache_eval)
         if not np.allclose(dx_eval, dout, rtol=1e-12, atol=0.0):
             raise _Problem(

@@ -1,0 +1,440 @@
+"""Calling a student's function in its kernel from the grader's process, as plain data.
+
+:class:`RemoteFunction` stands in for the student's function in a check that runs in the
+grader's process (:mod:`courseware.judge`). Each call
+
+1. encodes the arguments the check chose as plain data: arrays as ``.npy`` bytes, a
+   random generator as its PCG64 state, a network (:class:`dropout_lib.net.MLP`) as its
+   layer sizes, options and parameters, and an object the kernel returned earlier (a
+   ``cache``) as a reference to it;
+2. writes them to a request file and runs a fresh snippet in the kernel that rebuilds
+   them, calls the function, and writes an answer file (random names for both);
+3. reads the answer: a JSON document with the result (arrays loaded with
+   ``allow_pickle=False``; a tuple or list element by element; any other object kept in
+   the kernel and returned as a reference with its type's name), or the name of the
+   exception raised; whether NumPy's global random state moved; and what the call did
+   to its arguments (arrays changed in place, a network's parameters, the forward passes
+   a recording network saw), which is applied to the grader's copies so that the check
+   sees the same side effects as in the visible check.
+
+Nothing the kernel sends back is a verdict: it is data that the check, in the grader's
+process, judges like the result of a local call.
+"""
+from __future__ import annotations
+
+import base64
+import builtins
+import io
+import json
+import os
+import select
+import time
+import uuid
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from .sandbox import Sandbox
+
+__all__ = ["ANSWER_LIMIT", "KernelGone", "RemoteFunction", "forget_references", "session"]
+
+#: The largest answer (bytes of JSON) one call may send back.
+ANSWER_LIMIT = 64 * 2**20
+_BUILTIN_ERRORS = {n: getattr(builtins, n) for n in dir(builtins)
+                   if isinstance(getattr(builtins, n), type)
+                   and issubclass(getattr(builtins, n), Exception)}
+_REF = "_courseware_ref"
+
+
+def _npy(a: np.ndarray) -> str:
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=False)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _load(text: Any) -> np.ndarray:
+    try:
+        return np.load(io.BytesIO(base64.b64decode(str(text))), allow_pickle=False)
+    except (ValueError, TypeError, OSError, EOFError):
+        raise KernelGone("the answer was not a valid array") from None
+
+
+def _encode(value: Any) -> Any:
+    """A check's argument as plain data for the kernel (see the module's docstring)."""
+    from dropout_lib.net import MLP
+
+    if isinstance(value, np.random.Generator):
+        return {"__rng__": value.bit_generator.state}
+    if hasattr(type(value), _REF):
+        return {"__ref__": getattr(type(value), _REF)}
+    if isinstance(value, MLP):
+        from .checks.coadaptation import _SpyMLP
+        return {"__mlp__": {
+            "sizes": list(value.layer_sizes), "activation": list(value.activations),
+            "p_drop_input": value.p_drop_input, "p_drop_hidden": list(value.p_drop_hidden),
+            "dropout_mode": value.dropout_mode, "spy": isinstance(value, _SpyMLP),
+            "params": {k: _npy(v) for k, v in value.params.items()}}}
+    if isinstance(value, np.ndarray):
+        return {"__npy__": _npy(value)}
+    if isinstance(value, (tuple, list)):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot send a {type(value).__name__} to the kernel")
+
+
+#: Runs in the kernel, once per call, as a fresh snippet (it defines no lasting names
+#: except the table of objects returned by reference). It only computes: whatever it
+#: writes is parsed as data by :meth:`RemoteFunction.__call__`.
+_SNIPPET = '''\
+def __courseware_call(name, request_path, answer_path):
+    import base64, io, json, os, uuid
+    import numpy
+    refs = globals().setdefault("__courseware_refs", {})
+    def npy(a):
+        buf = io.BytesIO()
+        numpy.save(buf, a, allow_pickle=False)
+        return base64.b64encode(buf.getvalue()).decode()
+    def load(s):
+        return numpy.load(io.BytesIO(base64.b64decode(s)), allow_pickle=False)
+    def decode(v):
+        if isinstance(v, dict) and "__rng__" in v:
+            g = numpy.random.Generator(numpy.random.PCG64())
+            g.bit_generator.state = v["__rng__"]
+            return g
+        if isinstance(v, dict) and "__npy__" in v:
+            return load(v["__npy__"])
+        if isinstance(v, dict) and "__tuple__" in v:
+            return tuple(decode(x) for x in v["__tuple__"])
+        if isinstance(v, dict) and "__ref__" in v:
+            return refs[v["__ref__"]]
+        if isinstance(v, dict) and "__mlp__" in v:
+            m = v["__mlp__"]
+            if m["spy"]:
+                from courseware.checks.coadaptation import _SpyMLP as cls
+            else:
+                from dropout_lib.net import MLP as cls
+            net = cls(m["sizes"], activation=m["activation"], p_drop_input=m["p_drop_input"],
+                      p_drop_hidden=m["p_drop_hidden"], dropout_mode=m["dropout_mode"], seed=0)
+            net.set_params({k: load(a) for k, a in m["params"].items()})
+            net.calls = []
+            return net
+        return v
+    def encode(v, top):
+        if v is None:
+            return {"none": True}
+        if type(v) in (bool, int, float):
+            return {"py": v}
+        if type(v) is str:
+            return {"py": v[:2000]}
+        if isinstance(v, numpy.ndarray) and not v.dtype.hasobject:
+            return {"npy": npy(v)}
+        if isinstance(v, numpy.generic) and not isinstance(v, numpy.object_):
+            return {"scalar": npy(numpy.asarray(v))}
+        if top and type(v) in (tuple, list) and len(v) <= 64:
+            return {"seq": type(v).__name__, "items": [encode(x, False) for x in v]}
+        key = uuid.uuid4().hex
+        refs[key] = v
+        kind = "ndarray of objects" if isinstance(v, numpy.ndarray) else type(v).__name__
+        return {"ref": key, "type": str(kind)[:80]}
+    fn = globals().get(name)
+    with open(request_path) as f:
+        request = json.load(f)
+    os.unlink(request_path)
+    if fn is None:
+        answer = {"missing": True}
+    elif request == "probe":
+        answer = {"exists": True}
+    else:
+        args = [decode(a) for a in request["args"]]
+        kwargs = {k: decode(a) for k, a in request["kwargs"].items()}
+        arrays = {i: a.copy() for i, a in enumerate(args) if isinstance(a, numpy.ndarray)}
+        nets = {i: {k: p.copy() for k, p in a.params.items()}
+                for i, a in enumerate(args) if isinstance(request["args"][i], dict)
+                and "__mlp__" in request["args"][i]}
+        before = numpy.random.get_state()
+        try:
+            answer = {"value": encode(fn(*args, **kwargs), True)}
+        except BaseException as err:
+            answer = {"raised": type(err).__name__, "message": str(err)[:500]}
+        after = numpy.random.get_state()
+        answer["used_global"] = not (before[0] == after[0]
+                                     and numpy.array_equal(before[1], after[1])
+                                     and tuple(before[2:]) == tuple(after[2:]))
+        back = {}
+        for i, old in arrays.items():
+            new = args[i]
+            if new.shape != old.shape or not numpy.array_equal(new, old):
+                back[str(i)] = {"npy": npy(new)}
+        for i, old in nets.items():
+            net = args[i]
+            changed = {k: npy(numpy.asarray(p)) for k, p in net.params.items()
+                       if k not in old or not numpy.array_equal(p, old[k])}
+            calls = [[bool(train), None if ab is None
+                      else {str(k): npy(numpy.asarray(u)) for k, u in ab.items()}]
+                     for train, ab in getattr(net, "calls", [])]
+            back[str(i)] = {"params": changed, "calls": calls}
+        answer["back"] = back
+    with open(answer_path, "w") as f:
+        json.dump(answer, f)
+__courseware_call(@NAME@, @REQUEST@, @PATH@); del __courseware_call
+'''
+
+_FORGET = 'globals().pop("__courseware_refs", None)\n'
+
+#: Runs in the kernel for the length of a :func:`session`: defines the call above once,
+#: then serves one call per line of the request pipe and says "done" on the answer pipe.
+_SERVER = _SNIPPET.split("__courseware_call(@NAME@")[0] + '''\
+def __courseware_serve(requests, answers):
+    import json
+    with open(requests) as inp, open(answers, "w") as out:
+        for line in inp:
+            if line.strip() == "stop":
+                break
+            try:
+                __courseware_call(*json.loads(line))
+            except BaseException:
+                pass
+            out.write("done\\n")
+            out.flush()
+try:
+    __courseware_serve(@REQUESTS@, @ANSWERS@)
+finally:
+    del __courseware_call, __courseware_serve
+    globals().pop("__courseware_refs", None)
+'''
+
+
+class _Channel:
+    """Two named pipes in the submission's folder to a kernel running :data:`_SERVER`."""
+
+    def __init__(self, sandbox: Sandbox):
+        self.sandbox = sandbox
+        tag = uuid.uuid4().hex
+        folder = sandbox.dir / "home"
+        self.paths = (folder / f".calls-{tag}", folder / f".done-{tag}")
+        for path in self.paths:
+            os.mkfifo(path, 0o600)
+        # read-write opens never block, whether or not the kernel has opened its ends
+        self.req = os.open(self.paths[0], os.O_RDWR)
+        self.ans = os.open(self.paths[1], os.O_RDWR | os.O_NONBLOCK)
+        self.restarts = sandbox.restarts
+        code = (_SERVER.replace("@REQUESTS@", repr(str(self.paths[0])))
+                .replace("@ANSWERS@", repr(str(self.paths[1]))))
+        self.msg_id = sandbox.client.kc.execute(code, store_history=False, allow_stdin=False)
+        self.buffer = b""
+
+    @property
+    def alive(self) -> bool:
+        return self.sandbox.restarts == self.restarts and self.sandbox.client is not None
+
+    def call(self, line: str, timeout: float) -> str:
+        """Send one call; ``"ok"``, or ``"timeout"``/``"dead"`` (the kernel was restarted)."""
+        os.write(self.req, (line + "\n").encode())
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.sandbox.restart()
+                return "timeout"
+            ready, _, _ = select.select([self.ans], [], [], min(left, 0.5))
+            if ready:
+                self.buffer += os.read(self.ans, 4096)
+            elif not self.sandbox.kernel_alive():
+                self.sandbox.restart()
+                return "dead"
+        _, self.buffer = self.buffer.split(b"\n", 1)
+        return "ok"
+
+    def close(self) -> None:
+        try:
+            if self.alive:
+                os.write(self.req, b"stop\n")
+                from jupyter_core.utils import run_sync
+
+                get = run_sync(self.sandbox.client.kc.get_shell_msg)
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    try:
+                        reply = get(timeout=max(0.1, deadline - time.monotonic()))
+                    except Exception:  # noqa: BLE001 - queue.Empty: the kernel hangs
+                        break
+                    if reply.get("parent_header", {}).get("msg_id") == self.msg_id:
+                        return
+                self.sandbox.restart()   # the server did not stop: start afresh
+        finally:
+            for fd in (self.req, self.ans):
+                os.close(fd)
+            for path in self.paths:
+                path.unlink(missing_ok=True)
+
+
+@contextmanager
+def session(sandbox: Sandbox):
+    """Serve every :class:`RemoteFunction` call on ``sandbox`` inside the block through
+    one running cell (about a millisecond a call instead of a cell's tens of
+    milliseconds); the kernel forgets the objects it kept for the grader afterwards."""
+    channel = _Channel(sandbox)
+    sandbox.channel = channel
+    try:
+        yield channel
+    finally:
+        sandbox.channel = None
+        channel.close()
+
+
+class KernelGone(BaseException):
+    """The kernel died, timed out or answered nonsense while running the student's function
+    (a BaseException, so that it passes through the check's ``except Exception`` to
+    :func:`courseware.judge.judge_exercise`); ``function`` names that function."""
+
+    function = ""
+
+
+def _error_class(name: str) -> type[Exception]:
+    if name in _BUILTIN_ERRORS:
+        return _BUILTIN_ERRORS[name]
+    return type(name, (Exception,), {})
+
+
+def _reference(type_name: str, key: str) -> Any:
+    """An object standing for one the kernel kept: its type has the name of the kernel
+    object's type (for the check's messages) and remembers the kernel's key."""
+    return type(str(type_name)[:80], (), {_REF: str(key)})()
+
+
+def _decode(value: Any, top: bool = True) -> Any:
+    if not isinstance(value, dict):
+        raise KernelGone("the answer was not understood")
+    if value.get("none"):
+        return None
+    if "py" in value and type(value["py"]) in (bool, int, float, str):
+        return value["py"]
+    if "npy" in value:
+        return _load(value["npy"])
+    if "scalar" in value:
+        arr = _load(value["scalar"])
+        return arr[()] if arr.ndim == 0 else arr
+    if top and value.get("seq") in ("tuple", "list") and isinstance(value.get("items"), list):
+        items = [_decode(v, False) for v in value["items"]]
+        return tuple(items) if value["seq"] == "tuple" else items
+    if "ref" in value:
+        return _reference(value.get("type", "object"), value["ref"])
+    raise KernelGone("the answer was not understood")
+
+
+def _write_back(args: tuple, back: Any) -> None:
+    """Apply what the call did to its arguments in the kernel to the grader's copies."""
+    from dropout_lib.net import MLP
+
+    if not isinstance(back, dict):
+        raise KernelGone("the answer was not understood")
+    for key, change in back.items():
+        try:
+            target = args[int(key)]
+        except (ValueError, IndexError):
+            raise KernelGone("the answer was not understood") from None
+        if not isinstance(change, dict):
+            raise KernelGone("the answer was not understood")
+        if isinstance(target, np.ndarray) and "npy" in change:
+            new = _load(change["npy"])
+            if new.shape == target.shape:
+                target[...] = new
+            else:   # the shape changed (resize): make the difference visible to the check
+                target[...] = np.nan if target.dtype.kind == "f" else 0
+        elif isinstance(target, MLP):
+            for k, a in dict(change.get("params") or {}).items():
+                if k in target.params:
+                    new = _load(a)
+                    target.params[k] = new if new.shape == target.params[k].shape \
+                        else np.full_like(target.params[k], np.nan)
+            if hasattr(target, "calls"):
+                for train, ab in list(change.get("calls") or []):
+                    record = None if ab is None else {int(k): _load(u).ravel()
+                                                      for k, u in dict(ab).items()}
+                    target.calls.append((bool(train), record))
+
+
+class RemoteFunction:
+    """A stand-in for the student's function: each call runs it in the kernel.
+
+    Parameters
+    ----------
+    sandbox : Sandbox
+        The submission's kernel (its notebook has run).
+    name : str
+        The function's name in the kernel's namespace.
+    """
+
+    def __init__(self, sandbox: Sandbox, name: str):
+        self.sandbox = sandbox
+        self.name = name
+        self.__name__ = name
+        self.calls = 0
+
+    def exists(self) -> bool:
+        """Whether the kernel's namespace has the function (without calling it)."""
+        return not self._ask("probe").get("missing")
+
+    def _ask(self, request: Any) -> dict:
+        try:
+            return self._exchange(request)
+        except KernelGone as gone:
+            gone.function = self.name
+            raise
+
+    def _exchange(self, request: Any) -> dict:
+        self.calls += 1
+        tag = uuid.uuid4().hex
+        path = self.sandbox.work / f".answer-{tag}.json"
+        req = self.sandbox.work / f".request-{tag}.json"
+        req.write_text(json.dumps(request), encoding="utf-8")
+        channel = getattr(self.sandbox, "channel", None)
+        try:
+            if channel is not None and channel.alive:
+                text = ""
+                status = channel.call(json.dumps([self.name, str(req), str(path)]),
+                                      self.sandbox.timeout_cell)
+            else:
+                snippet = (_SNIPPET.replace("@NAME@", repr(self.name))
+                           .replace("@REQUEST@", repr(str(req)))
+                           .replace("@PATH@", repr(str(path))))
+                status, text = self.sandbox.run(snippet)
+        finally:
+            req.unlink(missing_ok=True)
+        if status == "timeout":
+            raise KernelGone(f"timed out after {self.sandbox.timeout_cell:g} s "
+                             "(an infinite loop?); the kernel was restarted")
+        if status == "dead":
+            raise KernelGone("the kernel died while running it; it was restarted")
+        try:
+            if path.stat().st_size > ANSWER_LIMIT:
+                raise KernelGone(f"its answer is larger than {ANSWER_LIMIT // 2**20} MB")
+            answer = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise KernelGone(f"no answer came back ({text or status})") from None
+        finally:
+            path.unlink(missing_ok=True)
+        if not isinstance(answer, dict):
+            raise KernelGone("the answer was not understood")
+        return answer
+
+    def __call__(self, *args, **kwargs):
+        answer = self._ask({"args": [_encode(a) for a in args],
+                            "kwargs": {k: _encode(v) for k, v in kwargs.items()}})
+        if answer.get("missing"):
+            raise NameError(f"name '{self.name}' is not defined")
+        if answer.get("used_global"):
+            np.random.random()   # the checks compare NumPy's global state before and after
+        if "raised" in answer:
+            raise _error_class(str(answer["raised"]))(str(answer.get("message", "")))
+        _write_back(args, answer.get("back", {}))
+        return _decode(answer.get("value"))
+
+
+def forget_references(sandbox: Sandbox) -> None:
+    """Drop the objects the kernel kept for the grader (after an exercise is judged)."""
+    sandbox.run(_FORGET)
