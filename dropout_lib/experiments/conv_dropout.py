@@ -59,6 +59,8 @@ COMPARISONS = [("elementwise_minus_none", "no_dropout", "elementwise"),
                ("channel_minus_none", "no_dropout", "channel"),
                ("channel_minus_elementwise", "elementwise", "channel")]
 
+_CORRELATIONS = ("neighbour", "neighbour_abs", "cross_channel", "cross_channel_abs")
+
 #: "full" for the book, "small" (seconds) for the tests.
 SCALES: dict[str, dict[str, Any]] = {
     "full": {"tune_seeds": (100, 101), "seeds": tuple(range(10)), "epochs": 20,
@@ -94,8 +96,8 @@ def feature_correlations(maps: np.ndarray) -> dict[str, float]:
     dict
         ``neighbour``: a unit with its right and lower neighbour in the same
         map; ``cross_channel``: units of two different maps at the same
-        position (``cross_channel_abs``: the mean absolute value). Correlations
-        are over the N images; units constant over them (dead) are left out.
+        position; ``*_abs``: the mean absolute values. Correlations are over
+        the N images; units constant over them (dead) are left out.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (maps - maps.mean(axis=0)) / maps.std(axis=0)
@@ -104,7 +106,9 @@ def feature_correlations(maps: np.ndarray) -> dict[str, float]:
     c = maps.shape[1]
     cross = np.einsum("ncij,ndij->cdij", z, z) / z.shape[0]
     off = cross[~np.eye(c, dtype=bool)]
-    return {"neighbour": float(np.nanmean(np.concatenate([right.ravel(), down.ravel()]))),
+    near = np.concatenate([right.ravel(), down.ravel()])
+    return {"neighbour": float(np.nanmean(near)),
+            "neighbour_abs": float(np.nanmean(np.abs(near))),
             "cross_channel": float(np.nanmean(off)) if c > 1 else float("nan"),
             "cross_channel_abs": float(np.nanmean(np.abs(off))) if c > 1 else float("nan")}
 
@@ -175,15 +179,14 @@ def run_study(scale: str = "small", *, progress: bool = False) -> dict[str, Any]
                              "test_loss": [round(r["loss"], 6) for r in rows],
                              "test_acc": [round(r["acc"], 6) for r in rows],
                              **{k: [round(r[k], 6) for r in rows]
-                                for k in ("neighbour", "cross_channel", "cross_channel_abs")}}
+                                for k in _CORRELATIONS}}
     bar.close()
     final = out["final"]
     out["differences"] = {name: {m: nn.paired_record(final[a][m], final[b][m])
                                  for m in ("test_acc", "test_loss")}
                           for name, a, b in COMPARISONS}
     out["correlations"] = {
-        arm: {**{k: nn.interval_record(f[k]) for k in ("neighbour", "cross_channel",
-                                               "cross_channel_abs")},
+        arm: {**{k: nn.interval_record(f[k]) for k in _CORRELATIONS},
               "neighbour_minus_cross_channel": nn.paired_record(f["cross_channel"], f["neighbour"])}
         for arm, f in final.items()}
     out["pixel_neighbour"] = round(

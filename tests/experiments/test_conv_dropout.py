@@ -46,7 +46,7 @@ def test_differences_are_the_per_seed_differences(saved):
             assert rec["mean"] == pytest.approx(d.mean(), abs=2e-6)
             assert rec["low"] <= rec["mean"] <= rec["high"]
     for arm, rec in saved["correlations"].items():
-        for k in ("neighbour", "cross_channel", "cross_channel_abs"):
+        for k in ("neighbour", "neighbour_abs", "cross_channel", "cross_channel_abs"):
             assert rec[k]["mean"] == pytest.approx(np.mean(final[arm][k]), abs=2e-6)
             assert rec[k]["low"] <= rec[k]["mean"] <= rec[k]["high"]
         d = np.subtract(final[arm]["neighbour"], final[arm]["cross_channel"])
@@ -94,7 +94,7 @@ def test_network_gradient_matches_finite_differences():
 
     (_, dscores), caches = loss()
     grads = nn.backward(layers, caches, dscores)
-    for key in ("W1", "b1", "W2"):
+    for key in ("W1", "b1", "b2"):   # W1 sees every layer; W2 is checked in test_layers
         def f(w, key=key):
             old, params[key] = params[key], w
             try:
