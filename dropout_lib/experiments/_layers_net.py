@@ -199,16 +199,19 @@ def reestimate_bn(layers: list[Layer], params: Params, states: States,
     return new
 
 
+def _r6(x: float) -> float:
+    """Rounded to 6 decimals, without a negative zero."""
+    return round(x, 6) + 0.0
+
+
 def interval_record(values: Any) -> dict[str, Any]:
     """JSON-ready Student-t 95% interval of the mean of ``values``."""
     iv = t_interval(values)
-    return {"mean": round(iv.mean, 6), "low": round(iv.low, 6),
-            "high": round(iv.high, 6), "n": iv.n}
+    return {"mean": _r6(iv.mean), "low": _r6(iv.low), "high": _r6(iv.high), "n": iv.n}
 
 
 def paired_record(a: list[float], b: list[float]) -> dict[str, Any]:
     """JSON-ready ``b - a`` seed by seed, with its paired 95% interval."""
     iv = paired_ci(a, b)
-    return {"per_seed": [round(y - x, 6) for x, y in zip(a, b)],
-            "mean": round(iv.mean, 6), "low": round(iv.low, 6),
-            "high": round(iv.high, 6), "n": iv.n}
+    return {"per_seed": [_r6(y - x) for x, y in zip(a, b)],
+            "mean": _r6(iv.mean), "low": _r6(iv.low), "high": _r6(iv.high), "n": iv.n}
