@@ -188,3 +188,38 @@ def intended_width(width_attr: str | None, natural_width: int, dpi: float | None
     if dpi is not None and dpi >= 2 * LOGICAL_DPI - 1:
         return natural_width / 2
     return float(natural_width)
+
+
+# ---------------------------------------------------------------------------------------
+# Keyboard focus
+
+_COLOUR = re.compile(r"rgba?\(([^)]*)\)")
+
+
+def _alpha(colour: str) -> float:
+    m = _COLOUR.search(colour)
+    if not m:
+        return 0.0 if colour.strip() in ("", "transparent") else 1.0
+    parts = [p for p in re.split(r"[\s,/]+", m.group(1).strip()) if p]
+    return float(parts[3]) if len(parts) > 3 else 1.0
+
+
+def focus_ring_visible(outline_style: str, outline_width: str, outline_color: str,
+                       box_shadow: str) -> bool:
+    """Whether computed outline/box-shadow values draw something a reader can see: an
+    outline at least 1 px wide in a colour that is not transparent, or a box shadow
+    with a visible colour and some blur or spread (computed style writes the colour
+    first: "rgb(1, 2, 3) 0px 0px 0px 3px")."""
+    width = float(re.sub(r"[^\d.]", "", outline_width) or 0)
+    if outline_style not in ("none", "hidden", "") and width >= 1 and _alpha(outline_color) > 0:
+        return True
+    if box_shadow in ("none", ""):
+        return False
+    for shadow in re.split(r",(?![^()]*\))", box_shadow):
+        colour = _COLOUR.search(shadow)
+        lengths = [float(x) for x in re.findall(r"(-?\d+(?:\.\d+)?)px",
+                                                _COLOUR.sub("", shadow))]
+        blur_spread = lengths[2:4]
+        if (colour is None or _alpha(colour.group(0)) > 0) and any(abs(v) > 0 for v in blur_spread):
+            return True
+    return False

@@ -9,6 +9,7 @@ import pytest
 from site_checks import (
     alt_text_problem,
     external_urls,
+    focus_ring_visible,
     intended_width,
     is_local_url,
     notebook_problem,
@@ -154,3 +155,19 @@ def test_png_dpi_reads_phys():
 ])
 def test_intended_width(attr, natural, dpi, want):
     assert intended_width(attr, natural, dpi) == want
+
+
+@pytest.mark.parametrize("style, width, colour, shadow, visible", [
+    ("solid", "3px", "rgb(232, 146, 23)", "none", True),
+    ("auto", "1px", "rgb(16, 16, 16)", "none", True),
+    ("none", "0px", "rgb(0, 0, 0)", "none", False),
+    ("solid", "3px", "rgba(0, 0, 0, 0)", "none", False),     # a transparent outline
+    ("solid", "0px", "rgb(0, 0, 0)", "none", False),
+    ("none", "0px", "rgb(0, 0, 0)", "rgba(0, 0, 0, 0) 0px 0px 0px 0px", False),
+    ("none", "0px", "rgb(0, 0, 0)", "rgb(13, 110, 253) 0px 0px 0px 4px", True),
+    ("none", "0px", "rgb(0, 0, 0)", "rgba(13, 110, 253, 0.25) 0px 0px 0px 4px", True),
+    ("none", "0px", "rgb(0, 0, 0)",
+     "rgba(0, 0, 0, 0) 0px 0px 0px 0px, rgb(1, 2, 3) 0px 0px 2px 0px", True),
+])
+def test_focus_ring_visible(style, width, colour, shadow, visible):
+    assert focus_ring_visible(style, width, colour, shadow) is visible

@@ -17,7 +17,14 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from site_checks import ARTICLE, MIN_FIGURE_SHARE, intended_width, listing, png_dpi
+from site_checks import (
+    ARTICLE,
+    MIN_FIGURE_SHARE,
+    focus_ring_visible,
+    intended_width,
+    listing,
+    png_dpi,
+)
 from toc import resolve, toc_entries
 
 PAGES = toc_entries()
@@ -149,19 +156,14 @@ _JS_FOCUS = """([exerciseSel, buttons]) => {
   let ring = null;
   if (button) {
     const s = getComputedStyle(el);
-    ring = {outline: `${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor}`,
-            outlineStyle: s.outlineStyle, outlineWidth: parseFloat(s.outlineWidth),
-            boxShadow: s.boxShadow, focusVisible: el.matches(':focus-visible')};
+    ring = {outlineStyle: s.outlineStyle, outlineWidth: s.outlineWidth,
+            outlineColor: s.outlineColor, boxShadow: s.boxShadow,
+            focusVisible: el.matches(':focus-visible')};
   }
   return {tag: el.tagName.toLowerCase(), cls: String(el.className).slice(0, 60),
           text: (el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 40),
           math: !!el.closest('mjx-container'), reached, button, ring};
 }"""
-
-
-def has_ring(ring: dict) -> bool:
-    outline = ring["outlineStyle"] not in ("none", "hidden") and ring["outlineWidth"] >= 1
-    return outline or ring["boxShadow"] not in ("none", "")
 
 
 @pytest.fixture(scope="module")
@@ -205,5 +207,8 @@ def test_header_buttons_show_a_focus_ring(tab_walk, button):
         f"Tab never reached the {button} button ({BUTTONS[button]}) on {CHAPTER}")
     ring = tab_walk["buttons"][button]
     assert ring["focusVisible"], f"the {button} button is focused but not :focus-visible"
-    assert has_ring(ring), (f"the {button} button shows no focus ring when reached with "
-                            f"Tab: outline {ring['outline']}, box-shadow {ring['boxShadow']}")
+    assert focus_ring_visible(ring["outlineStyle"], ring["outlineWidth"],
+                              ring["outlineColor"], ring["boxShadow"]), (
+        f"the {button} button shows no focus ring when reached with Tab: outline "
+        f"{ring['outlineStyle']} {ring['outlineWidth']} {ring['outlineColor']}, "
+        f"box-shadow {ring['boxShadow']}")
