@@ -297,6 +297,7 @@ _JS_PROSE_TEXT = """(sel) => {
 # and the page itself. Folded code (hide-input) is unfolded while it is measured, since a
 # reader can unfold it; solutions were opened by the solutions step before this one.
 _JS_LAYOUT = """async (sel) => {
+  const FIGURES = '.cell_output img, img.nb-output';
   const article = document.querySelector(sel);
   const closed = [...article.querySelectorAll('details:not([open])')];
   closed.forEach(d => { d.open = true; });
@@ -308,7 +309,7 @@ _JS_LAYOUT = """async (sel) => {
     const cap = fig && fig.querySelector('figcaption .caption-number');
     return cap ? cap.textContent.trim() : '';
   };
-  const figures = [...article.querySelectorAll('.cell_output img')].map(img => ({
+  const figures = [...article.querySelectorAll(FIGURES)].map(img => ({
     src: img.currentSrc || img.src, alt: (img.getAttribute('alt') || '').slice(0, 60),
     label: label(img), width_attr: img.getAttribute('width'),
     natural_width: img.naturalWidth, shown: shown(img),
@@ -350,15 +351,17 @@ _JS_LAYOUT = """async (sel) => {
   return result;
 }"""
 
-# The computed CSS filter of every notebook figure in the dark theme (then the theme the
+# The computed CSS filter of every notebook figure (in a cell's output, or pasted with
+# {glue:figure}: class nb-output) in the dark theme (then the theme the
 # page had is restored).
 _JS_DARK_FILTERS = """async (sel) => {
+  const FIGURES = '.cell_output img, img.nb-output';
   const root = document.documentElement, before = root.dataset.theme;
   root.dataset.theme = 'dark';
   await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
-  const out = [...document.querySelector(sel).querySelectorAll('.cell_output img')].map(img =>
+  const out = [...document.querySelector(sel).querySelectorAll(FIGURES)].map(img =>
     ({src: (img.currentSrc || img.src).split('/').pop(), filter: getComputedStyle(img).filter}));
-  const others = [...document.querySelectorAll('img')].filter(img => !img.closest('.cell_output'))
+  const others = [...document.querySelectorAll('img')].filter(img => !img.matches(FIGURES))
     .map(img => ({src: (img.currentSrc || img.src).split('/').pop(),
                   filter: getComputedStyle(img).filter}));
   if (before === undefined) delete root.dataset.theme; else root.dataset.theme = before;
