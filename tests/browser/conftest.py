@@ -351,21 +351,39 @@ _JS_LAYOUT = """async (sel) => {
   return result;
 }"""
 
-# The computed CSS filter of every notebook figure (in a cell's output, or pasted with
-# {glue:figure}: class nb-output) in the dark theme (then the theme the
-# page had is restored).
-_JS_DARK_FILTERS = """async (sel) => {
+# The page in the dark theme (then the theme it had is restored): the computed CSS
+# filter of every notebook figure (in a cell's output, or pasted with {glue:figure}:
+# class nb-output) and of every other image; the alpha of each article image's own
+# corner pixels (figures must keep an opaque background, or their dark labels vanish on
+# the dark page); and whether the article's images outside solutions are displayed.
+_JS_DARK = """async (sel) => {
   const FIGURES = '.cell_output img, img.nb-output';
   const root = document.documentElement, before = root.dataset.theme;
   root.dataset.theme = 'dark';
   await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
-  const out = [...document.querySelector(sel).querySelectorAll(FIGURES)].map(img =>
-    ({src: (img.currentSrc || img.src).split('/').pop(), filter: getComputedStyle(img).filter}));
+  const article = document.querySelector(sel);
+  const name = img => (img.currentSrc || img.src).split('/').pop();
+  const figures = [...article.querySelectorAll(FIGURES)].map(img =>
+    ({src: name(img), filter: getComputedStyle(img).filter}));
   const others = [...document.querySelectorAll('img')].filter(img => !img.matches(FIGURES))
-    .map(img => ({src: (img.currentSrc || img.src).split('/').pop(),
-                  filter: getComputedStyle(img).filter}));
+    .map(img => ({src: name(img), filter: getComputedStyle(img).filter}));
+  const corners = [...article.querySelectorAll('img')].map(img => {
+    if (!img.complete || !img.naturalWidth) return {src: name(img), alpha: null};
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const px = (x, y) => ctx.getImageData(x, y, 1, 1).data[3];
+    return {src: name(img), alpha: Math.min(px(0, 0), px(c.width - 1, 0),
+                                            px(0, c.height - 1), px(c.width - 1, c.height - 1))};
+  });
+  const outside = [...article.querySelectorAll('img')]
+    .filter(img => !img.closest('.solution, .toggle-hidden'));
+  const shown = img => { const b = img.getBoundingClientRect(), st = getComputedStyle(img);
+    return b.width > 0 && b.height > 0 && st.visibility !== 'hidden' && st.display !== 'none'; };
+  const hidden = outside.filter(img => !shown(img)).map(img => img.getAttribute('alt') || name(img));
   if (before === undefined) delete root.dataset.theme; else root.dataset.theme = before;
-  return {figures: out, others};
+  return {theme_applied: true, figures, others, corners, images: outside.length, hidden};
 }"""
 
 _JS_ICONS = """() => [...document.querySelectorAll('link[rel~="icon"]')].map(l => l.href)"""
@@ -494,7 +512,7 @@ class Site:
         v.layout = page.evaluate(_JS_LAYOUT, ARTICLE)
 
     def _dark(self, page, v: PageVisit):
-        v.dark = page.evaluate(_JS_DARK_FILTERS, ARTICLE)
+        v.dark = page.evaluate(_JS_DARK, ARTICLE)
 
     def _download(self, page, v: PageVisit):
         menu = page.locator(".dropdown-download-buttons")

@@ -1,7 +1,8 @@
 """Reading quality in a real browser: the print view, the dark theme and citations.
 
-Each test opens the page in a page of its own (the shared visit of test_site.py stays
-in screen mode and light theme).
+The print and citation tests open the page in a page of their own (the shared visit of
+test_site.py stays in screen mode); the dark-theme test reads the shared visit, which
+switches the page to the dark theme and back.
 """
 from __future__ import annotations
 
@@ -39,25 +40,6 @@ _JS_RENDERED = """(sel) => {
   };
 }"""
 
-# Background of each article image's own pixels: figures must carry an opaque background,
-# or their black axis labels vanish on the dark theme's dark page.
-_JS_IMAGE_CORNERS = """async (sel) => {
-  const imgs = [...document.querySelector(sel).querySelectorAll('img')];
-  const out = [];
-  for (const img of imgs) {
-    if (!img.complete || !img.naturalWidth) { out.push({src: img.src, alpha: null}); continue; }
-    const c = document.createElement('canvas');
-    c.width = img.naturalWidth; c.height = img.naturalHeight;
-    const ctx = c.getContext('2d');
-    ctx.drawImage(img, 0, 0);
-    const px = (x, y) => ctx.getImageData(x, y, 1, 1).data;
-    const corners = [px(0, 0), px(c.width - 1, 0), px(0, c.height - 1), px(c.width - 1, c.height - 1)];
-    out.push({src: img.src.split('/').pop(), alpha: Math.min(...corners.map(p => p[3]))});
-  }
-  return out;
-}"""
-
-
 def source_text(entry: str) -> str:
     path = resolve(entry)
     return path.read_text(encoding="utf-8") if path is not None else ""
@@ -88,18 +70,18 @@ def test_print_view_shows_figures_and_math(entry, new_page, site):
 
 
 @pytest.mark.parametrize("entry", PAGES)
-def test_figures_stay_legible_in_dark_mode(entry, new_page, site):
-    """In the dark theme figures keep their own opaque background, so their labels show."""
-    page, _ = open_page(new_page, site, entry)
-    page.evaluate("() => { document.documentElement.dataset.theme = 'dark'; }")
-    assert page.evaluate("() => document.documentElement.dataset.theme") == "dark"
-    corners = page.evaluate(_JS_IMAGE_CORNERS, ARTICLE)
-    unreadable = [f"{c['src']} (corner alpha {c['alpha']})" for c in corners
+def test_figures_stay_legible_in_dark_mode(entry, site):
+    """In the dark theme figures keep their own opaque background, so their labels show.
+    (Read from the shared visit of the page, which switches it to dark and back.)"""
+    visit = site.visit(entry)
+    assert "dark" not in visit.not_run, f"{entry}: {visit.not_run['dark']}"
+    dark = visit.dark
+    unreadable = [f"{c['src']} (corner alpha {c['alpha']})" for c in dark["corners"]
                   if c["alpha"] is None or c["alpha"] < 255]
     assert not unreadable, (f"{entry}: figures with a transparent background, whose dark "
                             f"labels disappear on the dark theme:\n{listing(unreadable)}")
-    shown = page.evaluate(_JS_RENDERED, ARTICLE)
-    assert shown["images_shown"] == shown["images"], f"{entry}: images hidden in dark mode"
+    assert not dark["hidden"], (f"{entry}: images hidden in dark mode:\n"
+                                f"{listing(dark['hidden'])}")
 
 
 CITING = [e for e in PAGES if "{cite" in source_text(e)]
