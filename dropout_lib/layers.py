@@ -141,7 +141,8 @@ def dropout_forward(
         ``"inverted"`` scales kept units by ``1 / (1 - p_drop)`` in training;
         ``"original"`` scales every unit by ``1 - p_drop`` at evaluation.
     shared_axes : int or tuple of int, keyword-only
-        Axes that share one mask value (see :func:`~dropout_lib.masks.bernoulli_mask`).
+        Axes that share one mask value (see
+        :func:`~dropout_lib.masks.bernoulli_mask`).
     mask : numpy.ndarray of bool, keyword-only
         A keep-mask to apply instead of drawing one (training only), of
         shape ``mask_shape(x.shape, shared_axes)``.
@@ -162,7 +163,8 @@ def dropout_forward(
     """
     x = check_float_array(x, "x")
     p_drop = check_p_drop(p_drop)
-    train = check_bool(train, "train", "True for training, False for evaluation")
+    train = check_bool(train, "train",
+                       "True for training, False for evaluation")
     mode = check_choice(mode, "mode", DROPOUT_MODES)
     axes = check_axes(shared_axes, x.ndim)
     if mask is not None:
@@ -181,18 +183,21 @@ def _dropout_forward(
     shared_axes: tuple[int, ...],
     mask: np.ndarray | None,
 ) -> tuple[np.ndarray, DropoutCache]:
-    """:func:`dropout_forward` without checks: ``shared_axes`` sorted, in ``0..x.ndim-1``."""
+    """:func:`dropout_forward` without checks (``shared_axes`` sorted)."""
     if not train:
         scale = 1.0 if mode == "inverted" else 1.0 - p_drop
-        cache = DropoutCache(None, scale, False, p_drop, mode, x.shape, x.dtype, shared_axes)
+        cache = DropoutCache(None, scale, False, p_drop, mode, x.shape,
+                             x.dtype, shared_axes)
         return _scaled(x, scale, None, ""), cache
     if mask is None:
-        mask = _draw_mask(_mask_shape(x.shape, shared_axes), _threshold(p_drop), rng)
+        shape = _mask_shape(x.shape, shared_axes)
+        mask = _draw_mask(shape, _threshold(p_drop), rng)
     scale = 0.0 if p_drop == 1.0 else 1.0 / (1.0 - p_drop)
     scale = scale if mode == "inverted" or p_drop == 1.0 else 1.0
     what = f"with p_drop = {p_drop!r}, 1 / (1 - p_drop)"
     out = _scaled(x, scale, mask if p_drop > 0.0 else None, what)
-    return out, DropoutCache(mask, scale, True, p_drop, mode, x.shape, x.dtype, shared_axes)
+    return out, DropoutCache(mask, scale, True, p_drop, mode, x.shape,
+                             x.dtype, shared_axes)
 
 
 def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
@@ -240,8 +245,9 @@ def _check_mask(mask: object, train: bool, shape: tuple[int, ...]) -> np.ndarray
     return mask
 
 
-def _scaled(a: np.ndarray, scale: float, mask: np.ndarray | None, what: str) -> np.ndarray:
-    """``a * scale * mask`` in ``a``'s dtype, as a new array: two passes, no float mask."""
+def _scaled(a: np.ndarray, scale: float, mask: np.ndarray | None,
+            what: str) -> np.ndarray:
+    """``a * scale * mask`` in ``a``'s dtype, as a new array."""
     if scale == 0.0:
         return np.zeros_like(a)
     out = np.empty_like(a)

@@ -118,9 +118,11 @@ def mask_shape(
     return _mask_shape(shape, check_axes(shared_axes, len(shape)))
 
 
-def _mask_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+def _mask_shape(shape: tuple[int, ...],
+                axes: tuple[int, ...]) -> tuple[int, ...]:
     """:func:`mask_shape` for a checked shape and normalised axes."""
-    return tuple(1 if axis in axes else size for axis, size in enumerate(shape))
+    return tuple(1 if axis in axes else size
+                 for axis, size in enumerate(shape))
 
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
@@ -159,7 +161,8 @@ def bernoulli_mask(
         Source of randomness; the global NumPy state is never used.
     shared_axes : int or tuple of int, optional
         Axes that share one mask value: ``(2, 3)`` drops whole channels of
-        ``(N, C, H, W)`` images, ``(1,)`` gives locked dropout of ``(N, T, D)``.
+        ``(N, C, H, W)`` images, ``(1,)`` gives locked dropout of
+        ``(N, T, D)``.
 
     Returns
     -------
@@ -175,7 +178,8 @@ def bernoulli_mask(
 
     See Also
     --------
-    book/01_masks.ipynb : masks from scratch; "How many random bits does a mask need?"
+    book/01_masks.ipynb : masks from scratch; "How many random bits does a
+    mask need?"
     """
     shape_t = mask_shape(shape, shared_axes)
     threshold = keep_threshold(p_drop)
@@ -185,7 +189,7 @@ def bernoulli_mask(
 def _draw_mask(
     shape: tuple[int, ...], threshold: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """:func:`bernoulli_mask` without checks, for a threshold ``t`` in ``[0, 2**32]``."""
+    """:func:`bernoulli_mask` without checks; ``t`` in ``[0, 2**32]``."""
     n = math.prod(shape)
     if threshold >= _ONE:
         return np.ones(shape, dtype=bool)

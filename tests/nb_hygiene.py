@@ -211,8 +211,8 @@ def _prose_lines(source: str):
             stack.pop()
             continue
         if m and (m.group(2) or not stack):
-            folded = bool(stack and stack[-1][1]) or m.group(2) in (None, "{code-cell}",
-                                                                     "{code}", "{math}")
+            folded = bool(stack and stack[-1][1]) or m.group(2) in (
+                None, "{code-cell}", "{code}", "{math}", "{dropdown}")
             stack.append((m.group(1), folded))
             continue
         if stack and stack[-1][1]:

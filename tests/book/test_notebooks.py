@@ -166,6 +166,7 @@ def test_prose_words_counts_prose_and_leaves_out_folded_parts():
            "```{solution-end}\n```", "After."]
     assert nb_hygiene.prose_words(_md(*sol)) == 2
     assert nb_hygiene.prose_words(_md("$$\na = b\n$$\nOne.")) == 1
+    assert nb_hygiene.prose_words(_md("Shown.\n```{dropdown} Aside\nHidden here.\n```")) == 1
 
 
 def test_long_code_line_is_caught():
