@@ -29,6 +29,7 @@ students and records the graded cells in nbgrader's gradebook (``<course>/gradeb
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import re
 import subprocess
@@ -65,8 +66,62 @@ def _nbgrader(cell: NotebookNode, grade_id: str, *, solution=False, grade=False,
 
 
 def _solution_code(stub: str, solution: str) -> str:
-    """The stub's lines up to its ``raise NotImplementedError``, then the rest of the
-    solution (what differs from the stub) inside nbgrader's solution markers."""
+    """The stub with each ``raise NotImplementedError`` replaced by the body of the same
+    function in the book's solution, inside nbgrader's solution markers (so the release
+    shows every signature, docstring and comment of the stub)."""
+    stub_lines = stub.rstrip("\n").splitlines()
+    sol_lines = solution.rstrip("\n").splitlines()
+    try:
+        spans = {node.lineno - 1: node.end_lineno for node in ast.walk(ast.parse(stub))
+                 if isinstance(node, ast.Raise) and _NOT_IMPLEMENTED.match(
+                     stub_lines[node.lineno - 1])}
+    except SyntaxError:
+        spans = {}
+    out, n = [], 0
+    while n < len(stub_lines):
+        line = stub_lines[n]
+        if n not in spans:
+            out.append(line)
+            n += 1
+            continue
+        body = _function_body(stub_lines[:n], sol_lines)
+        if body is None:
+            return _solution_code_prefix(stub, solution)
+        indent = re.match(r"\s*", line).group(0)
+        out += [f"{indent}### BEGIN SOLUTION", *body, f"{indent}### END SOLUTION"]
+        n = spans[n]
+    return "\n".join(out) if spans else _solution_code_prefix(stub, solution)
+
+
+def _function_body(before: list[str], sol_lines: list[str]) -> list[str] | None:
+    """The solution's lines of the function whose ``def`` is the last one in ``before``,
+    after the lines (docstring, comments) the stub already shows; None if not found."""
+    defs = [i for i, line in enumerate(before) if line.lstrip().startswith("def ")]
+    if not defs:
+        return None
+    d = defs[-1]
+    try:
+        j = sol_lines.index(before[d])
+    except ValueError:
+        return None
+    shown = before[d + 1:]
+    k = 0
+    while k < len(shown) and j + 1 + k < len(sol_lines) and shown[k] == sol_lines[j + 1 + k]:
+        k += 1
+    width = len(before[d]) - len(before[d].lstrip())
+    body = []
+    for line in sol_lines[j + 1 + k:]:
+        if line.strip() and len(line) - len(line.lstrip()) <= width:
+            break
+        body.append(line)
+    while body and not body[-1].strip():
+        body.pop()
+    return body
+
+
+def _solution_code_prefix(stub: str, solution: str) -> str:
+    """Fallback: the stub's lines up to its ``raise NotImplementedError``, then the rest
+    of the solution (what differs from the stub) inside nbgrader's solution markers."""
     stub_lines = stub.rstrip("\n").splitlines()
     sol_lines = solution.rstrip("\n").splitlines()
     cut = next((i for i, line in enumerate(stub_lines) if _NOT_IMPLEMENTED.match(line)),
@@ -138,8 +193,10 @@ def source_notebook(chapter_path: Path) -> tuple[NotebookNode, str]:
         new.metadata = {k: v for k, v in cell.metadata.items() if k in ("tags", "exercise")}
         ex = chapter.exercise(owner) if owner else None
         if role == "stub" and ex is not None:
+            defs = re.findall(r"^\s*def (\w+)\(", cell.source, re.MULTILINE)
             solution = [book.cells[j] for j in ex.solution if book.cells[j].cell_type == "code"
-                        and book.cells[j].source.lstrip().startswith(cell.source.split("\n")[0])]
+                        and all(re.search(rf"^\s*def {d}\(", book.cells[j].source, re.MULTILINE)
+                                for d in defs)] if defs else []
             code = _solution_code(cell.source, solution[0].source) if solution else cell.source
             new.source = code
             out.cells.append(_nbgrader(new, f"{ex.label}-code", solution=True))
@@ -201,7 +258,7 @@ def release(chapter: str, course: Path = COURSE) -> Path:
     src.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, src / f"{chapter}.ipynb")
     (course / f"rubric-{chapter}.md").write_text(rubric, encoding="utf-8")
-    nbgrader(course, "db", "assignment", "add", chapter)
+    # generate_assignment also adds the assignment to the gradebook (creating it if needed)
     nbgrader(course, "generate_assignment", chapter, "--force")
     return course / "release" / chapter / f"{chapter}.ipynb"
 

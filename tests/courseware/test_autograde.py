@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -21,7 +22,9 @@ import nbformat
 import pytest
 
 from courseware.assignment import release
+from courseware.autograde import gradebook_csv
 from courseware.book import ROOT
+from courseware.sandbox import bwrap_works
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +56,7 @@ def _honest(rel):
     return nb
 
 
-def _attacks(rel, probe: Path, outside: Path) -> dict[str, tuple[object, str | None]]:
+def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | None]]:
     """name -> (notebook, attacked exercise or None when the batch must stop)."""
     out = {}
 
@@ -129,13 +132,26 @@ def _attacks(rel, probe: Path, outside: Path) -> dict[str, tuple[object, str | N
         code = ("import os, time\\n"
                 "if os.fork(): os._exit(0)\\n"
                 "os.setsid()\\n"
-                "open({str(probe)!r}, 'a').write(str(os.getpid()) + '\\\\n')\\n"
                 "time.sleep(300)\\n")
-        subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
-        subprocess.Popen(["sleep", "300"])
+        subprocess.Popen([sys.executable, "-c", code, {marker!r}], start_new_session=True)
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", {marker!r}])
         import time; time.sleep(1)
         """) + WRONG_DRAW)
     out["background"] = (nb, "ex-masks-draw")
+
+    # the book's own solution, read from the chapter (bubblewrap hides the chapters)
+    nb = _honest(rel)
+    _edit(nb, "ex-masks-draw-code", textwrap.dedent(f"""\
+        import json
+        try:
+            cells = json.load(open({str(ROOT / "book" / (CH + ".ipynb"))!r}))["cells"]
+            exec(next("".join(c["source"]) for c in cells
+                      if "".join(c["source"]).startswith("def draw_mask")
+                      and "NotImplementedError" not in "".join(c["source"])))
+        except Exception:
+            pass
+        """) + "if 'draw_mask' not in globals():\n    " + WRONG_DRAW.replace("\n", "\n    "))
+    out["read-solutions"] = (nb, "ex-masks-draw")
 
     nb = _honest(rel)
     _edit(nb, "ex-masks-draw-code",
@@ -181,15 +197,30 @@ def _attacks(rel, probe: Path, outside: Path) -> dict[str, tuple[object, str | N
     return out
 
 
+def _marked(marker: str) -> set[int]:
+    """Live processes whose command line holds ``marker``."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker.encode() in (entry / "cmdline").read_bytes() and \
+                    not (entry / "stat").read_text().split(") ")[1].startswith("Z"):
+                pids.add(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    course = tmp_path_factory.mktemp("course")
+def graded(tmp_path_factory, new_course):
+    course = new_course("course")
     rel_path = release(CH, course)
     rel = nbformat.read(rel_path, as_version=4)
     subs = tmp_path_factory.mktemp("submissions")
-    probe = tmp_path_factory.mktemp("probe") / f"pids-{uuid.uuid4().hex}"
+    marker = f"courseware-background-{uuid.uuid4().hex}"
     outside = tmp_path_factory.mktemp("outside")    # stands for /tmp or any shared folder
-    attacks = _attacks(rel, probe, outside)
+    attacks = _attacks(rel, marker, outside)
     order = []
     for i, (name, (nb, _)) in enumerate(attacks.items()):
         a, h = f"s{i:02d}a-{name}", f"s{i:02d}b-honest"
@@ -199,20 +230,32 @@ def graded(tmp_path_factory):
     nbformat.write(rel, subs / "zz-unmodified.ipynb")
     (subs / "zz-not-a-notebook.ipynb").write_text("{not json")
     env = {**os.environ, "INSTRUCTOR_SECRET": "s3cret"}
+    seen: set[int] = set()           # the background attack's processes, while they live
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.wait(0.1):
+            seen.update(_marked(marker))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     t0 = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "courseware.autograde", "--course", str(course), "autograde", CH,
-         str(subs), "--timeout-cell", "10"],
-        cwd=ROOT, capture_output=True, text=True, env=env, timeout=900)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "courseware.autograde", "--course", str(course),
+             "autograde", CH, str(subs), "--timeout-cell", "10"],
+            cwd=ROOT, capture_output=True, text=True, env=env, timeout=900)
+    finally:
+        finished.set()
+        watcher.join()
     elapsed = time.monotonic() - t0
     assert done.returncode == 0, done.stdout + done.stderr
     out = course / "gradebook.csv"
-    subprocess.run([sys.executable, "-m", "courseware.autograde", "--course", str(course),
-                    "gradebook", "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
+    gradebook_csv(out, course)
     rows = {r["student_id"]: r for r in csv.DictReader(out.open())}
     return {"course": course, "rows": rows, "attacks": attacks, "order": order,
-            "outside": outside,
-            "probe": probe, "elapsed": elapsed, "stdout": done.stdout, "subs": subs}
+            "outside": outside, "marker": marker, "seen": seen, "elapsed": elapsed,
+            "stdout": done.stdout, "subs": subs, "bwrap": bwrap_works()}
 
 
 def _verdict(graded, student, label):
@@ -270,20 +313,27 @@ def test_an_infinite_loop_is_reported(graded):
 
 
 def test_no_process_survives_the_grader(graded):
-    pids = [int(p) for p in graded["probe"].read_text().split()] if graded["probe"].exists() else []
-    assert pids, "the background attack did not run"
-    for pid in pids:
-        assert not Path(f"/proc/{pid}").exists() or \
-            Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    assert len(graded["seen"]) >= 2, "the background attack did not run"
+    assert not _marked(graded["marker"])
 
 
 def test_planted_modules_change_nothing(graded):
-    # the attack did write outside its copy, and the honest submission after it kept full
-    # marks (test_every_honest_submission_scores_full_marks); the submissions folder and
-    # the copy's parent are untouched
-    assert sorted(p.name for p in graded["outside"].iterdir()) == [
-        "courseware.py", "myst_nb.py", "sitecustomize.py"]
+    # Without bubblewrap the attack did write outside its copy, and the honest submissions
+    # after it kept full marks (test_every_honest_submission_scores_full_marks); with it,
+    # the write never reached the shared folder. The submissions folder is untouched.
+    planted = sorted(p.name for p in graded["outside"].iterdir())
+    if graded["bwrap"]:
+        assert planted == []
+    else:
+        assert planted == ["courseware.py", "myst_nb.py", "sitecustomize.py"]
     assert sorted(p.name for p in graded["subs"].iterdir() if not p.name.endswith(".ipynb")) == []
+
+
+def test_the_chapters_solutions_are_out_of_reach(graded):
+    """With bubblewrap, the attack that execs the book's own solution cell finds no chapter
+    (0 points); without it, it gets the points: what the guide says to look out for."""
+    student = next(s for s in graded["order"] if s.endswith("a-read-solutions"))
+    assert graded["rows"][student]["ex-masks-draw"] == ("0" if graded["bwrap"] else "1")
 
 
 def test_unmodified_and_unreadable_submissions_score_zero(graded):
@@ -294,17 +344,6 @@ def test_unmodified_and_unreadable_submissions_score_zero(graded):
 def test_manual_exercises_wait_for_a_human(graded):
     row = graded["rows"]["s00b-honest"]
     assert row["ex-masks-var"] == "" and row["waiting_for_hand_grading"] == "3"
-
-
-def test_feedback_has_one_html_per_student(graded):
-    done = subprocess.run([sys.executable, "-m", "courseware.autograde", "--course",
-                           str(graded["course"]), "feedback", CH],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    html = sorted((graded["course"] / "feedback").glob(f"*/{CH}/{CH}.html"))
-    assert len(html) == len(graded["rows"])
-    text = (graded["course"] / "feedback" / "s00a-monkeypatch" / CH / f"{CH}.html").read_text()
-    assert "graded on hidden inputs" in text
 
 
 def test_check_my_work_uses_the_visible_inputs(graded):
@@ -328,8 +367,7 @@ def test_hand_grades_entered_in_nbgrader_reach_the_csv(graded):
         grade.manual_score = 2
         gb.db.commit()
     out = course / "after-hand-grading.csv"
-    subprocess.run([sys.executable, "-m", "courseware.autograde", "--course", str(course),
-                    "gradebook", "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
+    gradebook_csv(out, course)
     row = next(r for r in csv.DictReader(out.open()) if r["student_id"] == "s00b-honest")
     assert row["ex-masks-var"] == "2" and row["total"] == "5"
     assert row["waiting_for_hand_grading"] == "2"
@@ -360,8 +398,9 @@ def test_site_packages_and_the_repository_are_watched():
 
 
 def test_a_write_into_a_watched_folder_stops_the_batch(graded, tmp_path):
-    """The same detection as for site-packages, on a folder of the test's own (writing a
-    probe into the shared virtual environment would disturb a concurrent run)."""
+    """Without bubblewrap (``COURSEWARE_BWRAP=none``): the same detection as for
+    site-packages, on a folder of the test's own (writing a probe into the shared virtual
+    environment would disturb a concurrent run)."""
     course = graded["course"]
     rel = nbformat.read(course / "release" / CH / f"{CH}.ipynb", as_version=4)
     watched = tmp_path / "watched"
@@ -375,7 +414,8 @@ def test_a_write_into_a_watched_folder_stops_the_batch(graded, tmp_path):
     nbformat.write(_honest(rel), subs / "zed.ipynb")
     done = subprocess.run([sys.executable, "-m", "courseware.autograde", "--course",
                            str(course), "autograde", CH, str(subs), "--watch", str(watched)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+                          env={**os.environ, "COURSEWARE_BWRAP": "none"})
     assert done.returncode == 2
     assert "mallory.ipynb changed 1 file(s) outside its copy" in done.stderr
     assert "zed" not in done.stdout

@@ -1,0 +1,40 @@
+"""Fixtures of the courseware tests: course folders with a ready, empty nbgrader gradebook.
+
+nbgrader creates a gradebook by asking ``alembic`` (a subprocess) for its schema version,
+seconds each time; the tests create one empty gradebook per session this way and copy it
+into each course folder, where ``make assignment`` (nbgrader's ``generate_assignment``)
+then adds the assignment to it as it would to a new one.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def empty_gradebook(tmp_path_factory) -> Path:
+    from nbgrader.api import Gradebook
+
+    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
+    old = os.environ.get("PATH", "")
+    os.environ["PATH"] = f"{Path(sys.executable).parent}:{old}"   # nbgrader runs alembic
+    try:
+        with Gradebook(f"sqlite:///{path}"):
+            pass
+    finally:
+        os.environ["PATH"] = old
+    return path
+
+
+@pytest.fixture(scope="session")
+def new_course(tmp_path_factory, empty_gradebook):
+    """``new_course(name)``: a fresh course folder holding an empty gradebook."""
+    def make(name: str) -> Path:
+        course = tmp_path_factory.mktemp(name)
+        shutil.copy(empty_gradebook, course / "gradebook.db")
+        return course
+    return make
