@@ -31,6 +31,7 @@ check cell; hand-graded cells wait for formgrader), and an autograded notebook p
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import csv
 import multiprocessing
@@ -138,53 +139,89 @@ def _runnable(cell: NotebookNode) -> bool:
             and not cell.metadata.get("courseware", {}).get("missing"))
 
 
-def _cell_names(source: str) -> tuple[set[str], set[str]] | None:
-    """(names a code cell defines at its top level, global names it uses anywhere, also
-    inside its functions); None if it does not parse (IPython's syntax, e.g. magics, is
-    translated first)."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-        top = symtable.symtable(TransformerManager().transform_cell(source), "<cell>", "exec")
-    except Exception:  # noqa: BLE001 - a cell that does not parse defines nothing we know
-        return None
-    defined = {s.get_name() for s in top.get_symbols()
+def _names(table: symtable.SymbolTable) -> tuple[set[str], set[str]]:
+    """(names a module-level block defines, global names it uses, also in its functions)."""
+    defined = {s.get_name() for s in table.get_symbols()
                if s.is_assigned() or s.is_imported() or s.is_namespace()}
     used: set[str] = set()
-    stack = [top]
+    stack = [table]
     while stack:
-        table = stack.pop()
-        used |= {s.get_name() for s in table.get_symbols()
-                 if s.is_referenced() and (table is top or s.is_global())}
-        stack.extend(table.get_children())
+        t = stack.pop()
+        used |= {s.get_name() for s in t.get_symbols()
+                 if s.is_referenced() and (t is table or s.is_global())}
+        stack.extend(t.get_children())
     return defined, used
 
 
-def needed_cells(nb: NotebookNode, judged: set[str]) -> list[int]:
-    """Indices of the code cells to run: the solution cells of the auto-graded exercises
-    (grade ids ``judged``), the cells the student added, the chapter's first code cell
-    (its set-up), and every other code cell (locked, or the student's code for a
-    hand-graded exercise) that defines a name one of those uses, transitively.
+@dataclass
+class _Unit:
+    """A piece of code to run or skip: a student's whole cell, or one top-level statement
+    of a locked cell."""
 
-    The rest of the chapter (experiments, figures) cannot change what the student's
-    functions compute unless they use a name it defines, so it is not run: grading a
-    chapter takes seconds instead of a minute.
+    cell: int                  # index of its cell in the notebook
+    source: str
+    names: tuple[set[str], set[str]] | None      # None: does not parse
+
+
+def _units(source: str, cell: int, split: bool) -> list[_Unit]:
+    """A code cell as units (IPython's syntax, e.g. magics, is translated first)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+        code = TransformerManager().transform_cell(source)
+        tree = ast.parse(code)
+    except Exception:  # noqa: BLE001 - a cell that does not parse defines nothing we know
+        return [_Unit(cell, source, None)]
+    if not split or not tree.body:
+        return [_Unit(cell, source, _names(symtable.symtable(code, "<cell>", "exec")))]
+    lines = code.splitlines(keepends=True)
+    out = []
+    for node in tree.body:
+        start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        text = "".join(lines[start - 1:node.end_lineno])
+        out.append(_Unit(cell, text, _names(symtable.symtable(text, "<cell>", "exec"))))
+    return out
+
+
+def needed_code(nb: NotebookNode, judged: set[str]) -> list[tuple[int, str]]:
+    """The code to run, as ``(cell index, source)`` pieces in the notebook's order.
+
+    Always run, whole: the solution cells of the auto-graded exercises (grade ids
+    ``judged``) and every cell the student added. Then, transitively, whatever defines a
+    name that code uses: the student's other code cells (hand-graded exercises), whole,
+    and single top-level statements of the locked cells (imports, constants, helper
+    functions of the chapter).
+
+    The rest of the chapter (experiments, figures, styling) cannot change what the
+    student's functions compute unless they use a name it defines, so it does not run:
+    grading a chapter takes seconds instead of a minute.
     """
-    code = [i for i, c in enumerate(nb.cells) if _runnable(c)]
-    if not code:
-        return []
-    names = {i: _cell_names(nb.cells[i].source) for i in code}
-    roots = {i for i in code if _gid(nb.cells[i]) in judged or not _gid(nb.cells[i])}
-    needed = roots | {code[0]}
-    want = set().union(*(names[i][1] for i in needed if names[i]))
+    units: list[_Unit] = []
+    for i, cell in enumerate(nb.cells):
+        if _runnable(cell):
+            locked = bool(cell.metadata.get("nbgrader", {}).get("locked"))
+            units += _units(cell.source, i, split=locked)
+    roots = {n for n, u in enumerate(units)
+             if not nb.cells[u.cell].metadata.get("nbgrader", {}).get("locked")
+             and (_gid(nb.cells[u.cell]) in judged or not _gid(nb.cells[u.cell]))}
+    needed = set(roots)
+    want = set().union(*(units[n].names[1] for n in needed if units[n].names))
     grew = True
     while grew:
         grew = False
-        for i in sorted(set(code) - needed):
-            if names[i] and names[i][0] & want:
-                needed.add(i)
-                want |= names[i][1]
+        for n, u in enumerate(units):
+            if n not in needed and u.names and u.names[0] & want:
+                needed.add(n)
+                want |= u.names[1]
                 grew = True
-    return sorted(needed)
+    pieces: list[tuple[int, str]] = []
+    for n, u in enumerate(units):
+        if n not in needed:
+            continue
+        if pieces and pieces[-1][0] == u.cell:
+            pieces[-1] = (u.cell, pieces[-1][1] + u.source)
+        else:
+            pieces.append((u.cell, u.source))
+    return pieces
 
 
 def _run_all(sb: Sandbox, cells: list[tuple[int, str]], problems: list[str],
@@ -240,8 +277,7 @@ def grade_notebook(sub: NotebookNode, release: NotebookNode, *, student: str = "
         judged = {f"{label}-code" for label, e in exercises.items() if e["auto"]}
         numbers = {i: n for n, i in enumerate(
             (i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 1)}
-        codes = _run_all(sb, [(numbers[i], nb.cells[i].source)
-                              for i in needed_cells(nb, judged)],
+        codes = _run_all(sb, [(numbers[i], code) for i, code in needed_code(nb, judged)],
                          problems, t0 + timeout_total)
         for label, score in scores.items():
             if not score.auto:
