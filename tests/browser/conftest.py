@@ -6,8 +6,10 @@ Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) driven by Playwright. Never 
 `playwright install`: tools/ensure_chromium.sh installs the system browser instead.
 
 Every page of the toc is opened once per session by `site.visit(entry)`, which records
-what the page did (requests, errors, images, math, solutions, download menu) into a
-PageVisit; the tests in test_site.py each assert one aspect of those records.
+what the page did (requests, errors, images, math, solutions, widths of figures, code
+and tables, the dark theme, download menu) into a PageVisit; the tests in test_site.py,
+test_layout.py, test_reading.py and test_page_weight.py each assert one aspect of those
+records.
 """
 from __future__ import annotations
 
