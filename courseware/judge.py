@@ -98,13 +98,12 @@ def _hidden_inverted() -> dict[str, Any]:
 
 def _check_inverted(dropout_forward: Callable, dropout_backward: Callable, *,
                     forward: dict[str, Any], backward: dict[str, Any]) -> CheckResult:
-    """Chapter 2's one exercise: the forward pass, then the backward pass (its check runs
-    the forward check again first, on the same hidden inputs)."""
+    """Chapter 2's one exercise: the forward pass, then the backward pass."""
     first = _inv.check_dropout_forward(dropout_forward, **forward)
     if not first.passed:
         return first
     second = _inv.check_dropout_backward(dropout_forward, dropout_backward,
-                                         forward=forward, **backward)
+                                         forward=forward, forward_checked=True, **backward)
     if not second.passed:
         return second
     return CheckResult("dropout_forward and dropout_backward", True,

@@ -328,7 +328,8 @@ def _diagnose_gradient(dx: np.ndarray, dout: np.ndarray, mask: np.ndarray, p_dro
 def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable, *,
                            seeds: tuple[int, int] = (_SEED, _OTHER_SEED),
                            shape: tuple[int, int] = (6, 10), p_drop: float = 0.4,
-                           forward: dict[str, Any] | None = None) -> CheckResult:
+                           forward: dict[str, Any] | None = None,
+                           forward_checked: bool = False) -> CheckResult:
     """Check ``dropout_backward(dout, cache)`` with a gradient check at a fixed mask.
 
     The learner's ``dropout_forward`` must pass :func:`check_dropout_forward` first. Then,
@@ -349,6 +350,9 @@ def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable
         Two seeds, the shape of ``x`` and the ``p_drop`` of the gradient check, and the
         keyword arguments of the :func:`check_dropout_forward` run first. The defaults are
         the visible check; the grader draws hidden ones at grading time.
+    forward_checked : bool
+        True if the caller has just seen ``dropout_forward`` pass its check (with
+        ``forward``): it is not run again.
 
     Returns
     -------
@@ -360,7 +364,8 @@ def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable
     def steps(verified: list[str]) -> None:
         if not callable(dropout_backward):
             raise _Problem(f"expected a function, got a {type(dropout_backward).__name__}")
-        first = check_dropout_forward(dropout_forward, **(forward or {}))
+        first = (CheckResult("dropout_forward", True, ()) if forward_checked
+                 else check_dropout_forward(dropout_forward, **(forward or {})))
         if not first.passed:
             raise _Problem("fix dropout_forward first (check_dropout_forward): "
                            + first.messages[0])

@@ -243,7 +243,7 @@ def graded(tmp_path_factory, new_course):
     try:
         done = subprocess.run(
             [sys.executable, "-m", "courseware.autograde", "--course", str(course),
-             "autograde", CH, str(subs), "--timeout-cell", "10"],
+             "autograde", CH, str(subs), "--timeout-cell", "5"],
             cwd=ROOT, capture_output=True, text=True, env=env, timeout=900)
     finally:
         finished.set()
@@ -308,7 +308,7 @@ def test_huge_output_is_dropped_and_the_grade_stands(graded):
 
 def test_an_infinite_loop_is_reported(graded):
     student = next(s for s in graded["order"] if s.endswith("a-infinite-loop"))
-    assert "timed out after 10 s" in _verdict(graded, student, "ex-masks-draw")
+    assert "timed out after 5 s" in _verdict(graded, student, "ex-masks-draw")
     assert graded["rows"][student]["ex-masks-channel"] == "2"
 
 
