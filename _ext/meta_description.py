@@ -1,9 +1,9 @@
 """A `<meta name="description">` on every page, for search engines and link previews.
 
 The text is, in this order of preference:
-1. the page's front-matter field `description` (Markdown front matter, or the
-   notebook's metadata `"myst": {"description": "..."}`... any page metadata Sphinx
-   records under that name);
+1. the page's front-matter field `description`: in a Markdown page its YAML front
+   matter, in a notebook a top-level key of the notebook's metadata (myst-nb passes
+   those on as front matter);
 2. the page's first paragraph of prose (not inside an admonition, exercise, sidebar,
    table, figure, footnote or list), with math written as its TeX source made plain;
 3. for pages without a document (search, index, the 404 page): `meta_description_default`.
