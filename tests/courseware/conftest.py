@@ -38,3 +38,17 @@ def new_course(tmp_path_factory, empty_gradebook):
         shutil.copy(empty_gradebook, course / "gradebook.db")
         return course
     return make
+
+
+@pytest.fixture(scope="session")
+def chapter_batches(tmp_path_factory, new_course):
+    """Chapters 2-4's batches of ``test_autograde_chapters.py``, started (see its
+    ``launch``); whoever needs them first starts them, the module waits for them."""
+    import test_autograde_chapters
+
+    runs = test_autograde_chapters.launch(tmp_path_factory, new_course)
+    yield runs
+    for _, proc in runs.values():
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

@@ -213,7 +213,8 @@ def _marked(marker: str) -> set[int]:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, new_course):
+def graded(tmp_path_factory, new_course, chapter_batches):
+    # chapter_batches: chapters 2-4's batches (test_autograde_chapters.py) run meanwhile
     course = new_course("course")
     rel_path = release(CH, course)
     rel = nbformat.read(rel_path, as_version=4)

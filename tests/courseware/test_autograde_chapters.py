@@ -4,7 +4,7 @@ typical mistakes score 0 with their message, and one crafted submission per chap
 
 One ``make assignment`` per chapter (nbgrader's ``generate_assignment``) and one batch
 (``python -m courseware.autograde autograde``) per chapter, the three batches run at the
-same time; the assertions read nbgrader's gradebook (``gradebook.csv``) and the
+same time (and at the same time as chapter 1's, ``test_autograde.py``); the assertions read nbgrader's gradebook (``gradebook.csv``) and the
 autograded notebooks. The reference solution is nbgrader's source notebook (the book's
 solutions in nbgrader's solution regions). Every typical mistake of the checks' tests is
 judged on hidden inputs in ``test_judges.py``; here one of each exercise goes through the
@@ -126,8 +126,10 @@ def _submission(rel, cells: dict[str, str]):
     return nb
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory, new_course):
+def launch(tmp_path_factory, new_course) -> dict:
+    """Release each chapter and start its batch (not waiting for it): the
+    ``chapter_batches`` fixture of ``conftest.py`` calls this once per session, early, so
+    that these batches run while chapter 1's does."""
     courses = {chapter: new_course(f"course-{chapter}") for chapter in CASES}
     with ThreadPoolExecutor(len(CASES)) as pool:     # each release is an nbgrader process
         released = dict(zip(CASES, pool.map(lambda ch: release(ch, courses[ch]), CASES)))
@@ -146,8 +148,13 @@ def graded(tmp_path_factory, new_course):
             [sys.executable, "-m", "courseware.autograde", "--course", str(course),
              "autograde", chapter, str(subs), "--timeout-cell", "20"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    return runs
+
+
+@pytest.fixture(scope="module")
+def graded(chapter_batches):
     out = {}
-    for chapter, (course, proc) in runs.items():
+    for chapter, (course, proc) in chapter_batches.items():
         stdout, stderr = proc.communicate(timeout=600)
         assert proc.returncode == 0, stdout + stderr
         gradebook_csv(course / "gradebook.csv", course)
