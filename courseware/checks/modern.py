@@ -176,25 +176,32 @@ def check_drop_path(drop_path: Callable, *,
     return _check_shared(drop_path, "drop_path", tuple(shape), axes, "example")
 
 
-def check_noise_variance(answer: Any, *, p_drop: float = 0.3) -> CheckResult:
-    """Check the variance of Gaussian noise that matches dropout at ``p_drop``."""
-    name = "noise variance"
+def check_noise_variance(noise_variance: Callable, *,
+                         p_drops: tuple[float, ...] = (0.3, 0.1, 0.6)) -> CheckResult:
+    """Check ``noise_variance(p_drop)``: the variance of the inverted dropout noise."""
+    name = "noise_variance"
 
     def steps(verified: list[str]) -> None:
-        try:
-            value = float(answer)
-        except (TypeError, ValueError):
-            raise Problem(f"answer with a number; got {answer!r}") from None
-        want = p_drop / (1 - p_drop)
-        if math.isclose(value, p_drop * (1 - p_drop), rel_tol=1e-3):
-            raise Problem("p(1 - p) is the variance of the 0/1 mask; the inverted mask "
-                          "m / (1 - p) has variance p / (1 - p)")
-        if math.isclose(value, math.sqrt(want), rel_tol=1e-3):
-            raise Problem("that is the standard deviation; the question asks for the "
-                          "variance")
-        if not math.isclose(value, want, rel_tol=1e-3):
-            raise Problem(f"not the variance of the inverted mask at p_drop = {p_drop}: "
-                          "compute E[(m / (1 - p))^2] - 1 for m ~ Bernoulli(1 - p)")
-        verified.append(f"variance p_drop / (1 - p_drop) at p_drop = {p_drop}")
+        for p in p_drops:
+            try:
+                value = float(noise_variance(p))
+            except NotImplementedError:
+                raise Problem(f"not implemented yet: {name} raises "
+                              "NotImplementedError") from None
+            except Exception as err:  # noqa: BLE001 - the learner's error is the message
+                raise Problem(describe_error(f"{name}({p})", err)) from None
+            want = p / (1 - p)
+            if math.isclose(value, p * (1 - p), rel_tol=1e-3):
+                raise Problem("p(1 - p) is the variance of the 0/1 mask; the inverted "
+                              "mask m / (1 - p) has variance p / (1 - p)")
+            if math.isclose(value, math.sqrt(want), rel_tol=1e-3):
+                raise Problem("that is the standard deviation; the question asks for "
+                              "the variance")
+            if not math.isclose(value, want, rel_tol=1e-3):
+                raise Problem(f"{name}({p}) = {value:.4g} is not the variance of the "
+                              "inverted mask: compute E[(m / (1 - p))^2] - 1 for "
+                              "m ~ Bernoulli(1 - p)")
+        verified.append("the variance p_drop / (1 - p_drop) at " +
+                        ", ".join(f"p_drop = {p}" for p in p_drops))
 
     return run_steps(name, steps)

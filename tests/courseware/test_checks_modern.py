@@ -29,7 +29,8 @@ def drop_path(b, p_drop, rng):
 
 def test_reference_solutions_pass():
     for result in (check_gaussian_dropout(gaussian), check_spatial_dropout(spatial),
-                   check_drop_path(drop_path), check_noise_variance(0.3 / 0.7)):
+                   check_drop_path(drop_path),
+                   check_noise_variance(lambda p: p / (1 - p))):
         assert result.passed, result.messages
 
 
@@ -68,10 +69,16 @@ def test_drop_path_element_wise_is_caught():
     assert not result.passed and "one decision per example" in result.messages[0]
 
 
-@pytest.mark.parametrize("answer, words", [
-    (0.3 * 0.7, "0/1 mask"), (np.sqrt(0.3 / 0.7), "standard deviation"),
-    (0.5, "not the variance"), ("a lot", "number"),
+@pytest.mark.parametrize("fn, words", [
+    (lambda p: p * (1 - p), "0/1 mask"), (lambda p: np.sqrt(p / (1 - p)), "standard"),
+    (lambda p: 0.5, "not the variance"), (lambda p: "a lot", "ValueError"),
 ])
-def test_noise_variance_mistakes(answer, words):
-    result = check_noise_variance(answer)
+def test_noise_variance_mistakes(fn, words):
+    result = check_noise_variance(fn)
     assert not result.passed and words in result.messages[0]
+
+
+def test_noise_variance_stub_is_not_implemented():
+    def stub(p):
+        raise NotImplementedError
+    assert "not implemented" in check_noise_variance(stub).messages[0]
