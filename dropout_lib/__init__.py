@@ -44,7 +44,7 @@ from . import (
 )
 from .attention import self_attention_backward, self_attention_forward
 from .conv import avg_pool2x2_backward, avg_pool2x2_forward, conv2d_backward, conv2d_forward
-from .data import Splits, digits_splits, load_digits
+from .data import Splits, digits_splits, load_digits, load_mnist, mnist_splits
 from .experiments import Config, run, run_seeds, summarize
 from .gradcheck import numerical_gradient, rel_error
 from .layers import (
@@ -110,9 +110,11 @@ __all__ = [
     "keep_probability",
     "layers",
     "load_digits",
+    "load_mnist",
     "losses",
     "mask_shape",
     "masks",
+    "mnist_splits",
     "mean_squared_error",
     "net",
     "noise",

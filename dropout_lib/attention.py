@@ -103,7 +103,7 @@ def self_attention_forward(
     See Also
     --------
     self_attention_backward
-    chapter 5 : attention dropout and DropPath.
+    book/05_noise_and_modern.ipynb : attention dropout and DropPath.
     """
     x = check_float_array(x, "x")
     if x.ndim != 3:

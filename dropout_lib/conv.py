@@ -95,7 +95,7 @@ def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     See Also
     --------
     conv2d_backward
-    chapter 5 : element-wise against channel dropout in a convolutional net.
+    book/05_noise_and_modern.ipynb : element-wise against channel dropout.
     """
     x = check_float_array(x, "x")
     W = check_float_array(W, "W")

@@ -8,7 +8,8 @@ See Also
 book/02_inverted_dropout.ipynb : digits experiments.
 book/03_co_adaptation.ipynb : small training sets, where dropout helps most.
 book/04_ensembles.ipynb : the gap regression set for MC-dropout uncertainty.
-chapter 5 (dropout in practice) : MNIST's 10,000 test images, the 784-512-512-10 network.
+book/05_noise_and_modern.ipynb : MNIST's 10,000 test images, the 784-512-512-10
+    network.
 """
 
 from __future__ import annotations
@@ -398,7 +399,7 @@ def load_mnist() -> tuple[np.ndarray, np.ndarray]:
 
     See Also
     --------
-    mnist_splits, chapter 5 (dropout in practice)
+    mnist_splits, book/05_noise_and_modern.ipynb
     """
     X, y = _read_mnist()
     return X.copy(), y.copy()
@@ -430,7 +431,7 @@ def mnist_splits(
 
     See Also
     --------
-    load_mnist, digits_splits, chapter 5 (dropout in practice)
+    load_mnist, digits_splits, book/05_noise_and_modern.ipynb
     """
     X, y = load_mnist()
     split_ss, sub_ss = np.random.SeedSequence(check_int(seed, "seed", 0)).spawn(2)

@@ -304,7 +304,7 @@ def drop_path_forward(
 
     See Also
     --------
-    chapter 5 : DropPath and attention dropout.
+    book/05_noise_and_modern.ipynb : DropPath and attention dropout.
     """
     branch = check_float_array(branch, "branch")
     if branch.ndim < 1:

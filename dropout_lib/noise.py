@@ -11,7 +11,7 @@ It lives in its own module, not in ``layers.py``, because its noise is a
 float array rather than a bool keep-mask (its own cache and replay argument),
 and because ``layers.py`` backs every earlier chapter bit for bit.
 
-See chapter 5 of the book, "Dropout as multiplicative noise".
+See book/05_noise_and_modern.ipynb, "Dropout as multiplicative noise".
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def gaussian_dropout_forward(
     See Also
     --------
     gaussian_dropout_backward
-    chapter 5 : dropout as multiplicative noise; its two moments.
+    book/05_noise_and_modern.ipynb : dropout as multiplicative noise.
     """
     x = check_float_array(x, "x")
     p_drop = _check_p_below_one(p_drop)

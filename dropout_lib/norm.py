@@ -127,7 +127,7 @@ def batchnorm_forward(
     See Also
     --------
     batchnorm_backward
-    chapter 5 : dropout and batch normalisation, the variance shift.
+    book/05_noise_and_modern.ipynb : the batch-norm variance shift.
     """
     x = check_float_array(x, "x")
     if x.ndim != 2:

@@ -19,7 +19,7 @@ results file with both the full and the small study)::
 
 See Also
 --------
-chapter 5 (dropout in practice) : the section "Real digits at scale".
+book/05_noise_and_modern.ipynb : the section "Real digits at scale: MNIST".
 """
 
 from __future__ import annotations
