@@ -40,10 +40,27 @@ def new_course(tmp_path_factory, empty_gradebook):
     return make
 
 
+# The batches (`make autograde` over a folder of crafted submissions) of
+# test_autograde.py and test_autograde_chapters.py take most of this folder's time, and
+# most of it waiting for kernels: they are started in the background by the first test
+# of the session, and the tests that read their results run last.
+_BATCH_MODULES = ("test_autograde", "test_autograde_chapters")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    batch = [it for it in items if it.module.__name__ in _BATCH_MODULES]
+    if batch:
+        config.stash[_WANTED] = True
+        items[:] = [it for it in items if it.module.__name__ not in _BATCH_MODULES] + batch
+
+
+_WANTED = pytest.StashKey[bool]()
+
+
 @pytest.fixture(scope="session")
 def chapter_batches(tmp_path_factory, new_course):
     """Chapters 2-4's batches of ``test_autograde_chapters.py``, started (see its
-    ``launch``); whoever needs them first starts them, the module waits for them."""
+    ``launch``); the module waits for them."""
     import test_autograde_chapters
 
     runs = test_autograde_chapters.launch(tmp_path_factory, new_course)
@@ -52,3 +69,24 @@ def chapter_batches(tmp_path_factory, new_course):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+@pytest.fixture(scope="session")
+def chapter_one_batch(tmp_path_factory, new_course):
+    """Chapter 1's batch of ``test_autograde.py``, started (see its ``launch``)."""
+    import test_autograde
+
+    run = test_autograde.launch(tmp_path_factory, new_course)
+    yield run
+    if run["proc"].poll() is None:
+        run["proc"].kill()
+        run["proc"].communicate()
+    run["finished"].set()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _batches_in_the_background(request):
+    """Start the batches with the first test, if any test of the session reads them."""
+    if request.config.stash.get(_WANTED, False):
+        request.getfixturevalue("chapter_one_batch")
+        request.getfixturevalue("chapter_batches")

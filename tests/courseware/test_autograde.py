@@ -212,9 +212,10 @@ def _marked(marker: str) -> set[int]:
     return pids
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory, new_course, chapter_batches):
-    # chapter_batches: chapters 2-4's batches (test_autograde_chapters.py) run meanwhile
+def launch(tmp_path_factory, new_course) -> dict:
+    """Release chapter 1, write the crafted submissions and start the batch (not waiting
+    for it): the ``chapter_one_batch`` fixture of ``conftest.py`` calls this once per
+    session, early, so that the batch runs while other tests do."""
     course = new_course("course")
     rel_path = release(CH, course)
     rel = nbformat.read(rel_path, as_version=4)
@@ -240,23 +241,30 @@ def graded(tmp_path_factory, new_course, chapter_batches):
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "courseware.autograde", "--course", str(course),
+         "autograde", CH, str(subs), "--timeout-cell", "5"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return {"course": course, "attacks": attacks, "order": order, "outside": outside,
+            "marker": marker, "seen": seen, "subs": subs, "proc": proc,
+            "finished": finished, "watcher": watcher, "t0": time.monotonic()}
+
+
+@pytest.fixture(scope="module")
+def graded(chapter_one_batch):
+    run = dict(chapter_one_batch)
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "courseware.autograde", "--course", str(course),
-             "autograde", CH, str(subs), "--timeout-cell", "5"],
-            cwd=ROOT, capture_output=True, text=True, env=env, timeout=900)
+        stdout, stderr = run["proc"].communicate(timeout=900)
     finally:
-        finished.set()
-        watcher.join()
-    elapsed = time.monotonic() - t0
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = course / "gradebook.csv"
-    gradebook_csv(out, course)
+        run["finished"].set()
+        run["watcher"].join()
+    assert run["proc"].returncode == 0, stdout + stderr
+    out = run["course"] / "gradebook.csv"
+    gradebook_csv(out, run["course"])
     rows = {r["student_id"]: r for r in csv.DictReader(out.open())}
-    return {"course": course, "rows": rows, "attacks": attacks, "order": order,
-            "outside": outside, "marker": marker, "seen": seen, "elapsed": elapsed,
-            "stdout": done.stdout, "subs": subs, "bwrap": bwrap_works()}
+    run.update(rows=rows, stdout=stdout, elapsed=time.monotonic() - run["t0"],
+               bwrap=bwrap_works())
+    return run
 
 
 def _verdict(graded, student, label):
