@@ -14,14 +14,19 @@ Usage (or the Makefile targets of the same names)::
    checks) comes from the release, whatever the student did to it; the student's solution
    cells (found by their nbgrader ``grade_id``) and any cells the student added are kept;
    a solution cell that is missing makes its exercise "exercise X not found" (0 points);
-2. the code cells run in the kernel, except the check cells (nothing the kernel says is
-   a verdict), with a time and output limit per cell; a cell that times out or kills the
-   kernel is recorded, the kernel is restarted and the earlier cells are replayed;
+2. the code the answers need runs in the kernel (:func:`needed_code`: the student's
+   cells, and of the locked cells only the statements that define a name the student's
+   code uses; never the check cells, since nothing the kernel says is a verdict), with a
+   time and output limit per cell; a cell that times out or kills the kernel is
+   recorded, the kernel is restarted and the earlier cells are replayed;
 3. each auto-graded exercise is judged by :func:`courseware.judge.judge_exercise` with
    hidden inputs, in this process;
-4. the kernel's process tree is killed, its folder deleted, and the watched folders are
-   compared with their state before the batch (:func:`courseware.sandbox.fingerprint`):
-   a submission that changed them gets 0 points and the batch stops.
+4. the kernel's process tree is killed and its folder deleted. In bubblewrap
+   (:func:`courseware.sandbox.bwrap_works`) nothing outside the folder was writable, and
+   two submissions are graded at a time; without it, one at a time, and the watched
+   folders are compared with their state before the batch
+   (:func:`courseware.sandbox.fingerprint`): a submission that changed them gets 0 points
+   and the batch stops.
 
 The scores go into nbgrader's gradebook (``nbgrader/gradebook.db``: ``auto_score`` of each
 check cell; hand-graded cells wait for formgrader), and an autograded notebook per student

@@ -126,6 +126,36 @@ def test_hidden_inputs_differ_from_the_visible_ones(label):
     assert a["shape"] not in ((200, 500), (400, 250, 3, 5))
 
 
+def _visible(check) -> dict:
+    import inspect
+    return {k: p.default for k, p in inspect.signature(check).parameters.items()
+            if p.kind is p.KEYWORD_ONLY}
+
+
+@pytest.mark.parametrize("chapter, label", [(ch, label) for ch in sorted(JUDGES)
+                                            if ch != "01_masks" for label in JUDGES[ch]])
+def test_hidden_inputs_of_chapters_2_to_4_are_fresh_and_not_the_visible_ones(chapter, label):
+    """Two draws differ, and no hidden input equals the visible check's."""
+    from courseware.checks import inverted
+
+    a, b = hidden_inputs(chapter, label), hidden_inputs(chapter, label)
+    if chapter == "02_inverted_dropout":
+        pairs = [(a["forward"], b["forward"], _visible(inverted.check_dropout_forward)),
+                 (a["backward"], b["backward"], _visible(inverted.check_dropout_backward))]
+    else:
+        pairs = [(a, b, _visible(JUDGES[chapter][label].check))]
+    for one, two, visible in pairs:
+        assert one["seeds"] != two["seeds"] if "seeds" in one else True
+        for key in ("seeds", "shape", "wide", "p_drops", "p_drop", "cases", "X"):
+            if key in one and key in visible and visible[key] is not None:
+                assert repr(one[key]) != repr(visible[key]), key
+    if "model" in a:
+        assert a["model"][0] != (64, 24, 16, 10)
+        assert not np.array_equal(a["model"][1]["W1"], b["model"][1]["W1"])
+    if "net" in a:
+        assert not np.array_equal(a["net"].params["W1"], b["net"].params["W1"])
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_reference_solutions_pass_on_hidden_inputs(seed):
     def draw_mask(shape, p_drop, rng):
