@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -58,26 +59,34 @@ _WANTED = pytest.StashKey[bool]()
 
 
 @pytest.fixture(scope="session")
-def chapter_batches(tmp_path_factory, new_course):
-    """Chapters 2-4's batches of ``test_autograde_chapters.py``, started (see its
-    ``launch``); the module waits for them."""
+def _launcher():
+    pool = ThreadPoolExecutor(2)        # releases are nbgrader processes: no test waits
+    yield pool
+    pool.shutdown(wait=True)
+
+
+@pytest.fixture(scope="session")
+def chapter_batches(tmp_path_factory, new_course, _launcher):
+    """Chapters 2-4's batches of ``test_autograde_chapters.py`` (see its ``launch``),
+    being started: a future of ``{chapter: (course, process)}``."""
     import test_autograde_chapters
 
-    runs = test_autograde_chapters.launch(tmp_path_factory, new_course)
-    yield runs
-    for _, proc in runs.values():
+    future = _launcher.submit(test_autograde_chapters.launch, tmp_path_factory, new_course)
+    yield future
+    for _, proc in future.result().values():
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
 
 
 @pytest.fixture(scope="session")
-def chapter_one_batch(tmp_path_factory, new_course):
-    """Chapter 1's batch of ``test_autograde.py``, started (see its ``launch``)."""
+def chapter_one_batch(tmp_path_factory, new_course, _launcher):
+    """Chapter 1's batch of ``test_autograde.py`` (see its ``launch``), being started."""
     import test_autograde
 
-    run = test_autograde.launch(tmp_path_factory, new_course)
-    yield run
+    future = _launcher.submit(test_autograde.launch, tmp_path_factory, new_course)
+    yield future
+    run = future.result()
     if run["proc"].poll() is None:
         run["proc"].kill()
         run["proc"].communicate()

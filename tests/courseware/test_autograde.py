@@ -252,7 +252,7 @@ def launch(tmp_path_factory, new_course) -> dict:
 
 @pytest.fixture(scope="module")
 def graded(chapter_one_batch):
-    run = dict(chapter_one_batch)
+    run = dict(chapter_one_batch.result())
     try:
         stdout, stderr = run["proc"].communicate(timeout=900)
     finally:

@@ -154,7 +154,7 @@ def launch(tmp_path_factory, new_course) -> dict:
 @pytest.fixture(scope="module")
 def graded(chapter_batches):
     out = {}
-    for chapter, (course, proc) in chapter_batches.items():
+    for chapter, (course, proc) in chapter_batches.result().items():
         stdout, stderr = proc.communicate(timeout=600)
         assert proc.returncode == 0, stdout + stderr
         gradebook_csv(course / "gradebook.csv", course)
