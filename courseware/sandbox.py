@@ -78,7 +78,7 @@ def bwrap_works() -> bool:
                 done = subprocess.run(
                     [exe, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
                      "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc", "true"],
-                    capture_output=True, text=True, timeout=20)
+                    capture_output=True, text=True, timeout=20, check=False)
                 ok = done.returncode == 0
                 why = (done.stderr.strip().splitlines()
                        or [f"exit status {done.returncode}"])[-1]
