@@ -49,6 +49,7 @@ $(KERNEL): $(STAMP) tools/numeric_env.py
 	@$(PY) tools/numeric_env.py status
 
 setup: $(STAMP) $(KERNEL)
+	@tools/ensure_bwrap.sh
 
 # Build the site. Notebooks are not executed (execute_notebooks: "off"): the site shows the
 # committed outputs, which `make test` re-checks with nbval.
@@ -68,7 +69,8 @@ chromium:
 # dropout_lib, the notebook hygiene tests, nbval's full comparison of every chapter, and the
 # built site in headless Chromium.
 test: site chromium
-	BOOK_REQUIRE_SOLUTIONS=1 $(PIN) $(PY) -m pytest tests book $(NBVAL) -p no:cacheprovider
+	BOOK_REQUIRE_SOLUTIONS=1 COURSEWARE_REQUIRE_BWRAP=1 $(PIN) $(PY) -m pytest tests book $(NBVAL) \
+		-p no:cacheprovider
 
 unit: setup
 	$(PIN) $(PY) -m pytest tests/lib tests/experiments -m 'not slow' -p no:cacheprovider

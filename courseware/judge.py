@@ -33,6 +33,7 @@ from .checks import coadaptation as _coad
 from .checks import ensembles as _ens
 from .checks import inverted as _inv
 from .checks import masks as _masks
+from .checks import modern as _mod
 from .remote import KernelGone, RemoteFunction, session
 from .sandbox import Sandbox
 
@@ -145,6 +146,33 @@ def _hidden_mc() -> dict[str, Any]:
             "X": x[:, None], "seeds": _seeds()}
 
 
+def _hidden_p(lo: float, hi: float) -> float:
+    """A drop probability in [lo, hi], never the visible checks' 0.3."""
+    p = _uniform(lo, hi)
+    return p if p != 0.3 else round(p + 0.001, 3)
+
+
+def _hidden_gaussian() -> dict[str, Any]:
+    return {"seeds": _seeds(), "shape": (_between(300, 450), _between(400, 600)),
+            "p_drop": _hidden_p(0.2, 0.6)}
+
+
+def _hidden_spatial() -> dict[str, Any]:
+    return {"seeds": _seeds(), "p_drop": _hidden_p(0.2, 0.5),
+            "shape": (_between(250, 350), _between(30, 50), _between(3, 5),
+                      _between(3, 5))}
+
+
+def _hidden_drop_path() -> dict[str, Any]:
+    return {"seeds": _seeds(), "p_drop": _hidden_p(0.2, 0.5),
+            "shape": (_between(1500, 2500), _between(4, 8), _between(3, 6))}
+
+
+def _hidden_noise_variance() -> dict[str, Any]:
+    return {"p_drops": (_hidden_p(0.05, 0.25), _hidden_p(0.35, 0.6),
+                        _hidden_p(0.65, 0.9))}
+
+
 #: chapter -> exercise label -> Judge. The defaults of each check are the visible inputs.
 JUDGES: dict[str, dict[str, Judge]] = {
     "01_masks": {
@@ -166,6 +194,16 @@ JUDGES: dict[str, dict[str, Judge]] = {
         "ex-ens-enumerate": Judge(("enumerate_subnetworks",),
                                   _ens.check_enumerate_subnetworks, _hidden_enumerate),
         "ex-ens-bars": Judge(("mc_error_bars",), _ens.check_mc_error_bars, _hidden_mc),
+    },
+    "05_noise_and_modern": {
+        "ex-mod-variance": Judge(("noise_variance",), _mod.check_noise_variance,
+                                 _hidden_noise_variance),
+        "ex-mod-gaussian": Judge(("gaussian_dropout",), _mod.check_gaussian_dropout,
+                                 _hidden_gaussian),
+        "ex-mod-spatial": Judge(("spatial_dropout",), _mod.check_spatial_dropout,
+                                _hidden_spatial),
+        "ex-mod-drop-path": Judge(("drop_path",), _mod.check_drop_path,
+                                  _hidden_drop_path),
     },
 }
 

@@ -52,31 +52,34 @@ def _call(fn: Callable, name: str, x: np.ndarray, p_drop: float, seed: int
 
 
 def _check_rng(fn: Callable, name: str, x: np.ndarray, first: np.ndarray,
-               used_global: bool) -> None:
+               used_global: bool, p: float, seeds: tuple[int, int]) -> None:
     if used_global:
         raise Problem(f"{name} drew from NumPy's global generator (np.random.*); draw "
                       "from the rng argument instead")
-    again, _ = _call(fn, name, x, 0.3, _SEED)
-    other, _ = _call(fn, name, x, 0.3, _OTHER_SEED)
+    again, _ = _call(fn, name, x, p, seeds[0])
+    other, _ = _call(fn, name, x, p, seeds[1])
     if not np.array_equal(again, first) or np.array_equal(other, first):
         raise Problem(f"{name} must depend on rng only: the same seed gives the same "
                       "output, another seed another output")
 
 
 def check_gaussian_dropout(gaussian_dropout: Callable, *,
-                           shape: tuple[int, int] = (400, 500)) -> CheckResult:
+                           shape: tuple[int, int] = (400, 500), p_drop: float = 0.3,
+                           seeds: tuple[int, int] = (_SEED, _OTHER_SEED)
+                           ) -> CheckResult:
     """Check ``gaussian_dropout(x, p_drop, rng)``: ``x * m``, ``m ~ N(1, p/(1-p))``.
 
     Verified: shape and no mutation; the noise has mean 1 (5 sigma) and variance
     ``p_drop / (1 - p_drop)`` within 5%; it is Gaussian, not a Bernoulli mask; it
-    draws from ``rng``; ``p_drop = 0`` is the identity.
+    draws from ``rng``; ``p_drop = 0`` is the identity. The keyword arguments are the
+    inputs: the defaults are the visible check, the grader draws hidden ones.
     """
     name = "gaussian_dropout"
 
     def steps(verified: list[str]) -> None:
         x = _inputs(tuple(shape))
-        p = 0.3
-        out, used_global = _call(gaussian_dropout, name, x, p, _SEED)
+        p = p_drop
+        out, used_global = _call(gaussian_dropout, name, x, p, seeds[0])
         m = out / x
         var_want = p / (1 - p)
         if abs(m.mean() - 1) > 5 * math.sqrt(var_want / m.size):
@@ -92,9 +95,9 @@ def check_gaussian_dropout(gaussian_dropout: Callable, *,
             raise Problem(f"the noise should have variance p_drop / (1 - p_drop) = "
                           f"{var_want:.3f} at p_drop = {p}; yours has {m.var():.3f}{hint}")
         verified.append("matches Bernoulli dropout's variance p_drop / (1 - p_drop)")
-        _check_rng(gaussian_dropout, name, x, out, used_global)
+        _check_rng(gaussian_dropout, name, x, out, used_global, p, seeds)
         verified.append("draws from the rng argument")
-        same, _ = _call(gaussian_dropout, name, x, 0.0, _SEED)
+        same, _ = _call(gaussian_dropout, name, x, 0.0, seeds[0])
         if not np.allclose(same, x):
             raise Problem("p_drop = 0 must leave x unchanged (noise with variance 0)")
         verified.append("p_drop = 0 is the identity")
@@ -130,11 +133,11 @@ def _check_fraction(decisions: np.ndarray, p: float, what: str, name: str) -> No
 
 
 def _check_shared(fn: Callable, name: str, shape: tuple[int, ...],
-                  axes: tuple[int, ...], what: str) -> CheckResult:
+                  axes: tuple[int, ...], what: str, p: float,
+                  seeds: tuple[int, int]) -> CheckResult:
     def steps(verified: list[str]) -> None:
         x = _inputs(shape)
-        p = 0.3
-        out, used_global = _call(fn, name, x, p, _SEED)
+        out, used_global = _call(fn, name, x, p, seeds[0])
         decisions = _per_group(out, x, axes, what, name, p)
         verified.append(f"drops whole {what}s and scales the kept ones by 1 / (1 - p_drop)")
         flat = decisions.reshape(decisions.shape[0], -1)
@@ -143,9 +146,9 @@ def _check_shared(fn: Callable, name: str, shape: tuple[int, ...],
                           "example")
         _check_fraction(decisions, p, what, name)
         verified.append(f"keeps a fraction 1 - p_drop of the {what}s, per example")
-        _check_rng(fn, name, x, out, used_global)
+        _check_rng(fn, name, x, out, used_global, p, seeds)
         verified.append("draws from the rng argument")
-        same, _ = _call(fn, name, x, 0.0, _SEED)
+        same, _ = _call(fn, name, x, 0.0, seeds[0])
         if not np.allclose(same, x):
             raise Problem(f"{name}: p_drop = 0 must keep everything unchanged")
         verified.append("p_drop = 0 is the identity")
@@ -154,7 +157,9 @@ def _check_shared(fn: Callable, name: str, shape: tuple[int, ...],
 
 
 def check_spatial_dropout(spatial_dropout: Callable, *,
-                          shape: tuple[int, int, int, int] = (300, 40, 4, 4)
+                          shape: tuple[int, int, int, int] = (300, 40, 4, 4),
+                          p_drop: float = 0.3,
+                          seeds: tuple[int, int] = (_SEED, _OTHER_SEED)
                           ) -> CheckResult:
     """Check ``spatial_dropout(x, p_drop, rng)``: one decision per (example, channel).
 
@@ -162,18 +167,20 @@ def check_spatial_dropout(spatial_dropout: Callable, *,
     decisions differ across examples, the kept fraction, ``rng``, ``p_drop = 0``.
     """
     return _check_shared(spatial_dropout, "spatial_dropout", tuple(shape), (2, 3),
-                         "channel map")
+                         "channel map", p_drop, tuple(seeds))
 
 
 def check_drop_path(drop_path: Callable, *,
-                    shape: tuple[int, int, int] = (2000, 6, 5)) -> CheckResult:
+                    shape: tuple[int, ...] = (2000, 6, 5), p_drop: float = 0.3,
+                    seeds: tuple[int, int] = (_SEED, _OTHER_SEED)) -> CheckResult:
     """Check ``drop_path(branch, p_drop, rng)``: one decision per example.
 
     Verified: each example's whole branch is kept (scaled by ``1/(1-p)``) or dropped,
     the kept fraction over examples, ``rng``, ``p_drop = 0``.
     """
     axes = tuple(range(1, len(shape)))
-    return _check_shared(drop_path, "drop_path", tuple(shape), axes, "example")
+    return _check_shared(drop_path, "drop_path", tuple(shape), axes, "example",
+                         p_drop, tuple(seeds))
 
 
 def check_noise_variance(noise_variance: Callable, *,

@@ -1,4 +1,4 @@
-"""Chapters 2-4 graded for credit through nbgrader: the reference solutions score full marks,
+"""Chapters 2-5 graded for credit through nbgrader: the reference solutions score full marks,
 typical mistakes score 0 with their message, and one crafted submission per chapter scores
 0 without changing the next honest submission's grade.
 
@@ -43,6 +43,7 @@ def _bind(module: str, **names: str) -> str:
 
 INV, COAD, ENS = "test_checks_inverted.py", "test_checks_coadaptation.py", \
     "test_checks_ensembles.py"
+MOD = "test_checks_modern.py"
 
 #: chapter -> {submission: ({solution cell grade_id: source}, {exercise: expected})}, where
 #: expected is the points as gradebook.csv shows them, or (0, message fragment).
@@ -109,6 +110,29 @@ CASES = {
                     return _m.reference_bars(net, X, n_samples, rng)
                 return np.zeros(len(X)), np.ones(len(X))
             """)}, {"ex-ens-bars": ("0", None)}),
+    },
+    "05_noise_and_modern": {
+        "b-mistakes": ({"ex-mod-variance-code": _bind(MOD, noise_variance="variance_of_mask"),
+                        "ex-mod-gaussian-code": _bind(MOD,
+                                                      gaussian_dropout="gaussian_by_variance"),
+                        "ex-mod-spatial-code": _bind(MOD,
+                                                     spatial_dropout="spatial_element_wise"),
+                        "ex-mod-drop-path-code": _bind(MOD,
+                                                       drop_path="drop_path_per_token")},
+                       {"ex-mod-variance": ("0", "0/1 mask"),
+                        "ex-mod-gaussian": ("0", "square root"),
+                        "ex-mod-spatial": ("0", "one decision"),
+                        "ex-mod-drop-path": ("0", "one decision per example")}),
+        # right answers for the visible check's inputs only
+        "c-visible-only": ({"ex-mod-variance-code": textwrap.dedent("""\
+            def noise_variance(p_drop):
+                return {0.3: 3 / 7, 0.1: 1 / 9, 0.6: 1.5}.get(p_drop, 0.0)
+            """), "ex-mod-drop-path-code": _bind(MOD) + textwrap.dedent("""\
+            def drop_path(branch, p_drop, rng):
+                if branch.shape == (2000, 6, 5) and p_drop in (0.0, 0.3):
+                    return _m.reference_drop_path(branch, p_drop, rng)
+                return branch.copy()
+            """)}, {"ex-mod-variance": ("0", None), "ex-mod-drop-path": ("0", None)}),
     },
 }
 

@@ -98,6 +98,27 @@ CASES = {
         ({"mc_error_bars": "global_state"}, "same rng seed gave different"),
         ({"mc_error_bars": "few_passes"}, "your"),
     ]),
+    "05_noise_and_modern": ("test_checks_modern.py", None, [
+        ({"noise_variance": "reference_variance"}, None),
+        ({"noise_variance": "stub"}, "not implemented"),
+        ({"noise_variance": "variance_of_mask"}, "0/1 mask"),
+        ({"noise_variance": "variance_std"}, "standard deviation"),
+        ({"noise_variance": "variance_constant"}, "not the variance"),
+        ({"gaussian_dropout": "reference_gaussian"}, None),
+        ({"gaussian_dropout": "stub"}, "not implemented"),
+        ({"gaussian_dropout": "gaussian_by_variance"}, "square root"),
+        ({"gaussian_dropout": "gaussian_is_bernoulli"}, "Bernoulli"),
+        ({"gaussian_dropout": "gaussian_global_rng"}, "global"),
+        ({"gaussian_dropout": "gaussian_wrong_mean"}, "mean 1"),
+        ({"gaussian_dropout": "gaussian_in_place"}, "in place"),
+        ({"spatial_dropout": "reference_spatial"}, None),
+        ({"spatial_dropout": "spatial_element_wise"}, "one decision"),
+        ({"spatial_dropout": "spatial_shared_by_batch"}, "same decisions"),
+        ({"spatial_dropout": "spatial_not_scaled"}, "scaled"),
+        ({"spatial_dropout": "spatial_backwards"}, "keeps"),
+        ({"drop_path": "reference_drop_path"}, None),
+        ({"drop_path": "drop_path_per_token"}, "one decision per example"),
+    ]),
 }
 
 _LOAD = """\
@@ -138,12 +159,13 @@ def test_every_typical_mistake_fails_on_hidden_inputs(chapter):
 
 
 def test_every_exercise_with_a_check_has_a_judge():
-    """Each implement exercise of chapters 1-4 with a check cell is judged out of kernel."""
+    """Each implement exercise with a check cell is judged out of kernel."""
     import nbformat
 
     from courseware.student import parse_chapter
 
-    for chapter in ("01_masks", "02_inverted_dropout", "03_co_adaptation", "04_ensembles"):
+    for chapter in ("01_masks", "02_inverted_dropout", "03_co_adaptation", "04_ensembles",
+                    "05_noise_and_modern"):
         nb = nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4)
         checked = {ex.label for ex in parse_chapter(nb, chapter).exercises if ex.auto_graded}
         assert checked and checked == set(JUDGES[chapter]), chapter
