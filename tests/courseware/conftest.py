@@ -48,11 +48,16 @@ def new_course(tmp_path_factory, empty_gradebook):
 _BATCH_MODULES = ("test_autograde", "test_autograde_chapters")
 
 
+def _module(item) -> str | None:
+    """The test module's name; None for items without one (nbval's notebook cells)."""
+    return getattr(getattr(item, "module", None), "__name__", None)
+
+
 def pytest_collection_modifyitems(session, config, items):
-    batch = [it for it in items if it.module.__name__ in _BATCH_MODULES]
+    batch = [it for it in items if _module(it) in _BATCH_MODULES]
     if batch:
         config.stash[_WANTED] = True
-        items[:] = [it for it in items if it.module.__name__ not in _BATCH_MODULES] + batch
+        items[:] = [it for it in items if _module(it) not in _BATCH_MODULES] + batch
 
 
 _WANTED = pytest.StashKey[bool]()
