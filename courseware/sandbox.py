@@ -106,16 +106,19 @@ def bwrap_args(folder: Path, course: Path | None = None) -> list[str]:
     home = Path(os.path.expanduser("~")).resolve()
     args = [str(_bwrap_state.get("exe") or BWRAP), "--unshare-all", "--die-with-parent",
             "--new-session", "--cap-drop", "ALL", "--ro-bind", "/", "/", "--dev", "/dev",
-            "--proc", "/proc", "--tmpfs", "/tmp"]
+            "--proc", "/proc"]
+    masked = [Path("/tmp").resolve()]
     if home != Path("/") and home.is_dir():
-        args += ["--tmpfs", str(home)]
-        # what the kernel needs from inside the home, read-only: Python, the virtual
-        # environment and the repository (courseware and dropout_lib are editable installs)
-        need = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
-                Path(sys.executable).resolve().parent.parent, ROOT.resolve()}
-        for path in sorted(need):
-            if path.is_relative_to(home) and path != home:
-                args += ["--ro-bind", str(path), str(path)]
+        masked.append(home)
+    for place in masked:
+        args += ["--tmpfs", str(place)]
+    # what the kernel needs from inside /tmp or the home, read-only: Python, the virtual
+    # environment and the repository (courseware and dropout_lib are editable installs)
+    need = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+            Path(sys.executable).resolve().parent.parent, ROOT.resolve()}
+    for path in sorted(need):
+        if any(path.is_relative_to(place) and path != place for place in masked):
+            args += ["--ro-bind", str(path), str(path)]
     for path in _hidden_paths(course):
         path = path.resolve()
         args += ["--tmpfs", str(path)] if path.is_dir() else \

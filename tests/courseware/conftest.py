@@ -56,11 +56,12 @@ def _module(item) -> str | None:
 def pytest_collection_modifyitems(session, config, items):
     batch = [it for it in items if _module(it) in _BATCH_MODULES]
     if batch:
-        config.stash[_WANTED] = True
+        config.stash[_WANTED] = {_module(it) for it in batch}
         items[:] = [it for it in items if _module(it) not in _BATCH_MODULES] + batch
 
 
-_WANTED = pytest.StashKey[bool]()
+#: The batch modules this session runs tests of: only their batches are started.
+_WANTED = pytest.StashKey[set]()
 
 
 @pytest.fixture(scope="session")
@@ -101,6 +102,8 @@ def chapter_one_batch(tmp_path_factory, new_course, _launcher):
 @pytest.fixture(scope="session", autouse=True)
 def _batches_in_the_background(request):
     """Start the batches with the first test, if any test of the session reads them."""
-    if request.config.stash.get(_WANTED, False):
+    wanted = request.config.stash.get(_WANTED, set())
+    if "test_autograde" in wanted:
         request.getfixturevalue("chapter_one_batch")
+    if "test_autograde_chapters" in wanted:
         request.getfixturevalue("chapter_batches")

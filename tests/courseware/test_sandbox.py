@@ -96,3 +96,18 @@ def test_the_command_line_hides_solutions_and_the_course(tmp_path):
         any(a == "--tmpfs" and b == str(course.resolve()) for a, b, _ in pairs)
     assert ("--bind", str(tmp_path.resolve()), str(tmp_path.resolve())) in pairs
     assert args[-1] == "--"
+
+
+def test_a_repository_under_tmp_stays_visible(tmp_path, monkeypatch):
+    """/tmp is private in the sandbox; a checkout (and its .venv) under /tmp is bound back
+    read-only after it, or the kernel could not even start."""
+    import courseware.sandbox as sandbox
+
+    repo = Path("/tmp") / "some-checkout"
+    monkeypatch.setattr(sandbox, "ROOT", repo)
+    args = bwrap_args(tmp_path)
+    tmpfs = args.index("/tmp") if args[args.index("/tmp") - 1] == "--tmpfs" else None
+    assert tmpfs is not None
+    binds = [i for i in range(len(args) - 2)
+             if args[i] == "--ro-bind" and args[i + 1] == str(repo)]
+    assert binds and binds[0] > tmpfs and args[binds[0] + 2] == str(repo)
