@@ -153,24 +153,29 @@ def _hidden_p(lo: float, hi: float) -> float:
 
 
 def _hidden_gaussian() -> dict[str, Any]:
+    # p_drop well below 0.5: there the variance p/(1-p) is 1 and equals its square root,
+    # so scaling the noise by the variance instead of the std would go unnoticed
     return {"seeds": _seeds(), "shape": (_between(300, 450), _between(400, 600)),
-            "p_drop": _hidden_p(0.2, 0.6)}
+            "p_drop": _hidden_p(0.12, 0.4)}
 
 
 def _hidden_spatial() -> dict[str, Any]:
-    return {"seeds": _seeds(), "p_drop": _hidden_p(0.2, 0.5),
+    # below 0.45: at p_drop = 0.5 a rule that keeps p_drop instead of 1 - p_drop of
+    # the maps is indistinguishable from the right one
+    return {"seeds": _seeds(), "p_drop": _hidden_p(0.15, 0.4),
             "shape": (_between(250, 350), _between(30, 50), _between(3, 5),
                       _between(3, 5))}
 
 
 def _hidden_drop_path() -> dict[str, Any]:
-    return {"seeds": _seeds(), "p_drop": _hidden_p(0.2, 0.5),
+    return {"seeds": _seeds(), "p_drop": _hidden_p(0.15, 0.4),
             "shape": (_between(1500, 2500), _between(4, 8), _between(3, 6))}
 
 
 def _hidden_noise_variance() -> dict[str, Any]:
-    return {"p_drops": (_hidden_p(0.05, 0.25), _hidden_p(0.35, 0.6),
-                        _hidden_p(0.65, 0.9))}
+    # never 0.5, where the variance p/(1-p) is 1 and equals its square root
+    return {"p_drops": (_hidden_p(0.05, 0.25), _hidden_p(0.32, 0.45),
+                        _hidden_p(0.62, 0.9))}
 
 
 #: chapter -> exercise label -> Judge. The defaults of each check are the visible inputs.

@@ -133,6 +133,8 @@ def test_mistakes_get_their_message(check, fn, words):
 @pytest.mark.parametrize("check, fn, kwargs", [
     (check_gaussian_dropout, reference_gaussian,
      {"shape": (350, 420), "p_drop": 0.55, "seeds": (11, 12)}),
+    (check_gaussian_dropout, reference_gaussian,
+     {"shape": (300, 400), "p_drop": 0.12, "seeds": (13, 14)}),
     (check_spatial_dropout, reference_spatial,
      {"shape": (280, 33, 3, 5), "p_drop": 0.45, "seeds": (3, 4)}),
     (check_drop_path, reference_drop_path,
@@ -141,3 +143,19 @@ def test_mistakes_get_their_message(check, fn, words):
 ])
 def test_other_inputs_pass_the_reference(check, fn, kwargs):
     assert check(fn, **kwargs).passed
+
+
+@pytest.mark.parametrize("p_drop", [0.12, 0.2, 0.3, 0.4])
+def test_variance_mistake_is_caught_over_the_hidden_range(p_drop):
+    result = check_gaussian_dropout(gaussian_by_variance, p_drop=p_drop)
+    assert not result.passed and "square root" in result.messages[0]
+
+
+def test_right_variance_at_one_half_is_not_called_a_std():
+    assert check_noise_variance(reference_variance, p_drops=(0.5,)).passed
+
+
+@pytest.mark.parametrize("p_drop", [0.15, 0.3, 0.4])
+def test_backwards_keep_rule_is_caught_over_the_hidden_range(p_drop):
+    result = check_spatial_dropout(spatial_backwards, p_drop=p_drop)
+    assert not result.passed and "keeps" in result.messages[0]
