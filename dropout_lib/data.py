@@ -316,6 +316,16 @@ def subsample_train(
                   splits.X_test, splits.y_test, n_classes=splits.n_classes)
 
 
+def _seeded_splits(X: np.ndarray, y: np.ndarray, seed: int, val_frac: float,
+                   test_frac: float, n_train: int | None) -> Splits:
+    """Split, then subsample the training part, from two streams spawned from ``seed``."""
+    split_ss, sub_ss = np.random.SeedSequence(check_int(seed, "seed", 0)).spawn(2)
+    splits = train_val_test_split(X, y, val_frac=val_frac, test_frac=test_frac, seed=split_ss)
+    if n_train is not None:
+        splits = subsample_train(splits, n_train, seed=sub_ss)
+    return splits
+
+
 def digits_splits(
     *,
     seed: int = 0,
@@ -344,11 +354,7 @@ def digits_splits(
     load_digits, subsample_train, book/03_co_adaptation.ipynb
     """
     X, y = load_digits()
-    split_ss, sub_ss = np.random.SeedSequence(check_int(seed, "seed", 0)).spawn(2)
-    splits = train_val_test_split(X, y, val_frac=val_frac, test_frac=test_frac, seed=split_ss)
-    if n_train is not None:
-        splits = subsample_train(splits, n_train, seed=sub_ss)
-    return splits
+    return _seeded_splits(X, y, seed, val_frac, test_frac, n_train)
 
 
 # --------------------------------------------------------------------------- MNIST
@@ -434,11 +440,7 @@ def mnist_splits(
     load_mnist, digits_splits, book/05_noise_and_modern.ipynb
     """
     X, y = load_mnist()
-    split_ss, sub_ss = np.random.SeedSequence(check_int(seed, "seed", 0)).spawn(2)
-    splits = train_val_test_split(X, y, val_frac=val_frac, test_frac=test_frac, seed=split_ss)
-    if n_train is not None:
-        splits = subsample_train(splits, n_train, seed=sub_ss)
-    return splits
+    return _seeded_splits(X, y, seed, val_frac, test_frac, n_train)
 
 
 # --------------------------------------------------------------------------- synthetic
