@@ -55,13 +55,40 @@ class Tuned:
     best: int
     epochs_trained: int
 
+    def edges(self) -> dict[str, dict[str, Any]]:
+        """Per tuned field: the chosen value, and whether it is on an edge.
+
+        The grid *through* the choice along a field is the settings that
+        agree with the chosen one on every other field. The choice is on
+        an edge when it is the smallest or largest number of that line and
+        the line holds more than one number (``None`` and strings are not
+        numbers: ``max_norm=None`` or the optimizer are never an edge).
+        """
+        chosen = self.settings[self.best]
+        out = {}
+        for key, value in chosen.items():
+            line = [s[key] for s in self.settings
+                    if s.keys() == chosen.keys() and all(
+                        s[k] == chosen[k] for k in chosen if k != key)]
+            nums = sorted({v for v in line if _is_number(v)})
+            edge = (_is_number(value) and len(nums) > 1
+                    and value in (nums[0], nums[-1]))
+            out[key] = {"chosen": value, "values": nums,
+                        "on_edge": bool(edge)}
+        return out
+
     def record(self) -> dict[str, Any]:
-        """JSON-ready: the settings, every score, their means and the choice."""
+        """JSON-ready: the settings, every score, their means, the choice
+        and whether each chosen value lies on its grid's edge."""
         return {"settings": self.settings,
                 self.metric: self.scores.round(6).tolist(),
                 f"mean_{self.metric}": self.scores.mean(axis=1).round(6).tolist(),
-                "chosen": self.best, "seeds": self.seeds,
-                "epochs_trained": self.epochs_trained}
+                "chosen": self.best, "edges": self.edges(),
+                "seeds": self.seeds, "epochs_trained": self.epochs_trained}
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def expand_grid(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping]

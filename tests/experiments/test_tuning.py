@@ -146,3 +146,32 @@ def test_ensemble_cache_matches_a_rerun_of_its_cheapest_arm(numerics_exact):
                                        data.y_test])))
     tol = 2e-6 if numerics_exact else 0.05
     assert loss == pytest.approx(res["final"]["plain"]["test_loss"][0], abs=tol)
+
+
+def _tuned(settings, best):
+    from dropout_lib.experiments.core import Config
+    from dropout_lib.experiments.tuning import Tuned
+    scores = np.zeros((len(settings), 1))
+    return Tuned(Config(), settings, scores, "val_loss", [0], best, 0)
+
+
+def test_edges_are_taken_along_the_line_through_the_choice():
+    from dropout_lib.experiments.tuning import expand_grid
+    settings = expand_grid([{"optimizer": ["adam"], "lr": [1e-3, 3e-3, 1e-2],
+                             "l2": [0.0, 1e-3]},
+                            {"optimizer": ["sgd"], "lr": [0.05]}])
+    interior = settings.index({"optimizer": "adam", "lr": 3e-3, "l2": 1e-3})
+    e = _tuned(settings, interior).edges()
+    assert e["lr"] == {"chosen": 3e-3, "values": [1e-3, 3e-3, 1e-2],
+                       "on_edge": False}
+    assert e["l2"]["on_edge"] is True          # the largest L2 tried
+    assert e["optimizer"]["on_edge"] is False  # not a number
+    low = _tuned(settings, 0).edges()
+    assert low["lr"]["on_edge"] is True
+    sgd = _tuned(settings, len(settings) - 1).edges()
+    assert sgd["lr"]["on_edge"] is False       # one value: no grid to leave
+    none = _tuned([{"max_norm": None}, {"max_norm": 1.0},
+                   {"max_norm": 2.0}], 0).edges()
+    assert none["max_norm"]["on_edge"] is False
+    rec = _tuned(settings, interior).record()
+    assert rec["edges"] == e and rec["chosen"] == interior
