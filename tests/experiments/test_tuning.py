@@ -8,7 +8,6 @@ import pytest
 
 from dropout_lib.data import digits_splits
 from dropout_lib.experiments import Config, run
-from dropout_lib.experiments import bagging
 from dropout_lib.experiments import tuned as study
 from dropout_lib.experiments.tuning import expand_grid, tune, without_test
 
@@ -113,39 +112,6 @@ def test_cache_matches_a_rerun_of_its_cheapest_configuration(numerics_exact):
                                                 abs=tol)
     if numerics_exact:
         assert hist.best_epoch == cached["best_epoch"][0]
-
-
-def test_small_ensemble_study_is_deterministic_and_well_formed(tmp_path):
-    out = tmp_path / "ens.json"
-    assert bagging.main(["--small", "--out", str(out)]) == 0
-    res = bagging.load(out)
-    assert json.loads(json.dumps(bagging.run_study("small"))) == res
-    assert set(res["final"]) == {"plain", "dropout", "bagging",
-                                 "deep_ensemble"}
-    f = res["final"]
-    assert f["bagging"]["members"] == f["deep_ensemble"]["members"] == 5
-    assert f["plain"]["members"] == 1
-    # Five 43-43 networks have about the parameters of one 128-128 network.
-    assert abs(f["bagging"]["params"] / f["plain"]["params"] - 1) < 0.05
-    assert f["deep_ensemble"]["params"] == 5 * f["plain"]["params"]
-    for arm in f.values():
-        assert len(arm["test_acc"]) == len(arm["seeds"]) == 2
-        assert all(c > 0 for c in arm["compute"])
-
-
-def test_ensemble_cache_matches_a_rerun_of_its_cheapest_arm(numerics_exact):
-    res = bagging.load(ROOT / bagging.CACHE_FILE)
-    tuning = res["tuning"]["plain"]
-    config = bagging.ARMS["plain"][0].replace(
-        epochs=bagging.SCALES["full"]["epochs"],
-        **tuning["settings"][tuning["chosen"]])
-    data = digits_splits(seed=0)
-    net, _ = run(config, without_test(data), 0)
-    proba = net.predict_proba(data.X_test)
-    loss = float(-np.mean(np.log(proba[np.arange(proba.shape[0]),
-                                       data.y_test])))
-    tol = 2e-6 if numerics_exact else 0.05
-    assert loss == pytest.approx(res["final"]["plain"]["test_loss"][0], abs=tol)
 
 
 def _tuned(settings, best):
