@@ -302,14 +302,20 @@ def activation_stats(net: MLP, X: np.ndarray) -> dict[int, dict[str, Any]]:
     return out
 
 
-def roughness(W: np.ndarray, shape: tuple[int, int] = (8, 8)) -> np.ndarray:
+def roughness(W: np.ndarray, shape: tuple[int, int] = (8, 8), *,
+              mask: np.ndarray | None = None) -> np.ndarray:
     r"""How noisy each first-layer filter is as an image: 0 for a constant image.
 
     Parameters
     ----------
     W : ndarray, shape (D, H)
-        First-layer weights; column ``j`` is unit ``j``'s filter, ``D = shape[0] * shape[1]``.
+        First-layer weights (or their change during training, ``W - W0``);
+        column ``j`` is unit ``j``'s filter, ``D = shape[0] * shape[1]``.
     shape : tuple of int, default (8, 8)
+    mask : ndarray of bool, shape (D,), optional
+        Pixels to include (e.g. those that vary in the training images;
+        the others get no gradient). A neighbour pair counts only when both
+        of its pixels are in the mask. Default: every pixel.
 
     Returns
     -------
@@ -319,11 +325,26 @@ def roughness(W: np.ndarray, shape: tuple[int, int] = (8, 8)) -> np.ndarray:
         small for a smooth, stroke-like filter.
     """
     W = np.asarray(W, dtype=np.float64)
+    if W.ndim != 2 or W.shape[0] != shape[0] * shape[1]:
+        raise ValueError(f"W must have shape ({shape[0] * shape[1]}, H); "
+                         f"got {W.shape}")
+    if mask is None:
+        m = np.ones(shape, dtype=bool)
+    else:
+        m = np.asarray(mask)
+        if m.dtype != bool or m.shape != (W.shape[0],):
+            raise ValueError(f"mask must be a bool array of shape "
+                             f"({W.shape[0]},)")
+        if not m.any():
+            raise ValueError("mask must keep at least one pixel")
+        m = m.reshape(shape)
     img = W.T.reshape(W.shape[1], *shape)
-    dh = np.diff(img, axis=2) ** 2
-    dv = np.diff(img, axis=1) ** 2
-    msd = (dh.sum(axis=(1, 2)) + dv.sum(axis=(1, 2))) / (dh[0].size + dv[0].size)
-    return msd / (2 * np.mean(img ** 2, axis=(1, 2)))
+    ph = m[:, 1:] & m[:, :-1]
+    pv = m[1:, :] & m[:-1, :]
+    dh = (np.diff(img, axis=2) ** 2)[:, ph]
+    dv = (np.diff(img, axis=1) ** 2)[:, pv]
+    msd = (dh.sum(axis=1) + dv.sum(axis=1)) / (ph.sum() + pv.sum())
+    return msd / (2 * np.mean(img[:, m] ** 2, axis=1))
 
 
 def epochs_to(history: History, metric: str, target: float) -> int | None:

@@ -1,15 +1,17 @@
-"""The co-adaptation chapter's training runs and sweeps, and their on-disk cache.
+"""Chapter 3's sweeps and the co-adaptation controls, on three data splits.
 
 Every run goes through :func:`dropout_lib.experiments.run`, so it is seeded
 the same way: runs with and without dropout that share a seed start from the
-same weights and see the same batches, and every comparison is paired.
+same weights and see the same batches, and every comparison is paired. Each
+sweep is repeated on the data splits ``digits_splits(seed=s)`` for the split
+seeds ``s`` of its scale; its per-seed values are stored split-major (all
+seeds of the first split, then the next split).
 
-The sweeps come in two sizes: ``"small"`` (seconds, run live in the notebook
-and in the tests) and ``"full"`` (minutes, run from the command line and
-cached in ``book/data/coadaptation_sweeps.json``)::
+The study comes in two sizes: ``"small"`` (run live in the notebook and in
+the tests) and ``"full"`` (minutes, cached in
+``book/data/coadaptation_sweeps.json``)::
 
-    python -m dropout_lib.experiments.coadaptation --full
-    python -m dropout_lib.experiments.coadaptation --small --out /tmp/small.json
+    python -m dropout_lib.experiments run coadaptation_sweeps --scale full
 
 See Also
 --------
@@ -18,37 +20,47 @@ book/03_co_adaptation.ipynb : the chapter that runs these experiments.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from .._progress import progress_bar
+from ..analysis import coadaptation as co
 from ..data import Splits, digits_splits
 from ..net import MLP
+from ..training import EarlyStopping
+from . import evidence
 from .core import Config, run, streams, sweep, sweep_p_drop, sweep_train_size
+from .tuning import without_test
 
 __all__ = [
     "BASE",
     "CACHE_FILE",
     "DROPOUT",
+    "FORMAT",
+    "NAME",
     "N_TRAIN",
     "PLAIN",
     "SCALES",
     "chapter_data",
+    "coadaptation_by_width",
     "init_sensitivity",
     "initial_net",
     "l2_grid",
-    "load_results",
-    "main",
     "p_drop_sweep",
     "run_all",
-    "save_results",
+    "run_study",
     "train_and_test",
     "train_size_sweep",
 ]
+
+#: The study's name for ``python -m dropout_lib.experiments``.
+NAME = "coadaptation_sweeps"
+#: Version of the JSON layout; bump it when the layout changes.
+FORMAT = 2
 
 #: Training-set size of the chapter's main experiments (a small, stratified digits subset).
 N_TRAIN = 200
@@ -66,20 +78,28 @@ DROPOUT = BASE.replace(p_drop_input=0.2, p_drop_hidden=0.5)
 #: (the command line's default; the installed library never looks there itself).
 CACHE_FILE = Path("book") / "data" / "coadaptation_sweeps.json"
 
-#: The two sizes of the sweeps. Both use the same grids; "small" has one seed, a network
-#: of half the width and half the updates, so it runs in seconds.
+#: The two sizes. "small" has two splits and one seed, a network of half the
+#: width and half the updates, and two widths in the co-adaptation control.
 SCALES: dict[str, dict[str, Any]] = {
     "small": {
         "hidden": (128, 128),
         "epoch_factor": 0.5,
+        "split_seeds": (0, 1),
         "seeds": (0,),
+        "size_seeds": (0,),
         "init_seeds": (0, 1, 2, 3),
+        "widths": (64, 128),
+        "width_seeds": (0,),
     },
     "full": {
         "hidden": (256, 256),
         "epoch_factor": 1.0,
-        "seeds": (0, 1, 2, 3, 4),
+        "split_seeds": (0, 1, 2),
+        "seeds": (0, 1, 2),
+        "size_seeds": (0, 1, 2, 3, 4),
         "init_seeds": tuple(range(10)),
+        "widths": (128, 256, 512, 1024),
+        "width_seeds": (0, 1, 2),
     },
 }
 
@@ -92,22 +112,31 @@ L2_GRID = (0.0, 1e-4, 1e-3, 1e-2)
 UPDATES = 1400
 #: ... and gives every training-set size at least this many epochs.
 MIN_EPOCHS = 100
+#: The co-adaptation control: pairs measured per network, the layer, and the
+#: early stopping both arms use there (no arm is left to overfit).
+N_PAIRS = 200
+PAIR_LAYER = 2
+PATIENCE = 30
+MAX_EPOCHS = 300
 
 
-def chapter_data(n_train: int = N_TRAIN) -> Splits:
-    """The chapter's digits: ``n_train`` stratified training images, fixed val/test.
+def chapter_data(n_train: int = N_TRAIN, *, split_seed: int = 0) -> Splits:
+    """The chapter's digits: ``n_train`` stratified training images.
 
     Parameters
     ----------
     n_train : int, default 200
         Training images kept (nested: smaller sets are subsets of larger ones).
+    split_seed : int, default 0
+        The data split (``digits_splits(seed=split_seed)``); the live
+        examples of the chapter use split 0.
 
     Returns
     -------
     Splits
         359 validation and 359 test images, the same for every ``n_train``.
     """
-    return digits_splits(seed=0, n_train=n_train)
+    return digits_splits(seed=split_seed, n_train=n_train)
 
 
 def initial_net(config: Config, data: Splits, seed: int) -> MLP:
@@ -160,14 +189,29 @@ _METRICS = ("train_acc", "train_loss", "val_acc", "val_loss", "test_acc",
             "test_loss")
 
 
-def _record(result) -> dict[str, Any]:
-    """A sweep's JSON record: its grid, seeds and the four final metrics."""
-    rec = result.record()
-    return {k: rec[k] for k in ("grid", "seeds", *_METRICS)}
+def _splits(scale: str, split_seeds: Sequence[int] | None) -> list[int]:
+    seeds = _scale(scale)["split_seeds"] if split_seeds is None else split_seeds
+    out = [int(s) for s in seeds]
+    if not out or any(s < 0 for s in out) or len(set(out)) != len(out):
+        raise ValueError("split_seeds must be distinct non-negative ints; "
+                         f"got {split_seeds!r}")
+    return out
 
 
-def p_drop_sweep(scale: str = "small", *, progress: bool = False
-                 ) -> dict[str, Any]:
+def _merge(results: list) -> dict[str, Any]:
+    """Per metric, the runs of every split side by side (split-major)."""
+    out = {}
+    for m in _METRICS:
+        v = np.concatenate([r.metrics[m] for r in results], axis=1)
+        std = v.std(axis=1, ddof=1) if v.shape[1] > 1 else np.zeros(len(v))
+        out[m] = {"per_seed": v.round(5).tolist(),
+                  "mean": v.mean(axis=1).round(5).tolist(),
+                  "std": std.round(5).tolist()}
+    return out
+
+
+def p_drop_sweep(scale: str = "small", *, progress: bool = False,
+                 split_seeds: Sequence[int] | None = None) -> dict[str, Any]:
     """Final accuracy and loss against the hidden drop probability.
 
     Parameters
@@ -176,48 +220,57 @@ def p_drop_sweep(scale: str = "small", *, progress: bool = False
         Size of the run, see :data:`SCALES`.
     progress : bool, default False
         Progress bar on stderr.
+    split_seeds : sequence of int, optional
+        Data splits (default: the scale's).
 
     Returns
     -------
     dict
-        ``"grid"``, ``"seeds"``, ``"n_train"``, ``"epochs"`` and, per metric
-        (``"test_acc"``, ...), ``"per_seed"``, ``"mean"`` and ``"std"``.
+        ``"grid"``, ``"split_seeds"``, ``"seeds"``, ``"n_train"``,
+        ``"epochs"`` and, per metric (``"test_acc"``, ...), ``"per_seed"``
+        (grid x runs, split-major), ``"mean"`` and ``"std"``.
     """
     base = _base_for(scale)
-    res = sweep_p_drop(base, chapter_data(), P_DROP_GRID,
-                       seeds=_scale(scale)["seeds"], curves=False,
-                       progress=progress)
-    rec = _record(res)
-    return {"grid": rec.pop("grid"), "seeds": rec.pop("seeds"),
-            "n_train": N_TRAIN, "epochs": base.epochs, **rec}
+    splits = _splits(scale, split_seeds)
+    seeds = list(_scale(scale)["seeds"])
+    res = [sweep_p_drop(base, chapter_data(split_seed=sp), P_DROP_GRID,
+                        seeds=seeds, curves=False, progress=progress)
+           for sp in splits]
+    return {"grid": list(P_DROP_GRID), "split_seeds": splits, "seeds": seeds,
+            "n_train": N_TRAIN, "epochs": base.epochs, **_merge(res)}
 
 
-def train_size_sweep(scale: str = "small", *, progress: bool = False
+def train_size_sweep(scale: str = "small", *, progress: bool = False,
+                     split_seeds: Sequence[int] | None = None
                      ) -> dict[str, Any]:
-    """Final accuracy with and without dropout against the training-set size.
+    """Final accuracy and loss with and without dropout against the
+    training-set size.
 
-    Each seed draws its own stratified subsets of the 1079-image pool; the
-    number of epochs keeps the number of updates about constant.
+    Each split's 1079 training images are the pool; each seed draws its own
+    stratified subsets of it; the number of epochs keeps the number of
+    updates about constant.
 
     Returns
     -------
     dict
-        ``"grid"``, ``"epochs"`` (per size), ``"seeds"``, and for ``"plain"``
-        and ``"dropout"`` the metrics of :func:`p_drop_sweep`.
+        ``"grid"``, ``"epochs"`` (per size), ``"split_seeds"``, ``"seeds"``,
+        and for ``"plain"`` and ``"dropout"`` the metrics of
+        :func:`p_drop_sweep`.
     """
     s = _scale(scale)
-    pool = digits_splits(seed=0)
-    arms = _arms(scale)
+    splits = _splits(scale, split_seeds)
+    seeds = list(s["size_seeds"])
     epochs = {n: _epochs_for(n, BASE.batch_size, s["epoch_factor"])
               for n in TRAIN_SIZE_GRID}
     out: dict[str, Any] = {"grid": list(TRAIN_SIZE_GRID),
                            "epochs": list(epochs.values()),
-                           "seeds": list(s["seeds"])}
-    for name, cfg in arms.items():
-        res = sweep_train_size(cfg, pool, TRAIN_SIZE_GRID, seeds=s["seeds"],
-                               epochs_for=epochs.get, curves=False,
-                               progress=progress)
-        out[name] = {m: _record(res)[m] for m in _METRICS}
+                           "split_seeds": splits, "seeds": seeds}
+    for name, cfg in _arms(scale).items():
+        res = [sweep_train_size(cfg, digits_splits(seed=sp), TRAIN_SIZE_GRID,
+                                seeds=seeds, epochs_for=epochs.get,
+                                curves=False, progress=progress)
+               for sp in splits]
+        out[name] = _merge(res)
     return out
 
 
@@ -225,40 +278,221 @@ def init_sensitivity(scale: str = "small", *, progress: bool = False
                      ) -> dict[str, Any]:
     """Spread of the final test accuracy over the initial weights alone.
 
-    The batch order and the dropout masks come from seed 0; only the seed of
-    the initial weights changes.
+    On split 0; the batch order and the dropout masks come from seed 0;
+    only the seed of the initial weights changes.
 
     Returns
     -------
     dict
-        ``"init_seeds"``, ``"train_seed"``, and for ``"plain"`` and
-        ``"dropout"`` the metrics, one row of one value per initial seed.
+        ``"init_seeds"``, ``"train_seed"``, ``"split_seeds"`` and for
+        ``"plain"`` and ``"dropout"`` the metrics, one row of one value per
+        initial seed.
     """
     inits = list(_scale(scale)["init_seeds"])
-    out: dict[str, Any] = {"init_seeds": inits, "train_seed": 0}
+    out: dict[str, Any] = {"init_seeds": inits, "train_seed": 0,
+                           "split_seeds": [0]}
     for name, cfg in _arms(scale).items():
         res = sweep(cfg, chapter_data(), param="init_seed", values=inits,
                     seeds=[0], curves=False, progress=progress)
         res.metrics = {m: v.T for m, v in res.metrics.items()}  # one row
-        out[name] = {m: _record(res)[m] for m in _METRICS}
+        out[name] = _merge([res])
     return out
 
 
 def l2_grid(scale: str = "small", *, progress: bool = False) -> dict[str, Any]:
-    """Final accuracy and loss for L2 weight decay with and without dropout.
+    """Final accuracy and loss for L2 weight decay with and without dropout
+    (split 0; the exercise on L2 and dropout).
 
     Returns
     -------
     dict
-        ``"grid"`` (the L2 strengths), ``"seeds"``, and for ``"plain"`` and
-        ``"dropout"`` the metrics aligned with the grid.
+        ``"grid"`` (the L2 strengths), ``"seeds"``, ``"split_seeds"`` and
+        for ``"plain"`` and ``"dropout"`` the metrics aligned with the grid.
     """
-    seeds = list(_scale(scale)["seeds"])
-    out: dict[str, Any] = {"grid": list(L2_GRID), "seeds": seeds}
+    seeds = list(_scale(scale)["size_seeds"])
+    out: dict[str, Any] = {"grid": list(L2_GRID), "seeds": seeds,
+                           "split_seeds": [0]}
     for name, cfg in _arms(scale).items():
         res = sweep(cfg, chapter_data(), param="l2", values=L2_GRID,
                     seeds=seeds, curves=False, progress=progress)
-        out[name] = {m: _record(res)[m] for m in _METRICS}
+        out[name] = _merge([res])
+    return out
+
+
+#: What :func:`coadaptation_by_width` measures on every network.
+WIDTH_METRICS = ("nonadd", "mean_abs_single", "frac_negative",
+                 "rough_change", "rough_weights", "test_loss", "test_acc",
+                 "best_epoch")
+
+
+def _measure(net: MLP, net0: MLP, data: Splits, varies: np.ndarray,
+             pair_seed: np.random.SeedSequence) -> dict[str, float]:
+    X, y = data.get("test")
+    single = co.unit_damage(net, X, y, layer=PAIR_LAYER)
+    H = net.layer_sizes[PAIR_LAYER]
+    pairs = co.pair_interactions(net, X, y, layer=PAIR_LAYER,
+                                 n_pairs=min(N_PAIRS, H * (H - 1) // 2),
+                                 single=single, seed=pair_seed)
+    summ = co.interaction_summary(pairs)
+    W = net.params["W1"].astype(np.float64)
+    W0 = net0.params["W1"].astype(np.float64)
+    acc, loss = co.accuracy_and_loss(net, X, y)
+    # Units dead from the start never move: their change has no shape.
+    moved = np.any((W - W0)[varies] != 0, axis=0)
+    return {"nonadd": summ["relative"],
+            "mean_abs_single": float(np.mean(np.abs(single))),
+            "frac_negative": summ["frac_negative"],
+            "rough_change": float(co.roughness((W - W0)[:, moved],
+                                                mask=varies).mean()),
+            "rough_weights": float(co.roughness(W, mask=varies).mean()),
+            "test_loss": loss, "test_acc": acc}
+
+
+def coadaptation_by_width(scale: str = "small", *, progress: bool = False,
+                          split_seeds: Sequence[int] | None = None
+                          ) -> dict[str, Any]:
+    """The pair measure of co-adaptation against width, both arms stopped early.
+
+    For every split, width and seed, a plain and a dropout network
+    (0.2 input, 0.5 hidden) of that width are trained with early stopping
+    on the validation loss, from the same initial weights and batches; on
+    the test split we measure the non-additivity of 200 random pairs of
+    hidden layer 2 (the same pairs in both arms), the mean single-unit
+    damage, and the roughness of the first-layer weights ``W`` and of their
+    change ``W - W0`` over the pixels that vary in the training images.
+
+    Returns
+    -------
+    dict
+        ``"widths"``, ``"split_seeds"``, ``"seeds"``, ``"n_pairs"``, and for
+        ``"plain"`` and ``"dropout"`` each of :data:`WIDTH_METRICS` as a
+        nested list of shape (n_widths, n_splits, n_seeds).
+    """
+    s = _scale(scale)
+    splits = _splits(scale, split_seeds)
+    widths, seeds = list(s["widths"]), list(s["width_seeds"])
+    es = EarlyStopping(PATIENCE)
+    arms = {name: cfg.replace(epochs=max(1, round(MAX_EPOCHS
+                                                  * s["epoch_factor"])),
+                              early_stopping=es)
+            for name, cfg in _arms(scale).items()}
+    shape = (len(widths), len(splits), len(seeds))
+    out: dict[str, Any] = {"widths": widths, "split_seeds": splits,
+                           "seeds": seeds, "n_pairs": N_PAIRS,
+                           "layer": PAIR_LAYER, "patience": PATIENCE}
+    vals = {a: {m: np.empty(shape) for m in WIDTH_METRICS} for a in arms}
+    bar = progress_bar(2 * int(np.prod(shape)), "width", progress)
+    for j, sp in enumerate(splits):
+        data = chapter_data(split_seed=sp)
+        varies = np.ptp(data.X_train, axis=0) > 0
+        for i, w in enumerate(widths):
+            for k, seed in enumerate(seeds):
+                for name, base in arms.items():
+                    cfg = base.replace(hidden=(w, w))
+                    net, hist = run(cfg, without_test(data), seed)
+                    row = _measure(net, initial_net(cfg, data, seed), data,
+                                   varies, np.random.SeedSequence(
+                                       [sp, w, seed]))
+                    row["best_epoch"] = hist.best_epoch
+                    for m in WIDTH_METRICS:
+                        vals[name][m][i, j, k] = row[m]
+                    bar.tick(f"split {sp} width {w} {name} "
+                             f"nonadd {row['nonadd']:.3f}")
+    bar.close()
+    for name in arms:
+        out[name] = {m: v.round(6).tolist() for m, v in vals[name].items()}
+    return out
+
+
+def _log_interp(x: float, xs: np.ndarray, ys: np.ndarray) -> float:
+    """Linear interpolation of log y against log x through the points,
+    extended linearly beyond the end points."""
+    order = np.argsort(xs)
+    lx, ly = np.log(xs[order]), np.log(ys[order])
+    t = np.log(x)
+    k = int(np.clip(np.searchsorted(lx, t) - 1, 0, lx.size - 2))
+    slope = (ly[k + 1] - ly[k]) / (lx[k + 1] - lx[k])
+    return float(ly[k] + slope * (t - lx[k]))
+
+
+def damage_matched(width: dict[str, Any], chapter_width: int) -> np.ndarray:
+    """log(non-additivity) of each dropout network at ``chapter_width``
+    minus that of a plain network with the same mean single-unit damage.
+
+    The plain value comes from the plain networks of every width, same
+    split and seed (log-log interpolation in the mean single damage).
+
+    Returns
+    -------
+    ndarray, shape (n_splits, n_seeds)
+        Negative: dropout's pairs are more nearly additive than a plain
+        network's whose single units matter as much.
+    """
+    i = list(width["widths"]).index(chapter_width)
+    P = {m: np.asarray(width["plain"][m]) for m in ("nonadd",
+                                                    "mean_abs_single")}
+    D = {m: np.asarray(width["dropout"][m]) for m in P}
+    out = np.empty(D["nonadd"].shape[1:])
+    for j in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            ref = _log_interp(D["mean_abs_single"][i, j, k],
+                              P["mean_abs_single"][:, j, k],
+                              P["nonadd"][:, j, k])
+            out[j, k] = np.log(D["nonadd"][i, j, k]) - ref
+    return out
+
+
+def comparisons(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The evidence records of the study (those with at least 2 splits)."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def add(name, metric, better, effects, **kw):
+        e = np.asarray(effects, dtype=np.float64)
+        if e.shape[0] >= 2:
+            out[name] = evidence.comparison(name, metric, better, e, **kw)
+
+    def runs(block, n_splits):  # (grid, runs) -> (grid, splits, seeds)
+        v = np.asarray(block["per_seed"], dtype=np.float64)
+        return v.reshape(v.shape[0], n_splits, -1)
+
+    sz = results.get("train_size_sweep")
+    if sz is not None:
+        n = len(sz["split_seeds"])
+        for metric, better in (("test_loss", "lower"), ("test_acc", "higher")):
+            gain = runs(sz["dropout"][metric], n) - runs(sz["plain"][metric], n)
+            for g, size in zip(gain, sz["grid"], strict=True):
+                add(f"size-{metric}-n{size}", metric, better, g)
+            add(f"size-{metric}-trend", f"{metric} gain at {sz['grid'][0]} "
+                f"minus gain at {sz['grid'][-1]}", better, gain[0] - gain[-1],
+                a=f"gain at n={sz['grid'][-1]}",
+                b=f"gain at n={sz['grid'][0]}")
+    pd = results.get("p_drop_sweep")
+    if pd is not None:
+        n = len(pd["split_seeds"])
+        for metric, val, better in (("test_loss", "val_loss", "lower"),
+                                    ("test_acc", "val_acc", "higher")):
+            v, sel = runs(pd[metric], n), runs(pd[val], n).mean(axis=2)
+            best = (sel.argmin(axis=0) if val == "val_loss"
+                    else sel.argmax(axis=0))
+            eff = np.array([v[b, j] - v[0, j] for j, b in enumerate(best)])
+            add(f"pdrop-{metric}", metric, better, eff, a="p_drop 0",
+                b="p_drop chosen on validation")
+    wd = results.get("coadaptation_by_width")
+    if wd is not None:
+        for i, w in enumerate(wd["widths"]):
+            eff = (np.asarray(wd["dropout"]["nonadd"][i])
+                   - np.asarray(wd["plain"]["nonadd"][i]))
+            add(f"nonadd-w{w}", "non-additivity", "lower", eff)
+        cw = int(results["config"]["chapter_width"])
+        if cw in wd["widths"] and len(wd["widths"]) >= 2:
+            add("nonadd-damage-matched",
+                "log non-additivity at matched single-unit damage", "lower",
+                damage_matched(wd, cw), a="plain (interpolated over widths)")
+            i = wd["widths"].index(cw)
+            for m in ("rough_change", "rough_weights"):
+                eff = (np.asarray(wd["dropout"][m][i])
+                       - np.asarray(wd["plain"][m][i]))
+                add(m.replace("_", "-"), m, "lower", eff)
     return out
 
 
@@ -267,6 +501,7 @@ SWEEPS = {
     "train_size_sweep": train_size_sweep,
     "init_sensitivity": init_sensitivity,
     "l2_grid": l2_grid,
+    "coadaptation_by_width": coadaptation_by_width,
 }
 
 
@@ -274,81 +509,55 @@ def _config_record(scale: str) -> dict[str, Any]:
     base = _base_for(scale)
     s = _scale(scale)
     return {
-        "scale": scale,
-        "data": f"digits_splits(seed=0): {N_TRAIN} training images unless stated, "
-                "359 validation, 359 test",
-        "network": f"64-{'-'.join(map(str, base.hidden))}-10 {base.activation}, {base.dtype}",
+        "data": f"digits_splits(seed=split): {N_TRAIN} training images "
+                "unless stated, 359 validation, 359 test",
+        "network": f"64-{'-'.join(map(str, base.hidden))}-10 "
+                   f"{base.activation}, {base.dtype}",
+        "chapter_width": int(base.hidden[0]),
         "optimizer": f"{base.optimizer} lr={base.lr:g}",
         "batch_size": base.batch_size,
         "epochs": base.epochs,
         "dropout_arm": {"p_drop_input": DROPOUT.p_drop_input,
                         "p_drop_hidden": DROPOUT.p_drop_hidden},
-        "seeds": list(s["seeds"]),
+        "size_seeds": list(s["size_seeds"]),
         "init_seeds": list(s["init_seeds"]),
+        "widths": list(s["widths"]),
+        "width_seeds": list(s["width_seeds"]),
         "updates_train_size_sweep": int(round(UPDATES * s["epoch_factor"])),
-        "rerun": f"python -m dropout_lib.experiments.coadaptation --{scale}",
     }
 
 
 def run_all(scale: str = "small", *, progress: bool = False,
-            which: Sequence[str] | None = None) -> dict[str, Any]:
+            which: Sequence[str] | None = None,
+            split_seeds: Sequence[int] | None = None) -> dict[str, Any]:
     """Run every sweep (or those named in ``which``) at one scale.
 
     Returns
     -------
     dict
-        ``{"config": ..., "p_drop_sweep": ..., "train_size_sweep": ...,
-        "init_sensitivity": ..., "l2_grid": ...}``, JSON-serialisable.
+        The envelope of :func:`~dropout_lib.experiments.registry.envelope`,
+        one entry per sweep, and ``"comparisons"``: the evidence records.
     """
+    from .registry import envelope
+
     names = list(SWEEPS) if which is None else list(which)
     for n in names:
         if n not in SWEEPS:
-            raise ValueError(f"unknown sweep {n!r}; choose from {list(SWEEPS)}")
-    out: dict[str, Any] = {"config": _config_record(scale)}
+            raise ValueError(f"which: unknown sweep {n!r}; choose from "
+                             f"{list(SWEEPS)}")
+    splits = _splits(scale, split_seeds)
+    out = envelope(NAME, scale, split_seeds=splits,
+                   seeds=_scale(scale)["seeds"], config=_config_record(scale))
     for n in names:
-        out[n] = SWEEPS[n](scale, progress=progress)
+        if n in ("init_sensitivity", "l2_grid"):
+            out[n] = SWEEPS[n](scale, progress=progress)
+        else:
+            out[n] = SWEEPS[n](scale, progress=progress, split_seeds=splits)
+    out["comparisons"] = comparisons(out)
     return out
 
 
-def save_results(results: dict[str, Any], path: str | Path) -> Path:
-    """Write ``results`` as indented JSON (creating the folder); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-    return path
-
-
-def load_results(path: str | Path) -> dict[str, Any]:
-    """Read results written by :func:`save_results`, e.g. the book's cache."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: run the sweeps and write them as JSON. See the module docstring."""
-    parser = argparse.ArgumentParser(
-        prog="python -m dropout_lib.experiments.coadaptation",
-        description="Run the co-adaptation chapter's sweeps and cache them as JSON.")
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--full", action="store_const", const="full", dest="scale",
-                      help="full size (minutes; the default); writes the cache")
-    size.add_argument("--small", action="store_const", const="small", dest="scale",
-                      help="small size (seconds), as run in the notebook and the tests")
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"output JSON (default for --full: {CACHE_FILE}, from the repository root)")
-    parser.add_argument("--only", nargs="+", choices=list(SWEEPS), default=None,
-                        help="run only these sweeps")
-    args = parser.parse_args(argv)
-    scale = args.scale or "full"
-    out = args.out
-    if out is None:
-        if scale != "full":
-            parser.error("--small needs --out (the cache holds the full-size results)")
-        out = CACHE_FILE
-    results = run_all(scale, progress=True, which=args.only)
-    path = save_results(results, out)
-    print(f"wrote {path}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+def run_study(scale: str = "small", *, progress: bool = False,
+              split_seeds: Sequence[int] | None = None) -> dict[str, Any]:
+    """Every sweep at ``scale``: see :func:`run_all`."""
+    return run_all(scale, progress=progress, split_seeds=split_seeds)

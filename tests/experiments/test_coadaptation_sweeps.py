@@ -1,4 +1,4 @@
-"""Tests of dropout_lib.experiments.coadaptation: chapter 3's sweeps and their cache."""
+"""Tests of dropout_lib.experiments.coadaptation: chapter 3's sweeps and their file."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from dropout_lib.data import digits_splits
-from dropout_lib.experiments import Config, run
+from dropout_lib.experiments import Config, evidence, registry, run
 from dropout_lib.experiments import coadaptation as study
+from dropout_lib.experiments.tuning import without_test
+from dropout_lib.training import EarlyStopping
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,111 +34,10 @@ def test_init_seed_changes_only_the_initial_weights():
     assert a == b and a != c
 
 
-# --------------------------------------------------------------------------- sweeps and cache
-
-
-@pytest.fixture(scope="module")
-def small():
-    return study.run_all("small")
-
-
-@pytest.fixture(scope="module")
-def cached():
-    path = ROOT / study.CACHE_FILE
-    assert path.exists(), ("book/data/coadaptation_sweeps.json is missing; "
-                           "run python -m dropout_lib.experiments.coadaptation --full")
-    return study.load_results(path)
-
-
-def _metric_blocks(result: dict) -> list[tuple[str, dict]]:
-    """(path, {"per_seed", "mean", "std"}) for every metric block in a results dict."""
-    out = []
-    for sweep in study.SWEEPS:
-        for key, value in result[sweep].items():
-            if isinstance(value, dict) and "test_acc" in value:  # an arm
-                out += [(f"{sweep}.{key}.{m}", v) for m, v in value.items()]
-            elif isinstance(value, dict) and "mean" in value:
-                out.append((f"{sweep}.{key}", value))
-    return out
-
-
-@pytest.mark.slow  # runs study.run_all("small"): about two minutes
-def test_small_run_is_deterministic(small):
-    again = study.run_all("small", which=["p_drop_sweep"])
-    assert again["p_drop_sweep"] == small["p_drop_sweep"]
-
-
-@pytest.mark.slow  # runs study.run_all("small"): about two minutes
-def test_cache_has_the_same_keys_and_grids_as_a_fresh_small_run(cached, small):
-    assert cached["config"]["scale"] == "full"
-    assert set(cached) == set(small)
-    for sweep in study.SWEEPS:
-        assert set(cached[sweep]) == set(small[sweep]), sweep
-        if "grid" in small[sweep]:
-            assert cached[sweep]["grid"] == small[sweep]["grid"], sweep
-    assert cached["train_size_sweep"]["grid"] == small["train_size_sweep"]["grid"]
-    half = [max(1, round(e / 2)) for e in cached["train_size_sweep"]["epochs"]]
-    assert np.allclose(small["train_size_sweep"]["epochs"], half, atol=1)
-    assert cached["p_drop_sweep"]["grid"] == list(study.P_DROP_GRID)
-    assert len(cached["p_drop_sweep"]["seeds"]) >= 5
-    for (path_c, c), (path_s, s) in zip(_metric_blocks(cached), _metric_blocks(small),
-                                        strict=True):
-        assert path_c == path_s
-        n_rows = len(s["mean"])
-        assert len(c["mean"]) == len(c["std"]) == n_rows, path_c
-        assert np.array(c["per_seed"]).shape[0] == n_rows, path_c
-
-
-def test_cache_values_are_plausible(cached):
-    for path, block in _metric_blocks(cached):
-        per_seed, mean, std = (np.array(block[k]) for k in ("per_seed", "mean", "std"))
-        assert np.all(np.isfinite(per_seed)), path
-        assert np.all(std >= 0), path
-        assert np.allclose(mean, per_seed.mean(axis=1), atol=1e-4), path
-        if path.endswith("_acc"):
-            assert np.all((per_seed >= 0) & (per_seed <= 1)), path
-        else:
-            assert np.all(per_seed >= 0), path
-
-
-# Margin between the cached full-size means and the fresh small run (one seed, a network of
-# half the width, 128 units per layer, half the epochs) for test accuracies. The small network
-# is a different model, so the two agree only roughly, and only where it can fit its training
-# set: at p_drop = 0.8 and 0.9 it keeps about 26 and 13 units per step and underfits, where
-# the 256-unit network still learns. There only "the full network is not worse" is required.
-ACC_MARGIN = 0.05
-FITS = 0.95  # training accuracy of the small run above which it is comparable
-
-
-@pytest.mark.slow  # runs study.run_all("small"): about two minutes
-def test_cache_is_within_margin_of_a_fresh_small_run(cached, small):
-    full = np.array(cached["p_drop_sweep"]["test_acc"]["mean"])
-    mini = np.array(small["p_drop_sweep"]["test_acc"]["mean"])
-    ok = np.array(small["p_drop_sweep"]["train_acc"]["mean"]) >= FITS
-    assert ok[:6].all()  # p_drop <= 0.5 is always comparable
-    assert np.all(np.abs(full - mini)[ok] <= ACC_MARGIN), (full, mini)
-    assert np.all(full[~ok] >= mini[~ok] - ACC_MARGIN)
-    for sweep in ("train_size_sweep", "init_sensitivity", "l2_grid"):
-        for arm in ("plain", "dropout"):
-            f = np.array(cached[sweep][arm]["test_acc"]["mean"])
-            s = np.array(small[sweep][arm]["test_acc"]["mean"])
-            assert np.all(np.abs(f - s) <= ACC_MARGIN), (sweep, arm, f, s)
-
-
-def test_command_line_writes_json(tmp_path, monkeypatch):
-    calls = []
-
-    def fake(scale, *, progress=False, which=None):
-        calls.append((scale, progress, which))
-        return {"config": {"scale": scale}}
-
-    monkeypatch.setattr(study, "run_all", fake)
-    out = tmp_path / "x.json"
-    assert study.main(["--small", "--out", str(out), "--only", "p_drop_sweep"]) == 0
-    assert json.loads(out.read_text()) == {"config": {"scale": "small"}}
-    assert calls == [("small", True, ["p_drop_sweep"])]
-    with pytest.raises(SystemExit):
-        study.main(["--small"])  # the cache holds full-size results only
+def test_chapter_data_split_seed_changes_the_partition():
+    a, b = study.chapter_data(), study.chapter_data(split_seed=1)
+    assert a.sizes() == b.sizes()
+    assert not np.array_equal(a.X_test, b.X_test)
 
 
 def test_initial_net_is_the_start_of_run():
@@ -146,3 +47,114 @@ def test_initial_net_is_the_start_of_run():
     fresh = cfg.make_net(64, 10, seed=np.random.SeedSequence(5).spawn(3)[0])
     for k, v in net0.params.items():
         assert np.array_equal(v, fresh.params[k])
+
+
+def test_damage_matched_interpolates_in_log_log():
+    # Plain: non-additivity = 0.1 * damage at every width; dropout at the
+    # chapter width lies on that line -> 0, and half of it -> log(0.5).
+    dmg = np.array([4.0, 2.0, 1.0])[:, None, None] * np.ones((3, 2, 1))
+    width = {"widths": [128, 256, 512],
+             "plain": {"mean_abs_single": dmg.tolist(),
+                       "nonadd": (0.1 * dmg).tolist()},
+             "dropout": {"mean_abs_single": (dmg / 3).tolist(),
+                         "nonadd": (0.1 * dmg / 3).tolist()}}
+    assert np.allclose(study.damage_matched(width, 256), 0.0)
+    width["dropout"]["nonadd"] = (0.05 * dmg / 3).tolist()
+    assert np.allclose(study.damage_matched(width, 256), np.log(0.5))
+    # Beyond the plain range: the end segment is extended.
+    width["dropout"]["mean_abs_single"] = (dmg / 8).tolist()
+    width["dropout"]["nonadd"] = (0.1 * dmg / 8).tolist()
+    assert np.allclose(study.damage_matched(width, 256), 0.0)
+
+
+# --------------------------------------------------------------------------- sweeps and file
+
+
+@pytest.fixture(scope="module")
+def small():
+    return study.run_study("small")
+
+
+@pytest.fixture(scope="module")
+def cached():
+    return registry.load(study.NAME, ROOT / study.CACHE_FILE)
+
+
+def _metric_blocks(result: dict) -> list[tuple[str, dict]]:
+    """(path, {"per_seed", "mean", "std"}) for every metric block of the sweeps."""
+    out = []
+    for sweep in ("p_drop_sweep", "train_size_sweep", "init_sensitivity",
+                  "l2_grid"):
+        for key, value in result[sweep].items():
+            if isinstance(value, dict) and "test_acc" in value:  # an arm
+                out += [(f"{sweep}.{key}.{m}", v) for m, v in value.items()]
+            elif isinstance(value, dict) and "mean" in value:
+                out.append((f"{sweep}.{key}", value))
+    return out
+
+
+def test_small_run_is_deterministic(small):
+    again = study.run_all("small", which=["p_drop_sweep"])
+    assert again["p_drop_sweep"] == small["p_drop_sweep"]
+    assert json.loads(json.dumps(small)) == small
+
+
+def test_file_has_the_layout_of_a_small_run(cached, small):
+    assert cached["scale"] == "full" and cached["format"] == study.FORMAT
+    assert set(cached) == set(small)
+    assert len(cached["split_seeds"]) >= 3
+    for sweep in study.SWEEPS:
+        assert set(cached[sweep]) == set(small[sweep]), sweep
+        if "grid" in small[sweep]:
+            assert cached[sweep]["grid"] == small[sweep]["grid"], sweep
+    half = [max(1, round(e / 2)) for e in cached["train_size_sweep"]["epochs"]]
+    assert np.allclose(small["train_size_sweep"]["epochs"], half, atol=1)
+    size = cached["train_size_sweep"]
+    assert len(size["split_seeds"]) >= 3 and len(size["seeds"]) >= 5
+    for (path_c, c), (path_s, s) in zip(_metric_blocks(cached),
+                                        _metric_blocks(small), strict=True):
+        assert path_c == path_s
+        assert len(c["mean"]) == len(c["std"]) == len(s["mean"]), path_c
+    # Every comparison of the small run is in the file, with >= 3 splits.
+    assert set(small["comparisons"]) <= set(cached["comparisons"])
+    for name, rec in cached["comparisons"].items():
+        assert np.array(rec["effects"]).shape[0] >= 3, name
+        assert evidence.verdict(rec).label in evidence.LABELS
+
+
+def test_file_values_are_plausible(cached):
+    for path, block in _metric_blocks(cached):
+        per_seed, mean, std = (np.array(block[k])
+                               for k in ("per_seed", "mean", "std"))
+        assert np.all(np.isfinite(per_seed)), path
+        assert np.all(std >= 0), path
+        assert np.allclose(mean, per_seed.mean(axis=1), atol=1e-4), path
+        if path.endswith("_acc"):
+            assert np.all((per_seed >= 0) & (per_seed <= 1)), path
+        else:
+            assert np.all(per_seed >= 0), path
+    w = cached["coadaptation_by_width"]
+    shape = (len(w["widths"]), len(w["split_seeds"]), len(w["seeds"]))
+    for arm in ("plain", "dropout"):
+        for m in study.WIDTH_METRICS:
+            v = np.array(w[arm][m])
+            assert v.shape == shape and np.all(np.isfinite(v)), (arm, m)
+        assert np.all(np.array(w[arm]["nonadd"]) > 0)
+
+
+def test_file_matches_a_rerun_of_its_cheapest_width(cached, numerics_exact):
+    """The co-adaptation control reproduces: re-run the narrowest plain
+    network of split 0, seed 0, and measure it again."""
+    w = cached["coadaptation_by_width"]
+    assert list(study.SCALES["full"]["widths"]) == w["widths"]
+    sp, seed, width = w["split_seeds"][0], w["seeds"][0], w["widths"][0]
+    data = study.chapter_data(split_seed=sp)
+    cfg = study.PLAIN.replace(hidden=(width, width), epochs=study.MAX_EPOCHS,
+                              early_stopping=EarlyStopping(study.PATIENCE))
+    net, hist = run(cfg, without_test(data), seed)
+    varies = np.ptp(data.X_train, axis=0) > 0
+    row = study._measure(net, study.initial_net(cfg, data, seed), data,
+                         varies, np.random.SeedSequence([sp, width, seed]))
+    tol = 1e-5 if numerics_exact else 0.05
+    for m in ("nonadd", "test_loss", "rough_change"):
+        assert row[m] == pytest.approx(w["plain"][m][0][0][0], abs=tol), m

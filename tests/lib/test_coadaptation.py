@@ -148,3 +148,24 @@ def test_roughness_is_about_one_for_noise_and_zero_for_constant_images():
     noise = co.roughness(rng.normal(size=(64, 500)))
     assert abs(noise.mean() - 1.0) < 0.05
     assert np.allclose(co.roughness(np.ones((64, 3))), 0.0)
+
+
+def test_roughness_mask_leaves_out_pixels_and_their_pairs():
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(64, 20))
+    keep = np.ones(64, dtype=bool)
+    keep[[0, 7, 56, 63]] = False  # the four corners
+    # Any values on the masked pixels: the result does not change.
+    W2 = W.copy()
+    W2[~keep] = 1e6
+    assert np.allclose(co.roughness(W, mask=keep), co.roughness(W2, mask=keep))
+    # A full mask is the default.
+    assert np.allclose(co.roughness(W, mask=np.ones(64, bool)), co.roughness(W))
+    # A smooth ramp is smoother than noise on the kept pixels too.
+    ramp = np.tile(np.arange(64, dtype=float)[:, None] % 8, (1, 3)) + 1.0
+    assert co.roughness(ramp, mask=keep).max() < 0.1
+    for bad in (np.ones(63, bool), np.zeros(64, bool), np.ones(64)):
+        with pytest.raises(ValueError, match="mask"):
+            co.roughness(W, mask=bad)
+    with pytest.raises(ValueError, match="W must"):
+        co.roughness(np.ones((63, 2)))
