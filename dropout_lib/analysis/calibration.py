@@ -23,6 +23,7 @@ __all__ = [
     "expected_calibration_error",
     "fit_temperature",
     "nll",
+    "nll_per_example",
     "reliability",
 ]
 
@@ -60,9 +61,28 @@ def nll(proba: np.ndarray, y: np.ndarray) -> float:
     proba : ndarray, shape (N, K)
     y : ndarray of int, shape (N,)
     """
+    return float(np.mean(nll_per_example(proba, y)))
+
+
+def nll_per_example(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
+    r"""Each example's negative log-likelihood :math:`-\log p_{i, y_i}`.
+
+    The paired, per-test-image differences of two models' losses are what
+    a bootstrap over test images resamples.
+
+    Parameters
+    ----------
+    proba : ndarray, shape (N, K)
+    y : ndarray of int, shape (N,)
+
+    Returns
+    -------
+    ndarray, shape (N,)
+        A new array; its mean is :func:`nll`.
+    """
     p, y = _check_proba(proba, y)
     picked = p[np.arange(y.size), y]
-    return float(-np.mean(np.log(np.maximum(picked, np.finfo(float).tiny))))
+    return -np.log(np.maximum(picked, np.finfo(float).tiny))
 
 
 def reliability(proba: np.ndarray, y: np.ndarray, *,

@@ -16,7 +16,9 @@ computes four ways of predicting with the ensemble:
 - :func:`weight_scaling`: the "mean network" (dropout switched off, one pass);
 - :func:`mc_average`: the average over :math:`k` sampled masks (Monte-Carlo).
 
-For regression, :func:`mc_regression` gives the MC-dropout predictive mean and standard
+For classification, :func:`predictive_entropy`, :func:`mutual_information`
+and :func:`auroc` score how well a prediction's uncertainty tells shifted
+inputs from clean ones. For regression, :func:`mc_regression` gives the MC-dropout predictive mean and standard
 deviation (Gal & Ghahramani, 2016). :func:`ensemble_predict_proba` averages an ordinary ensemble of
 independently trained networks (:func:`dropout_lib.experiments.run_bagging`)
 for comparison, and :func:`training_cost` counts the compute of a run.
@@ -58,6 +60,7 @@ from ..training import History, fit
 __all__ = [
     "MAX_ENUMERATE_UNITS",
     "OUTPUTS",
+    "auroc",
     "droppable_units",
     "ensemble_predict_proba",
     "enumerate_masks",
@@ -66,6 +69,8 @@ __all__ = [
     "mc_average",
     "mc_error_curve",
     "mc_regression",
+    "mutual_information",
+    "predictive_entropy",
     "subnetwork_outputs",
     "training_cost",
     "unit_drop_probabilities",
@@ -538,6 +543,70 @@ def mc_regression(net: MLP, X: np.ndarray, *, n_samples: int, rng: np.random.Gen
     if net.n_outputs == 1:
         return mean[:, 0], std[:, 0]
     return mean, std
+
+
+def predictive_entropy(proba: np.ndarray) -> np.ndarray:
+    r"""Entropy :math:`-\sum_k p_k \log p_k` of each row of ``proba``, shape (N,).
+
+    Parameters
+    ----------
+    proba : ndarray, shape (N, K)
+        Probabilities, e.g. an MC average or an ensemble's mean.
+    """
+    p = np.asarray(proba, dtype=np.float64)
+    if p.ndim != 2 or p.size == 0 or np.any(p < 0) or not np.all(np.isfinite(p)):
+        raise ValueError(f"proba must be probabilities of shape (N, K); got shape {p.shape}")
+    return -np.sum(p * np.log(np.maximum(p, np.finfo(float).tiny)), axis=1)
+
+
+def mutual_information(samples: np.ndarray) -> np.ndarray:
+    r"""Mutual information between the prediction and the sampled model, shape (N,).
+
+    :math:`H\big(\frac1T\sum_t p_t\big) - \frac1T\sum_t H(p_t)`: the entropy
+    of the average minus the average entropy, large where the members (or
+    the MC passes) disagree and zero where they all predict the same
+    distribution (Houlsby et al.'s BALD score).
+
+    Parameters
+    ----------
+    samples : ndarray, shape (T, N, K)
+        Probabilities of T passes or members, e.g. from ``net.mc_predict``.
+    """
+    s = np.asarray(samples, dtype=np.float64)
+    if s.ndim != 3 or s.size == 0:
+        raise ValueError(f"samples must have shape (T, N, K); got shape {s.shape}")
+    T, N, K = s.shape
+    each = predictive_entropy(s.reshape(T * N, K)).reshape(T, N)
+    return np.maximum(predictive_entropy(s.mean(axis=0)) - each.mean(axis=0), 0.0)
+
+
+def auroc(negatives: np.ndarray, positives: np.ndarray) -> float:
+    """Area under the ROC curve of a score that should be higher for ``positives``.
+
+    The probability that a positive's score exceeds a negative's, ties
+    counted one half (the Mann-Whitney statistic): 0.5 is chance, 1 is a
+    perfect separation.
+
+    Parameters
+    ----------
+    negatives, positives : array_like, shape (N0,) and (N1,)
+        E.g. the entropies on clean and on shifted test images.
+    """
+    neg = np.asarray(negatives, dtype=np.float64).ravel()
+    pos = np.asarray(positives, dtype=np.float64).ravel()
+    for a, name in ((neg, "negatives"), (pos, "positives")):
+        if a.size == 0 or not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} must hold at least one finite score")
+    both = np.concatenate([neg, pos])
+    order = np.argsort(both, kind="mergesort")
+    ranks = np.empty(both.size)
+    ranks[order] = np.arange(1, both.size + 1)
+    # average ranks over ties
+    _, inverse, counts = np.unique(both, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    ranks = (sums / counts)[inverse]
+    u = ranks[neg.size:].sum() - pos.size * (pos.size + 1) / 2
+    return float(u / (neg.size * pos.size))
 
 
 # --------------------------------------------------------------------------- real ensembles

@@ -64,3 +64,13 @@ def test_inputs_are_not_modified_and_bad_input_is_rejected():
         cal.fit_temperature(scores[0], y[:1])
     with pytest.raises(TypeError, match="n_bins"):
         cal.reliability(softmax(scores), y, n_bins=2.5)
+
+
+def test_nll_per_example_is_each_images_loss_and_averages_to_nll():
+    P = np.array([[0.5, 0.5], [0.9, 0.1], [0.2, 0.8]])
+    y = np.array([0, 1, 1])
+    per = cal.nll_per_example(P, y)
+    np.testing.assert_allclose(per, -np.log([0.5, 0.1, 0.8]))
+    assert cal.nll(P, y) == pytest.approx(per.mean())
+    with pytest.raises(ValueError, match="y must"):
+        cal.nll_per_example(P, np.array([0, 2, 1]))

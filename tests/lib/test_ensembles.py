@@ -324,3 +324,43 @@ def test_training_cost_counts_parameter_example_visits():
     assert E.training_cost([a, a.copy()], n_train=10, epochs=3) == 2 * 3 * 10 * 37
     with pytest.raises(TypeError):
         E.training_cost([], n_train=10, epochs=3)
+
+
+# --------------------------------------------------------------------------- uncertainty scores
+
+
+def test_predictive_entropy_is_zero_for_certain_and_log_k_for_uniform():
+    P = np.array([[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3], [0.5, 0.5, 0.0]])
+    h = E.predictive_entropy(P)
+    np.testing.assert_allclose(h, [0.0, np.log(3), np.log(2)], atol=1e-12)
+    with pytest.raises(ValueError, match="proba"):
+        E.predictive_entropy(np.array([0.5, 0.5]))
+
+
+def test_mutual_information_is_zero_when_members_agree_and_grows_apart():
+    agree = np.tile([[0.7, 0.3]], (4, 5, 1))          # (T, N, K)
+    np.testing.assert_allclose(E.mutual_information(agree), 0.0, atol=1e-12)
+    # two members certain of opposite classes: MI = H(mean) - 0 = log 2
+    apart = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])
+    np.testing.assert_allclose(E.mutual_information(apart), [np.log(2)])
+    # it is the entropy of the mean minus the mean entropy
+    rng = np.random.default_rng(0)
+    S = rng.dirichlet([1, 1, 1], size=(6, 4))
+    direct = E.predictive_entropy(S.mean(axis=0)) - np.mean(
+        [E.predictive_entropy(s) for s in S], axis=0)
+    np.testing.assert_allclose(E.mutual_information(S), direct, atol=1e-12)
+    with pytest.raises(ValueError, match="samples"):
+        E.mutual_information(S[0])
+
+
+def test_auroc_counts_pairs_and_ties_half():
+    assert E.auroc([0, 1], [2, 3]) == 1.0
+    assert E.auroc([2, 3], [0, 1]) == 0.0
+    assert E.auroc([1, 1], [1, 1]) == 0.5
+    rng = np.random.default_rng(1)
+    neg, pos = rng.integers(0, 5, 40), rng.integers(1, 6, 30)
+    d = pos[:, None] - neg[None, :]
+    assert E.auroc(neg, pos) == pytest.approx(np.mean(d > 0)
+                                              + 0.5 * np.mean(d == 0))
+    with pytest.raises(ValueError, match="negatives"):
+        E.auroc([], [1.0])
