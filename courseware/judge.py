@@ -82,10 +82,14 @@ def _hidden_draw_mask() -> dict[str, Any]:
             "others": ((_between(3, 11),), (_between(2, 4), _between(2, 5), _between(3, 6)))}
 
 
-def _hidden_channel_mask() -> dict[str, Any]:
-    return {"seeds": _seeds(),
-            "shape": (_between(320, 460), _between(200, 300), _between(2, 4), _between(2, 6)),
-            "edge": (_between(3, 6), _between(4, 8), _between(1, 3), _between(1, 3))}
+def _hidden_dropconnect() -> dict[str, Any]:
+    # p_drop away from 0.5, where a backwards rule keeps the right fraction; D_out of at
+    # least 5, so that a correct mask almost never keeps or drops a whole row of W
+    dims = (_between(4, 9), _between(5, 10))
+    if dims == (6, 8):                                  # never the visible check's layer
+        dims = (7, 8)
+    return {"seeds": _seeds(), "p_drop": _hidden_p(0.15, 0.42), "dims": dims,
+            "repeats": _between(70, 130), "dense": _between(250, 450)}
 
 
 def _hidden_inverted() -> dict[str, Any]:
@@ -182,8 +186,8 @@ def _hidden_noise_variance() -> dict[str, Any]:
 JUDGES: dict[str, dict[str, Judge]] = {
     "01_masks": {
         "ex-masks-draw": Judge(("draw_mask",), _masks.check_draw_mask, _hidden_draw_mask),
-        "ex-masks-channel": Judge(("channel_mask",), _masks.check_channel_mask,
-                                  _hidden_channel_mask),
+        "ex-masks-dropconnect": Judge(("dropconnect",), _masks.check_dropconnect,
+                                      _hidden_dropconnect),
     },
     "02_inverted_dropout": {
         "ex-inv-implement": Judge(("dropout_forward", "dropout_backward"), _check_inverted,

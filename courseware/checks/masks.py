@@ -1,8 +1,8 @@
 """Checks for the exercises of ``book/01_masks.ipynb`` (dropout masks).
 
 - :func:`check_draw_mask`: ``draw_mask(shape, p_drop, rng)``, an element-wise keep-mask.
-- :func:`check_channel_mask`: ``channel_mask(shape, p_drop, rng)``, one keep/drop decision
-  per (example, channel) of an ``(N, C, H, W)`` feature map.
+- :func:`check_dropconnect`: ``dropconnect(x, W, p_drop, rng)``, a linear layer with a
+  fresh weight mask per example (DropConnect).
 
 Each check calls the learner's function on fixed shapes with fixed seeds, stops at the
 first problem, and returns a :class:`~courseware.checks.CheckResult` whose message says
@@ -24,7 +24,7 @@ from ._support import (
     same_global_state as _same_state,
 )
 
-__all__ = ["check_channel_mask", "check_draw_mask"]
+__all__ = ["check_draw_mask", "check_dropconnect"]
 
 _SEED = 2014
 _OTHER_SEED = 1207  # arXiv 1207.0580, Hinton et al. (2012)
@@ -252,84 +252,179 @@ def check_draw_mask(draw_mask: Callable, *, seeds: tuple[int, int] = (_SEED, _OT
     return _run(name, steps)
 
 
-# --------------------------------------------------------------------------- channel_mask
+# --------------------------------------------------------------------------- dropconnect
 
 
-def check_channel_mask(channel_mask: Callable, *,
-                       seeds: tuple[int, int] = (_SEED, _OTHER_SEED),
-                       shape: tuple[int, int, int, int] = (400, 250, 3, 5),
-                       edge: tuple[int, int, int, int] = (4, 6, 2, 2)) -> CheckResult:
-    """Check ``channel_mask(shape, p_drop, rng)`` for feature maps of shape ``(N, C, H, W)``.
+def _signed_weights(shape: tuple[int, int], seed: int) -> np.ndarray:
+    """Weights of magnitude 0.5 to 1.5 with random signs: none is near 0."""
+    r = np.random.default_rng(seed)
+    return r.uniform(0.5, 1.5, size=shape) * r.choice((-1.0, 1.0), size=shape)
 
-    The expected result is a boolean mask of shape ``(N, C, 1, 1)``: one keep/drop
-    decision per example and channel, shared by all ``H x W`` positions of that channel
-    (what ``bernoulli_mask(shape, p_drop, rng, shared_axes=(2, 3))`` returns). Verified:
-    the shape (with a specific message for element-wise masks and for full-size masks
-    that are constant per map), the dtype, the kept fraction, the use of ``rng``,
-    independence across examples and channels, and ``p_drop`` of 0 and 1.
+
+def _call_layer(fn: Callable, name: str, x: np.ndarray, w: np.ndarray, p_drop: float,
+                seed: int) -> tuple[np.ndarray, bool]:
+    """``fn(x, W, p_drop, default_rng(seed))`` as a float array of shape ``(N, D_out)``,
+    and whether it drew from NumPy's global random state."""
+    before, x_before, w_before = _global_state(), x.copy(), w.copy()
+    try:
+        out = fn(x, w, p_drop, np.random.default_rng(seed))
+    except NotImplementedError:
+        raise _Problem(f"not implemented yet: {name} raises NotImplementedError") from None
+    except Exception as err:  # noqa: BLE001 - any error in the learner's code is reported
+        text = str(err).splitlines()[0] if str(err) else ""
+        raise _Problem(
+            f"{name}(x of shape {_fmt_shape(x.shape)}, W of shape {_fmt_shape(w.shape)}, "
+            f"p_drop={p_drop}, rng) raised {type(err).__name__}{': ' + text if text else ''}"
+        ) from None
+    finally:
+        after = _global_state()
+        np.random.set_state(before)
+    if not np.array_equal(x, x_before):
+        raise _Problem(f"{name} changed its input x in place; leave x alone and return a "
+                       "new array")
+    if not np.array_equal(w, w_before):
+        raise _Problem(f"{name} changed the weights W in place (W *= mask?): the mask of one "
+                       "step must not stay in the weights; multiply a copy, W * mask")
+    if out is None:
+        raise _Problem(f"{name} returned None: did you forget the `return` statement?")
+    if not isinstance(out, np.ndarray):
+        raise _Problem(f"{name} returned a {type(out).__name__}; return a NumPy array of "
+                       "shape (N, D_out)")
+    want = (x.shape[0], w.shape[1])
+    if out.shape != want:
+        msg = (f"{name} returned shape {_fmt_shape(out.shape)}; the layer's output has shape "
+               f"(N, D_out) = {_fmt_shape(want)}")
+        if out.shape in ((x.shape[0], *w.shape), w.shape):
+            msg += ": return the output x[n] @ (W * M[n]) / (1 - p_drop), not the masked weights"
+        elif out.shape == x.shape:
+            msg += ": return the layer's output, not the masked input"
+        elif out.shape == (x.shape[0], x.shape[0], w.shape[1]):
+            msg += (": x @ (W * M) with one mask per example multiplies every example by "
+                    "every example's mask; example n needs x[n] @ (W * M[n]) only")
+        raise _Problem(msg)
+    try:
+        out = out.astype(np.float64)
+    except (TypeError, ValueError):
+        raise _Problem(f"{name} returned an array of dtype {out.dtype}; return numbers") from None
+    return out, not _same_state(before, after)
+
+
+def check_dropconnect(dropconnect: Callable, *,
+                      seeds: tuple[int, int] = (_SEED, _OTHER_SEED), p_drop: float = 0.3,
+                      dims: tuple[int, int] = (6, 8), repeats: int = 100,
+                      dense: int = 400) -> CheckResult:
+    """Check ``dropconnect(x, W, p_drop, rng)``: a linear layer with a fresh weight mask
+    per example, ``out[n] = x[n] @ (W * M[n]) / (1 - p_drop)``.
+
+    Verified, in order (the first failure is reported):
+
+    1. the output has shape ``(N, D_out)``; ``x`` and ``W`` are left unchanged;
+    2. on one-hot inputs, which read the mask off the output: every kept connection is
+       scaled by ``1 / (1 - p_drop)``; each connection (entry of ``W``) is decided on its
+       own, not each input unit (dropout on ``x``); two examples with the same input get
+       different masks (a fresh mask per example, not per batch); a fraction
+       ``1 - p_drop`` of the connections is kept (5-sigma binomial tolerance);
+    3. on dense inputs: the output is not a masked ``x @ W`` (dropout on the output), and
+       its mean is ``x @ W`` (5 sigma);
+    4. it draws from ``rng`` only; ``p_drop = 0`` gives ``x @ W``.
 
     Parameters
     ----------
-    channel_mask : callable
+    dropconnect : callable
         The learner's function.
-    seeds, shape, edge
-        Two seeds, the feature maps' shape and the shape of the edge cases. The defaults
-        are the visible check; the grader draws hidden ones at grading time.
+    seeds, p_drop, dims, repeats, dense
+        The inputs: two seeds, the drop probability (keep it away from 0.5, where a
+        backwards rule keeps the right fraction), ``(D_in, D_out)``, how many times each
+        one-hot input appears, and the number of dense examples. The defaults are the
+        visible check; the grader (:mod:`courseware.judge`) draws hidden ones.
 
     Returns
     -------
     CheckResult
-        Never raises because of a mistake in ``channel_mask``.
+        Never raises because of a mistake in ``dropconnect``.
     """
-    name = "channel_mask"
+    name = "dropconnect"
 
     def steps(verified: list[str]) -> None:
-        if not callable(channel_mask):
-            raise _Problem(f"expected a function, got a {type(channel_mask).__name__}")
-        shape_ = tuple(shape)
-        expected = (shape_[0], shape_[1], 1, 1)
-        mask, used_global = _call(channel_mask, name, shape_, 0.3, seeds[0])
-        if mask.shape != expected:
-            msg = (f"your mask has shape {_fmt_shape(mask.shape)}; for feature maps of shape "
-                   f"{_fmt_shape(shape_)} a channel mask has shape {_fmt_shape(expected)}")
-            if mask.shape == shape_:
-                constant = bool(np.all(mask == mask[:, :, :1, :1]))
-                if constant:
-                    msg += (": yours is constant over each H x W map, which is right, but "
-                            "draw only one value per (example, channel) and let "
-                            "broadcasting share it")
-                else:
-                    msg += (": yours varies within a feature map, which is element-wise "
-                            "dropout; channel dropout keeps or drops the whole H x W map")
-            elif mask.shape == shape_[:2]:
-                msg += ": keep the two size-1 axes so the mask broadcasts against (N, C, H, W)"
-            elif mask.shape in ((1, shape_[1], 1, 1), (shape_[1],)):
-                msg += (": yours is shared by every example in the batch; draw one decision "
-                        "per example and channel")
-            raise _Problem(msg)
-        _check_dtype(mask)
-        verified.append("returns a boolean (N, C, 1, 1) mask that broadcasts against (N, C, H, W)")
+        if not callable(dropconnect):
+            raise _Problem(f"expected a function, got a {type(dropconnect).__name__}")
+        d_in, d_out = (int(d) for d in dims)
+        q = 1.0 - p_drop
+        w = _signed_weights((d_in, d_out), seeds[0] % 2**32 + 1)
+        which = np.tile(np.arange(d_in), int(repeats))          # example n sees input which[n]
+        onehot = np.eye(d_in)[which]
+        out, used_global = _call_layer(dropconnect, name, onehot, w, p_drop, seeds[0])
+        verified.append("returns the layer's output, shape (N, D_out); leaves x and W alone")
 
-        flat = mask[:, :, 0, 0]
-        if np.all(flat == flat[:1, :]):
+        ratio = out / w[which]                                   # 0 (dropped) or 1/q (kept)
+        kept = np.isclose(ratio, 1.0 / q)
+        dropped = np.isclose(ratio, 0.0)
+        if not np.all(kept | dropped):
+            odd = ratio[~(kept | dropped)]
+            if np.all(np.isclose(odd, 1.0)):
+                raise _Problem(
+                    "kept connections must be scaled by 1 / (1 - p_drop), so that the "
+                    "output's expectation is x @ W; yours keep their weight unchanged")
+            if np.all(np.isclose(odd, q)):
+                raise _Problem(
+                    "kept connections are multiplied by 1 - p_drop; divide by it instead, "
+                    "so that the output's expectation is x @ W")
+            if np.all(np.isclose(odd, 1.0 / p_drop)):
+                raise _Problem("kept connections are divided by p_drop; divide by the keep "
+                               "probability 1 - p_drop")
             raise _Problem(
-                "every example got the same channel mask: draw one decision per example "
-                "AND channel, i.e. a mask of shape (N, C, 1, 1)"
-            )
-        if np.all(flat == flat[:, :1]):
+                "for a one-hot input x[n] = e_i, out[n, j] must be 0 (connection dropped) or "
+                f"W[i, j] / (1 - p_drop) (kept); yours is {float(odd.flat[0]):.3g} times "
+                "W[i, j] somewhere: compute x[n] @ (W * M[n]) / (1 - p_drop)")
+        verified.append("kept connections are scaled by 1 / (1 - p_drop)")
+
+        if np.all(kept == kept[:, :1]):
             raise _Problem(
-                "each example keeps or drops all of its channels together: draw one "
-                "decision per channel, not per example"
-            )
-        verified.append("draws an independent decision for every example and channel")
+                "each input unit's connections are all kept or all dropped together: that "
+                "is dropout on the layer's input x; DropConnect decides every connection "
+                "(every entry of W) on its own, with a mask of W's shape")
+        pairs = kept.reshape(int(repeats), d_in, d_out)          # same input, other example
+        if np.all(pairs == pairs[:1]):
+            raise _Problem(
+                "every example got the same weight mask (examples with the same input give "
+                "the same output): draw a fresh mask of W's shape for every example, "
+                "N x D_in x D_out decisions")
+        verified.append("decides every connection on its own, with a fresh mask per example")
+        _check_kept_fraction(kept, p_drop, what="connections")
+        verified.append("keeps a fraction 1 - p_drop of the connections")
 
-        _check_kept_fraction(mask, 0.3, what="channels")
-        verified.append("keeps a fraction 1 - p_drop of the channels")
+        xd = np.random.default_rng(seeds[1] % 2**32 + 7).uniform(0.5, 1.5, size=(dense, d_in))
+        out_d, used_d = _call_layer(dropconnect, name, xd, w, p_drop, seeds[0])
+        full = xd @ w
+        r = out_d / full
+        if np.mean(np.isclose(r, 0.0) | np.isclose(r, 1.0 / q)) > 0.9:
+            raise _Problem(
+                "on dense inputs every output is 0 or (x @ W) / (1 - p_drop): that is "
+                "dropout on the layer's output; mask the weights, then multiply")
+        spread = math.sqrt(float(np.sum((xd**2) @ (w**2))) * p_drop / q)
+        gap = float(np.sum(out_d - full))
+        if spread > 0 and abs(gap) > 5 * spread:
+            raise _Problem(
+                f"on dense inputs the output's mean is off: it sums to {np.sum(out_d):.4g} "
+                f"over the batch, x @ W to {np.sum(full):.4g} (5-sigma tolerance "
+                f"{5 * spread:.3g}); out[n] = x[n] @ (W * M[n]) / (1 - p_drop)")
+        verified.append("the output's mean is x @ W on dense inputs")
 
-        _check_reproducible(channel_mask, name, shape_, 0.3, mask, used_global, seeds)
-        verified.append("draws from the rng argument: same seed, same mask; other seed, other mask")
-
-        _check_edge_cases(channel_mask, name, tuple(edge), seeds[0])
-        verified.append("p_drop = 0 keeps every channel, p_drop = 1 drops every channel")
+        if used_global or used_d:
+            raise _Problem(
+                f"{name} used NumPy's global random state (np.random.rand, "
+                "np.random.random, ...); draw from the rng argument instead")
+        again, _ = _call_layer(dropconnect, name, onehot, w, p_drop, seeds[0])
+        if not np.allclose(again, out):
+            raise _Problem("the same rng seed gave different outputs: are you using "
+                           "np.random (or another random source) instead of the rng argument?")
+        other, _ = _call_layer(dropconnect, name, onehot, w, p_drop, seeds[1])
+        if np.allclose(other, out):
+            raise _Problem("two different rng seeds gave the same output: does your function "
+                           "make its own generator instead of using the rng argument?")
+        none, _ = _call_layer(dropconnect, name, xd, w, 0.0, seeds[0])
+        if not np.allclose(none, full):
+            raise _Problem("with p_drop = 0 nothing is dropped and the output must be x @ W")
+        verified.append("draws from the rng argument; p_drop = 0 gives x @ W")
 
     return _run(name, steps)

@@ -11,7 +11,7 @@ import pytest
 from courseware.assignment import glue_values, source_notebook
 from courseware.autograde import rebuild
 from courseware.book import ROOT
-from courseware.checks.masks import check_channel_mask, check_draw_mask
+from courseware.checks.masks import check_draw_mask, check_dropconnect
 from courseware.judge import JUDGES, hidden_inputs
 
 CHAPTER = ROOT / "book" / "01_masks.ipynb"
@@ -61,7 +61,7 @@ def test_solution_region_keeps_the_stub_signature(source):
 
 def test_every_check_cell_imports_what_it_uses(source):
     nb, _ = source
-    for label in ("ex-masks-draw", "ex-masks-channel"):
+    for label in ("ex-masks-draw", "ex-masks-dropconnect"):
         src = _by_id(nb)[label].source
         assert "from courseware.checks import report" in src
 
@@ -99,12 +99,12 @@ def test_rebuild_restores_locked_cells_and_finds_missing_exercises(source):
     first_code = next(c for c in sub.cells if c.cell_type == "code")
     first_code.source = "import courseware.checks.masks as m"
     sub.cells = [c for c in sub.cells
-                 if c.metadata.get("nbgrader", {}).get("grade_id") != "ex-masks-channel-code"]
+                 if c.metadata.get("nbgrader", {}).get("grade_id") != "ex-masks-dropconnect-code"]
     sub.cells.append(nbformat.v4.new_code_cell("x = 1"))
     nb, found, notes = rebuild(rel, sub)
     rebuilt = _by_id(nb)
     assert rebuilt["ex-masks-draw"].source == _by_id(rel)["ex-masks-draw"].source
-    assert "ex-masks-draw-code" in found and "ex-masks-channel-code" not in found
+    assert "ex-masks-draw-code" in found and "ex-masks-dropconnect-code" not in found
     assert any("restored" in n for n in notes)
     assert any(c.source == "x = 1" for c in nb.cells)
 
@@ -122,8 +122,11 @@ def test_rebuild_ignores_cells_that_claim_a_grade_id_twice(source):
 @pytest.mark.parametrize("label", sorted(JUDGES["01_masks"]))
 def test_hidden_inputs_differ_from_the_visible_ones(label):
     a, b = hidden_inputs("01_masks", label), hidden_inputs("01_masks", label)
-    assert a["seeds"] != (2014, 1207) and a["seeds"] != b["seeds"]
-    assert a["shape"] not in ((200, 500), (400, 250, 3, 5))
+    visible = _visible(JUDGES["01_masks"][label].check)
+    assert a["seeds"] != visible["seeds"] and a["seeds"] != b["seeds"]
+    for key in ("shape", "p_drop", "dims"):
+        if key in a:
+            assert repr(a[key]) != repr(visible[key]), key
 
 
 def _visible(check) -> dict:
@@ -161,22 +164,23 @@ def test_reference_solutions_pass_on_hidden_inputs(seed):
     def draw_mask(shape, p_drop, rng):
         return rng.random(shape) < 1 - p_drop
 
-    def channel_mask(shape, p_drop, rng):
-        return rng.random((shape[0], shape[1], 1, 1)) < 1 - p_drop
+    def dropconnect(x, W, p_drop, rng):
+        masks = rng.random((x.shape[0], *W.shape)) < 1 - p_drop
+        return np.einsum("ni,nij->nj", x, W * masks) / (1 - p_drop)
 
     assert check_draw_mask(draw_mask, **hidden_inputs("01_masks", "ex-masks-draw")).passed
-    assert check_channel_mask(channel_mask,
-                              **hidden_inputs("01_masks", "ex-masks-channel")).passed
+    assert check_dropconnect(dropconnect,
+                             **hidden_inputs("01_masks", "ex-masks-dropconnect")).passed
 
 
-def test_a_channel_mask_shared_by_the_batch_gets_the_shared_message():
-    def shared(shape, p_drop, rng):
-        row = rng.random((1, shape[1], 1, 1)) < 1 - p_drop
-        return np.repeat(row, shape[0], axis=0)
+def test_a_weight_mask_shared_by_the_batch_fails_hidden_inputs_with_its_message():
+    def shared(x, W, p_drop, rng):
+        return x @ (W * (rng.random(W.shape) < 1 - p_drop)) / (1 - p_drop)
 
-    result = check_channel_mask(shared)
-    assert not result.passed
-    assert result.messages[0].startswith("every example got the same channel mask")
+    for _ in range(3):
+        result = check_dropconnect(shared, **hidden_inputs("01_masks", "ex-masks-dropconnect"))
+        assert not result.passed
+        assert result.messages[0].startswith("every example got the same weight mask")
 
 
 def test_a_function_that_only_knows_the_visible_shapes_fails_hidden_inputs():

@@ -30,11 +30,13 @@ pytestmark = pytest.mark.slow
 
 CH = "01_masks"
 DRAW = "def draw_mask(shape, p_drop, rng):\n    return rng.random(shape) < 1 - p_drop\n"
-CHANNEL = ("def channel_mask(shape, p_drop, rng):\n"
-           "    return rng.random((shape[0], shape[1], 1, 1)) < 1 - p_drop\n")
+DROPCONNECT = ("import numpy as np\n\n\n"
+               "def dropconnect(x, W, p_drop, rng):\n"
+               "    masks = rng.random((x.shape[0], *W.shape)) < 1 - p_drop\n"
+               "    return np.einsum('ni,nij->nj', x, W * masks) / (1 - p_drop)\n")
 WRONG_DRAW = "def draw_mask(shape, p_drop, rng):\n    return rng.random(shape) < p_drop\n"
 PASS_LINE = "✓ draw_mask: 5 of 5 checks passed"
-FULL = {"ex-masks-draw": "1", "ex-masks-channel": "2"}
+FULL = {"ex-masks-draw": "1", "ex-masks-dropconnect": "2"}
 
 
 def _gid(cell):
@@ -52,7 +54,7 @@ def _edit(nb, gid, source):
 def _honest(rel):
     nb = copy.deepcopy(rel)
     _edit(nb, "ex-masks-draw-code", DRAW)
-    _edit(nb, "ex-masks-channel-code", CHANNEL)
+    _edit(nb, "ex-masks-dropconnect-code", DROPCONNECT)
     return nb
 
 
@@ -116,7 +118,7 @@ def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | N
         import os, pathlib
         plant = ("from courseware.checks import CheckResult\\n"
                  "import courseware.checks.masks as m\\n"
-                 "m.check_channel_mask = lambda f, **k: CheckResult('channel_mask', True, ('x',))\\n")
+                 "m.check_dropconnect = lambda f, **k: CheckResult('dropconnect', True, ('x',))\\n")
         for folder in [os.getcwd(), os.path.dirname(os.getcwd()), OUTSIDE]:
             for name in ["myst_nb.py", "sitecustomize.py", "courseware.py"]:
                 try:
@@ -163,7 +165,7 @@ def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | N
     out["huge-output"] = (nb, None)      # graded normally, output dropped
 
     # The trial's one wrong verdict on honest work: the kernel dies once, after the first
-    # function is defined; grading must still give the correct channel_mask its points.
+    # function is defined; grading must still give the correct dropconnect its points.
     nb = _honest(rel)
     at = next(i for i, c in enumerate(nb.cells) if _gid(c) == "ex-masks-draw-code")
     nb.cells.insert(at + 1, nbformat.v4.new_code_cell(textwrap.dedent("""\
@@ -187,13 +189,12 @@ def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | N
 
     nb = _honest(rel)
     _edit(nb, "ex-masks-draw-code", WRONG_DRAW)
-    _edit(nb, "ex-masks-channel-code", textwrap.dedent("""\
-        import numpy as np
-        def channel_mask(shape, p_drop, rng):
-            row = rng.random((1, shape[1], 1, 1)) < 1 - p_drop
-            return np.repeat(row, shape[0], axis=0)
+    _edit(nb, "ex-masks-dropconnect-code", textwrap.dedent("""\
+        def dropconnect(x, W, p_drop, rng):
+            mask = rng.random(W.shape) < 1 - p_drop
+            return x @ (W * mask) / (1 - p_drop)
         """))
-    out["mistakes"] = (nb, "ex-masks-channel")
+    out["mistakes"] = (nb, "ex-masks-dropconnect")
     return out
 
 
@@ -293,14 +294,14 @@ def test_each_attack_scores_zero_on_the_attacked_exercise(graded, name):
 def test_a_deleted_exercise_is_not_found(graded):
     student = next(s for s in graded["order"] if s.endswith("a-deleted"))
     assert "exercise ex-masks-draw not found" in _verdict(graded, student, "ex-masks-draw")
-    assert graded["rows"][student]["ex-masks-channel"] == "2"
+    assert graded["rows"][student]["ex-masks-dropconnect"] == "2"
 
 
 def test_typical_mistakes_get_their_messages(graded):
     student = next(s for s in graded["order"] if s.endswith("a-mistakes"))
     assert "did you keep where u < p_drop" in _verdict(graded, student, "ex-masks-draw")
-    assert "every example got the same channel mask" in _verdict(graded, student,
-                                                                "ex-masks-channel")
+    assert "every example got the same weight mask" in _verdict(graded, student,
+                                                               "ex-masks-dropconnect")
 
 
 def test_the_kernel_dying_does_not_cost_honest_work(graded):
@@ -318,7 +319,7 @@ def test_huge_output_is_dropped_and_the_grade_stands(graded):
 def test_an_infinite_loop_is_reported(graded):
     student = next(s for s in graded["order"] if s.endswith("a-infinite-loop"))
     assert "timed out after 5 s" in _verdict(graded, student, "ex-masks-draw")
-    assert graded["rows"][student]["ex-masks-channel"] == "2"
+    assert graded["rows"][student]["ex-masks-dropconnect"] == "2"
 
 
 def test_no_process_survives_the_grader(graded):
@@ -364,7 +365,7 @@ def test_check_my_work_uses_the_visible_inputs(graded):
                           cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "PASS  ex-masks-draw      ✓ draw_mask: 5 of 5 checks passed" in done.stdout
-    assert "PASS  ex-masks-channel" in done.stdout
+    assert "PASS  ex-masks-dropconnect" in done.stdout
 
 
 def test_hand_grades_entered_in_nbgrader_reach_the_csv(graded):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from courseware.checks import CheckResult, report
-from courseware.checks.masks import check_channel_mask, check_draw_mask
+from courseware.checks.masks import check_draw_mask, check_dropconnect
 from dropout_lib.masks import bernoulli_mask
 
 # --------------------------------------------------------------------------- draw_mask
@@ -158,59 +158,129 @@ def test_check_is_deterministic():
     assert check_draw_mask(backwards_rule) == check_draw_mask(backwards_rule)
 
 
-# --------------------------------------------------------------------------- channel_mask
+# --------------------------------------------------------------------------- dropconnect
 
 
-def reference_channel_mask(shape, p_drop, rng):
-    n, c = shape[:2]
-    return rng.random((n, c, 1, 1)) < 1 - p_drop
+def reference_dropconnect(x, W, p_drop, rng):
+    keep = 1 - p_drop
+    masks = rng.random((x.shape[0], *W.shape)) < keep       # one mask of W per example
+    return np.einsum("ni,nij->nj", x, W * masks) / keep
 
 
-def library_channel_mask(shape, p_drop, rng):
-    return bernoulli_mask(shape, p_drop, rng, shared_axes=(2, 3))
+def library_dropconnect(x, W, p_drop, rng):
+    masks = bernoulli_mask((x.shape[0], *W.shape), p_drop, rng)
+    return (x[:, :, None] * W * masks).sum(axis=1) / (1 - p_drop)
 
 
-def elementwise_channel(shape, p_drop, rng):
-    return rng.random(shape) < 1 - p_drop
+def stub_dropconnect(x, W, p_drop, rng):
+    raise NotImplementedError("write the layer here")
 
 
-def full_size_constant(shape, p_drop, rng):
-    return np.broadcast_to(reference_channel_mask(shape, p_drop, rng), shape).copy()
+def dc_batch_mask(x, W, p_drop, rng):            # one weight mask for the whole batch
+    return x @ (W * (rng.random(W.shape) < 1 - p_drop)) / (1 - p_drop)
 
 
-def batch_shared_channel(shape, p_drop, rng):
-    return rng.random((1, shape[1], 1, 1)) < 1 - p_drop
+def dc_input_dropout(x, W, p_drop, rng):         # dropout on x: whole rows of W
+    return (x * (rng.random(x.shape) < 1 - p_drop)) @ W / (1 - p_drop)
 
 
-def two_d_channel(shape, p_drop, rng):
-    return rng.random(shape[:2]) < 1 - p_drop
+def dc_output_dropout(x, W, p_drop, rng):        # dropout on x @ W
+    out = x @ W
+    return out * (rng.random(out.shape) < 1 - p_drop) / (1 - p_drop)
 
 
-def backwards_channel(shape, p_drop, rng):
-    return rng.random((*shape[:2], 1, 1)) < p_drop
+def dc_not_scaled(x, W, p_drop, rng):
+    masks = rng.random((x.shape[0], *W.shape)) < 1 - p_drop
+    return np.einsum("ni,nij->nj", x, W * masks)
 
 
-def stub_channel_mask(shape, p_drop, rng):
-    raise NotImplementedError("draw the channel mask here")
+def dc_times_keep(x, W, p_drop, rng):
+    masks = rng.random((x.shape[0], *W.shape)) < 1 - p_drop
+    return np.einsum("ni,nij->nj", x, W * masks) * (1 - p_drop)
 
 
-@pytest.mark.parametrize("fn", [reference_channel_mask, library_channel_mask])
-def test_channel_reference_solutions_pass(fn):
-    result = check_channel_mask(fn)
+def dc_divide_by_p(x, W, p_drop, rng):
+    masks = rng.random((x.shape[0], *W.shape)) < 1 - p_drop
+    return np.einsum("ni,nij->nj", x, W * masks) / p_drop
+
+
+def dc_backwards(x, W, p_drop, rng):             # keeps where u < p_drop
+    masks = rng.random((x.shape[0], *W.shape)) < p_drop
+    return np.einsum("ni,nij->nj", x, W * masks) / (1 - p_drop)
+
+
+def dc_global_rng(x, W, p_drop, rng):
+    masks = np.random.rand(x.shape[0], *W.shape) < 1 - p_drop
+    return np.einsum("ni,nij->nj", x, W * masks) / (1 - p_drop)
+
+
+def dc_own_generator(x, W, p_drop, rng):
+    return reference_dropconnect(x, W, p_drop, np.random.default_rng(0))
+
+
+def dc_in_place_weights(x, W, p_drop, rng):      # W *= mask: the mask stays in W
+    W *= rng.random(W.shape) < 1 - p_drop
+    return x @ W / (1 - p_drop)
+
+
+def dc_in_place_input(x, W, p_drop, rng):
+    x /= 1 - p_drop
+    masks = rng.random((x.shape[0], *W.shape)) < 1 - p_drop
+    return np.einsum("ni,nij->nj", x, W * masks)
+
+
+def dc_returns_masked_weights(x, W, p_drop, rng):
+    return W * (rng.random((x.shape[0], *W.shape)) < 1 - p_drop) / (1 - p_drop)
+
+
+def dc_matmul_stack(x, W, p_drop, rng):          # (N, D_in) @ (N, D_in, D_out)
+    masks = rng.random((x.shape[0], *W.shape)) < 1 - p_drop
+    return x @ (W * masks) / (1 - p_drop)
+
+
+@pytest.mark.parametrize("fn", [reference_dropconnect, library_dropconnect])
+def test_dropconnect_reference_solutions_pass(fn):
+    result = check_dropconnect(fn)
     assert result.passed, result.messages
-    assert len(result.messages) == 5
+    assert result.exercise == "dropconnect"
+    assert len(result.messages) == 6
 
 
 @pytest.mark.parametrize("fn, fragments", [
-    (stub_channel_mask, ("not implemented yet: channel_mask raises NotImplementedError",)),
-    (elementwise_channel, ("varies within a feature map", "element-wise")),
-    (full_size_constant, ("constant over each H x W map",)),
-    (batch_shared_channel, ("shared by every example",)),
-    (two_d_channel, ("keep the two size-1 axes",)),
-    (backwards_channel, ("keeps 30% of channels", "expected about 70%")),
+    (stub_dropconnect, ("not implemented yet: dropconnect raises NotImplementedError",)),
+    (dc_batch_mask, ("every example got the same weight mask",)),
+    (dc_input_dropout, ("dropout on the layer's input x",)),
+    (dc_output_dropout, ("dropout on the layer's output",)),
+    (dc_not_scaled, ("must be scaled by 1 / (1 - p_drop)",)),
+    (dc_times_keep, ("multiplied by 1 - p_drop",)),
+    (dc_divide_by_p, ("divided by p_drop",)),
+    (dc_backwards, ("keeps 30% of connections", "expected about 70%",
+                    "u < p_drop instead of u < 1 - p_drop")),
+    (dc_global_rng, ("global random state",)),
+    (dc_own_generator, ("two different rng seeds gave the same output",)),
+    (dc_in_place_weights, ("changed the weights W in place",)),
+    (dc_in_place_input, ("changed its input x in place",)),
+    (dc_returns_masked_weights, ("not the masked weights",)),
+    (dc_matmul_stack, ("every example's mask",)),
 ])
-def test_channel_mistakes_get_their_message(fn, fragments):
-    _assert_fails(check_channel_mask(fn), *fragments)
+def test_dropconnect_mistakes_get_their_message(fn, fragments):
+    _assert_fails(check_dropconnect(fn), *fragments)
+
+
+@pytest.mark.parametrize("p_drop, dims, repeats", [(0.17, (5, 9), 80), (0.41, (7, 6), 120)])
+def test_dropconnect_check_takes_other_inputs(p_drop, dims, repeats):
+    kwargs = {"seeds": (11, 12), "p_drop": p_drop, "dims": dims, "repeats": repeats}
+    assert check_dropconnect(reference_dropconnect, **kwargs).passed
+    assert not check_dropconnect(dc_batch_mask, **kwargs).passed
+    assert not check_dropconnect(dc_output_dropout, **kwargs).passed
+
+
+def test_dropconnect_check_leaves_global_random_state_alone():
+    np.random.seed(7)
+    expected = np.random.random()
+    np.random.seed(7)
+    check_dropconnect(dc_global_rng)
+    assert np.random.random() == expected
 
 
 # --------------------------------------------------------------------------- report

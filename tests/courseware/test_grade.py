@@ -43,12 +43,12 @@ def test_report_appends_a_json_line_only_when_asked(tmp_path, monkeypatch, capsy
     log = tmp_path / "log.jsonl"
     monkeypatch.setenv(GRADE_LOG_ENV, str(log))
     report(result)
-    report(CheckResult("channel_mask", True, ("a", "b")))
-    assert capsys.readouterr().out == plain + "✓ channel_mask: 2 of 2 checks passed\n"
+    report(CheckResult("dropconnect", True, ("a", "b")))
+    assert capsys.readouterr().out == plain + "✓ dropconnect: 2 of 2 checks passed\n"
     lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     assert lines == [{"exercise": "draw_mask", "passed": False,
                       "messages": ["your mask keeps 20% of units", "second"]},
-                     {"exercise": "channel_mask", "passed": True, "messages": ["a", "b"]}]
+                     {"exercise": "dropconnect", "passed": True, "messages": ["a", "b"]}]
     monkeypatch.setenv(GRADE_LOG_ENV, str(tmp_path / "no" / "such" / "dir" / "log"))
     report(result)                                   # an unwritable log is ignored
     assert capsys.readouterr().out == plain
@@ -71,7 +71,7 @@ def test_reference_solutions_pass_every_check():
     grade = grade_notebook(MASKS, timeout_cell=120, timeout_total=300)
     rows = rows_by_label(grade)
     checked = [r for r in grade.exercises if r.passed is not None]
-    assert {r.label for r in checked} == {"ex-masks-draw", "ex-masks-channel"}
+    assert {r.label for r in checked} == {"ex-masks-draw", "ex-masks-dropconnect"}
     assert all(r.passed for r in checked), [(r.label, r.message) for r in checked]
     assert rows["ex-masks-draw"].message == "draw_mask: 5 of 5 checks passed"
     for label in ("ex-masks-predict", "ex-masks-var", "ex-masks-shared"):
@@ -82,11 +82,11 @@ def test_reference_solutions_pass_every_check():
 def test_unmodified_student_edition_fails_with_not_implemented(masks_student, capsys):
     assert main([str(masks_student), "--timeout-cell", "120"]) == 0
     out = capsys.readouterr().out
-    assert "FAIL  ex-masks-draw" in out and "FAIL  ex-masks-channel" in out
+    assert "FAIL  ex-masks-draw" in out and "FAIL  ex-masks-dropconnect" in out
     out = " ".join(out.split())                   # messages are wrapped in the table
     assert "auto-graded: 0 of 2 passed; not auto-graded: 3" in out
     assert "not implemented yet: draw_mask raises NotImplementedError" in out
-    assert "not implemented yet: channel_mask raises NotImplementedError" in out
+    assert "not implemented yet: dropconnect raises NotImplementedError" in out
     assert "other problems" not in out       # nothing outside the exercises needs a solution
 
 

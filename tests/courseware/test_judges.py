@@ -24,6 +24,27 @@ BWD = {"dropout_forward": "reference_forward"}
 
 #: chapter -> (check tests module, exercise, [(bindings, fragment or None for a pass)])
 CASES = {
+    "01_masks": ("test_checks_masks.py", None, [
+        ({"draw_mask": "reference_draw_mask"}, None),
+        ({"draw_mask": "backwards_rule"}, "u < p_drop instead of u < 1 - p_drop"),
+        ({"draw_mask": "global_rng"}, "global random state"),
+        ({"draw_mask": "shared_across_batch"}, "every example (row) got the same mask"),
+        ({"dropconnect": "reference_dropconnect"}, None),
+        ({"dropconnect": "library_dropconnect"}, None),
+        ({"dropconnect": "stub_dropconnect"}, "not implemented yet: dropconnect"),
+        ({"dropconnect": "dc_batch_mask"}, "every example got the same weight mask"),
+        ({"dropconnect": "dc_input_dropout"}, "dropout on the layer's input x"),
+        ({"dropconnect": "dc_output_dropout"}, "dropout on the layer's output"),
+        ({"dropconnect": "dc_not_scaled"}, "must be scaled by 1 / (1 - p_drop)"),
+        ({"dropconnect": "dc_times_keep"}, "multiplied by 1 - p_drop"),
+        ({"dropconnect": "dc_divide_by_p"}, "divided by p_drop"),
+        ({"dropconnect": "dc_backwards"}, "u < p_drop instead of u < 1 - p_drop"),
+        ({"dropconnect": "dc_global_rng"}, "global random state"),
+        ({"dropconnect": "dc_own_generator"}, "two different rng seeds gave the same output"),
+        ({"dropconnect": "dc_in_place_weights"}, "changed the weights W in place"),
+        ({"dropconnect": "dc_in_place_input"}, "changed its input x in place"),
+        ({"dropconnect": "dc_matmul_stack"}, "every example's mask"),
+    ]),
     "02_inverted_dropout": ("test_checks_inverted.py", "ex-inv-implement", [
         ({"dropout_forward": "reference_forward", **FWD}, None),
         ({"dropout_forward": "library_forward", "dropout_backward": "library_backward"}, None),

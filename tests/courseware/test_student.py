@@ -131,9 +131,9 @@ def test_masks_chapter_edition(tmp_path):
     student, chapter = student_notebook(nb, "01_masks", "book/01_masks.ipynb")
     labels = [ex.label for ex in chapter.exercises]
     assert labels == ["ex-masks-draw", "ex-masks-predict", "ex-masks-var", "ex-masks-shared",
-                      "ex-masks-channel"]
+                      "ex-masks-dropconnect"]
     assert [ex.label for ex in chapter.exercises if ex.auto_graded] == ["ex-masks-draw",
-                                                                        "ex-masks-channel"]
+                                                                        "ex-masks-dropconnect"]
     stubs = [c.source for c in student.cells if "stub" in c.metadata.get("tags", [])]
     assert len(stubs) == 2 and all("raise NotImplementedError" in s for s in stubs)
     checks = [c.source for c in student.cells if "check" in c.metadata.get("tags", [])]
@@ -189,19 +189,19 @@ def test_a_leaky_notebook_is_caught(tmp_path):
     student, _ = student_notebook(nb, "01_masks")
     solution_code = next(c.source for c in nb.cells
                          if "solution" in c.metadata.get("tags", []) and c.cell_type == "code"
-                         and "def channel_mask" in c.source)
+                         and "def dropconnect" in c.source)
     leaked_line = solution_code.strip().splitlines()[-1].strip()
     # 1. a solution line pasted into a kept markdown cell
     leaky = nbformat.from_dict(student)
     leaky.cells[5].source += f"\n\nHint: `{leaked_line}`"
-    assert (("ex-masks-channel", leaked_line) in find_leaks(nb, leaky))
+    assert (("ex-masks-dropconnect", leaked_line) in find_leaks(nb, leaky))
     # 2. a solution left in an output, found in the written file too
     leaky = nbformat.from_dict(student)
     code = next(c for c in leaky.cells if c.cell_type == "code")
     code.outputs = [nbformat.v4.new_output("stream", text=solution_code)]
     path = tmp_path / "leaky.ipynb"
     nbformat.write(leaky, path)
-    assert {label for label, _ in find_leaks(nb, path)} == {"ex-masks-channel"}
+    assert {label for label, _ in find_leaks(nb, path)} == {"ex-masks-dropconnect"}
     # 3. solution markdown kept by a broken tool
     leaky = nbformat.from_dict(student)
     leaky.cells.append(next(c for c in nb.cells if c.cell_type == "markdown"
