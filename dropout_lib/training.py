@@ -1,4 +1,14 @@
-"""Minibatch training of an :class:`~dropout_lib.net.MLP`, with per-epoch evaluation.
+"""Minibatch training of a network, with per-epoch evaluation: the one trainer.
+
+:func:`fit` trains any network with the model contract of
+:class:`~dropout_lib.net.MLP` (see :data:`MODEL_METHODS`):
+``loss_and_grads(X, y, *, train, rng, loss, l2) -> (loss, grads)`` on a
+minibatch, a ``params`` dict the optimizer updates in place, evaluation-mode
+``scores(X)``, ``check_X``, ``get_params``/``set_params`` (to restore the best
+epoch) and ``n_outputs``; ``apply_max_norm`` when ``max_norm`` is used. The
+layer-list networks of chapter 5
+(:class:`dropout_lib.experiments._layers_net.LayerNet`) have it too, so one
+trainer and one :func:`evaluate` serve both.
 
 :func:`fit` is split like CS231n's ``Solver``: it checks every argument once,
 then runs epochs of :func:`_step` (one minibatch update, unchecked) and
@@ -32,7 +42,32 @@ from .losses import check_labels, mean_squared_error, softmax_cross_entropy
 from .net import LOSSES, MLP
 from .optim import Optimizer, make_optimizer
 
-__all__ = ["EarlyStopping", "History", "evaluate", "fit", "spawn_streams"]
+__all__ = ["MODEL_METHODS", "EarlyStopping", "History", "evaluate", "fit",
+           "spawn_streams"]
+
+#: What :func:`fit` and :func:`evaluate` call on a network (besides ``params``
+#: and ``n_outputs``). A network may also offer the unchecked cores
+#: ``_loss_and_grads(X, y, train, rng, loss, l2)`` and ``_scores(X)``, used
+#: per minibatch after the data were checked once.
+MODEL_METHODS = ("loss_and_grads", "scores", "check_X", "get_params", "set_params")
+
+
+def _check_model(net: Any) -> None:
+    """TypeError unless ``net`` has the model contract (an MLP or a LayerNet)."""
+    if isinstance(net, MLP):
+        return
+    missing = [m for m in MODEL_METHODS if not callable(getattr(net, m, None))]
+    if missing or not isinstance(getattr(net, "params", None), dict):
+        raise TypeError(f"net must be an MLP or a network with params and "
+                        f"{', '.join(MODEL_METHODS)}; got {type(net).__name__}")
+
+
+def _scores(net: Any, X: np.ndarray) -> np.ndarray:
+    """Evaluation-mode scores of checked inputs, by the fastest path offered."""
+    if isinstance(net, MLP):
+        return net._forward(X, False, None, {}, {}, 0)[0]
+    core = getattr(net, "_scores", None)
+    return core(X) if callable(core) else net.scores(X)
 
 
 @dataclass(frozen=True)
@@ -147,13 +182,13 @@ def spawn_streams(seed: Any = None, rng: np.random.Generator | None = None,
     return list(as_generator(seed, rng).spawn(n))
 
 
-def evaluate(net: MLP, X: np.ndarray, y: np.ndarray, *, loss: str = "softmax",
+def evaluate(net: Any, X: np.ndarray, y: np.ndarray, *, loss: str = "softmax",
              chunk: int = 4096) -> tuple[float, float | None]:
     """Evaluation-mode loss (and accuracy for classification) of ``net`` on ``(X, y)``.
 
     Parameters
     ----------
-    net : MLP
+    net : MLP or a network with the model contract (e.g. a LayerNet)
     X : ndarray, shape (N, D)
     y : ndarray
         Int labels (N,) for ``loss="softmax"``, float targets for ``"mse"``.
@@ -169,22 +204,22 @@ def evaluate(net: MLP, X: np.ndarray, y: np.ndarray, *, loss: str = "softmax",
         Fraction of correct argmax predictions; None for ``"mse"``.
     """
     check_choice(loss, "loss", LOSSES)
-    if not isinstance(net, MLP):
-        raise TypeError(f"net must be an MLP; got {type(net).__name__}")
-    X = net._check_pass(X, False, None, None)[0]
+    _check_model(net)
+    X = (net._check_pass(X, False, None, None)[0] if isinstance(net, MLP)
+         else net.check_X(X))
     if X.shape[0] == 0:
         raise ValueError("cannot evaluate on an empty set")
     return _evaluate(net, X, y, loss, check_int(chunk, "chunk", low=1))
 
 
-def _evaluate(net: MLP, X: np.ndarray, y: np.ndarray, loss: str,
+def _evaluate(net: Any, X: np.ndarray, y: np.ndarray, loss: str,
               chunk: int = 4096) -> tuple[float, float | None]:
     """:func:`evaluate` without the checks of ``net`` and ``X``."""
     n = X.shape[0]
     total, correct = 0.0, 0
     for s in range(0, n, chunk):
         Xb, yb = X[s:s + chunk], y[s:s + chunk]
-        scores = net._forward(Xb, False, None, {}, {}, 0)[0]
+        scores = _scores(net, Xb)
         if loss == "softmax":
             value, _ = softmax_cross_entropy(scores, yb)
             correct += int(np.count_nonzero(np.argmax(scores, axis=1) == yb))
@@ -212,8 +247,7 @@ class _Plan:
 
 def _check_plan(net: Any, epochs: Any, batch_size: Any, loss: Any, l2: Any, max_norm: Any,
                 early_stopping: Any, progress: Any) -> _Plan:
-    if not isinstance(net, MLP):
-        raise TypeError(f"net must be an MLP; got {type(net).__name__}")
+    _check_model(net)
     epochs = check_int(epochs, "epochs", low=1)
     batch_size = check_int(batch_size, "batch_size", low=1)
     check_choice(loss, "loss", LOSSES)
@@ -227,6 +261,9 @@ def _check_plan(net: Any, epochs: Any, batch_size: Any, loss: Any, l2: Any, max_
         except ValueError:
             raise ValueError("max_norm must be None or a finite number > 0; "
                              f"got {max_norm!r}") from None
+        if not callable(getattr(net, "apply_max_norm", None)):
+            raise TypeError(f"max_norm needs a network with apply_max_norm; "
+                            f"{type(net).__name__} has none")
     if isinstance(early_stopping, bool):
         raise TypeError("early_stopping must be None, an int patience or an EarlyStopping")
     if isinstance(early_stopping, (int, np.integer)):
@@ -235,11 +272,12 @@ def _check_plan(net: Any, epochs: Any, batch_size: Any, loss: Any, l2: Any, max_
         raise TypeError("early_stopping must be None, an int patience or an EarlyStopping; "
                         f"got {type(early_stopping).__name__}")
     progress = check_bool(progress, "progress")
-    net._check_params()
+    if callable(getattr(net, "_check_params", None)):
+        net._check_params()
     return _Plan(epochs, batch_size, loss, l2, max_norm, early_stopping, progress)
 
 
-def _prepare(net: MLP, data: Any, loss: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _prepare(net: Any, data: Any, loss: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Every split of ``data`` as checked ``(X, y)`` in the network's dtype."""
     if isinstance(data, Splits):
         pairs = {s: data.get(s) for s in data.available()}
@@ -263,7 +301,7 @@ def _prepare(net: MLP, data: Any, loss: str) -> dict[str, tuple[np.ndarray, np.n
     return out
 
 
-def _check_targets(net: MLP, y: np.ndarray, loss: str, split: str) -> np.ndarray:
+def _check_targets(net: Any, y: np.ndarray, loss: str, split: str) -> np.ndarray:
     n = y.shape[0]
     if loss == "softmax":
         return check_labels(y, n, net.n_outputs, f"y_{split}")
@@ -292,7 +330,7 @@ def _monitor(splits: dict, plan: _Plan) -> str:
 
 
 def fit(
-    net: MLP,
+    net: Any,
     data: Splits | tuple[np.ndarray, np.ndarray],
     *,
     epochs: int,
@@ -313,7 +351,7 @@ def fit(
 
     Parameters
     ----------
-    net : MLP
+    net : MLP or a network with the model contract (e.g. a LayerNet)
     data : Splits or (X_train, y_train)
         Training data and optional val/test splits, evaluated every epoch.
     epochs, batch_size : int
@@ -350,7 +388,7 @@ def fit(
     return hist
 
 
-def _new_history(net: MLP, splits: dict, opt: Optimizer, plan: _Plan) -> History:
+def _new_history(net: Any, splits: dict, opt: Optimizer, plan: _Plan) -> History:
     classification = plan.loss == "softmax"
     hist = History(task="classification" if classification else "regression",
                    monitor=_monitor(splits, plan))
@@ -365,7 +403,7 @@ def _new_history(net: MLP, splits: dict, opt: Optimizer, plan: _Plan) -> History
     return hist
 
 
-def _train(net: MLP, splits: dict, opt: Optimizer, plan: _Plan, hist: History,
+def _train(net: Any, splits: dict, opt: Optimizer, plan: _Plan, hist: History,
            batch_rng: np.random.Generator, drop_rng: np.random.Generator) -> None:
     """The epochs of :func:`fit`: updates, evaluation, early stopping, final metrics."""
     es = plan.early_stopping
@@ -394,17 +432,22 @@ def _train(net: MLP, splits: dict, opt: Optimizer, plan: _Plan, hist: History,
     best.finish(splits)
 
 
-def _step(net: MLP, opt: Optimizer, X: np.ndarray, y: np.ndarray,
+def _step(net: Any, opt: Optimizer, X: np.ndarray, y: np.ndarray,
           drop_rng: np.random.Generator, plan: _Plan) -> float:
     """One update on the minibatch ``(X, y)`` (checked data); returns its training loss."""
-    value, grads = net._loss_and_grads(X, y, True, drop_rng, plan.loss, plan.l2)
+    core = getattr(net, "_loss_and_grads", None)
+    if callable(core):
+        value, grads = core(X, y, True, drop_rng, plan.loss, plan.l2)
+    else:
+        value, grads = net.loss_and_grads(X, y, train=True, rng=drop_rng,
+                                          loss=plan.loss, l2=plan.l2)
     opt.step(net.params, grads)
     if plan.max_norm is not None:
         net.apply_max_norm(plan.max_norm)
     return value
 
 
-def _record(hist: History, net: MLP, splits: dict, loss: str, epoch: int) -> None:
+def _record(hist: History, net: Any, splits: dict, loss: str, epoch: int) -> None:
     """Append epoch ``epoch``'s evaluation-mode metrics of every split to ``hist``."""
     hist.epochs.append(epoch)
     for split, (X, y) in splits.items():
@@ -427,7 +470,7 @@ def _status(hist: History) -> str:
 class _Best:
     """The best epoch so far of ``hist.monitor``, and the weights to restore from it."""
 
-    def __init__(self, hist: History, net: MLP, *, keep_params: bool, min_delta: float) -> None:
+    def __init__(self, hist: History, net: Any, *, keep_params: bool, min_delta: float) -> None:
         self.hist, self.net, self.min_delta = hist, net, min_delta
         self.sign = -1.0 if hist.monitor.endswith("_acc") else 1.0  # lower is better
         self.value = self._latest()  # epoch 0, already recorded

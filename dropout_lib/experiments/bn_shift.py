@@ -1,24 +1,28 @@
-"""Chapter 5's variance shift between dropout and batch normalisation (Li et al. 2019).
+"""The variance shift between dropout and batch normalisation, and two remedies.
 
 The network is affine(64, 128) -> ReLU -> [dropout] -> affine(128, 128) ->
 batch norm -> ReLU -> [dropout] -> affine(128, 10), trained with Adam on
-the digits. With dropout *before* the batch-norm layer, the running
-variance it learns includes the dropout noise, which is gone at test time.
-Per seed the study measures
+the digits by :func:`dropout_lib.training.fit`. With dropout *before* the
+batch-norm layer, the running variance it learns includes the dropout
+noise, which is gone at test time (Li et al. 2019). For every trained
+network the study measures
 
 * the shift: the mean over units of (variance of the BN input on the test
-  images, evaluation mode) / (running variance), for ``p_drop`` 0, 0.2, 0.5;
-* the cost: test accuracy and NLL with the running statistics, and with the
-  statistics re-estimated on the training set in evaluation mode (remedy 1);
+  images, evaluation mode) / (running variance), beside the formula's
+  prediction for the same trained network;
+* the cost: test NLL and error with the running statistics, and with the
+  statistics re-estimated on the training set in evaluation mode
+  (remedy 1);
 * remedy 2: the same network with dropout after the batch-norm layer.
 
-Each arm picks its learning rate on validation with tuning seeds; the final
-seeds train each arm once and read the test split once. Seed ``s`` gives
-every arm the same initial weights and batch order, so differences pair up.
+On each data split every arm picks its learning rate on that split's
+validation set; five training seeds then train each arm once and read the
+split's test set once. Seed ``s`` gives every arm the same initial weights
+and batch order, so differences pair up.
 
-Run from the command line (two minutes; writes the book's results file)::
+Run from the command line (about two CPU minutes)::
 
-    python -m dropout_lib.experiments.bn_shift --full
+    python -m dropout_lib.experiments run bn_shift --scale full
 
 See Also
 --------
@@ -35,36 +39,39 @@ import numpy as np
 
 from .._progress import progress_bar
 from ..data import Splits, digits_splits
-from . import _cli
+from ..optim import Adam
+from ..training import fit
 from . import _layers_net as nn
+from .core import streams
+from .registry import envelope
 from .tuning import without_test
 
-__all__ = ["ARMS", "CACHE_FILE", "FORMAT", "LR_GRID", "SCALES", "load", "main",
-           "network", "run_study", "train_and_measure"]
+__all__ = ["ARMS", "CACHE_FILE", "FORMAT", "LR_GRID", "NAME", "SCALES",
+           "network", "predicted_ratio", "run_study", "train", "measure"]
 
+NAME = "bn_shift"
 #: Where the book keeps the full-size results, relative to the repository.
 CACHE_FILE = Path("book") / "data" / "bn_shift.json"
 #: Version of the JSON layout.
-FORMAT = 1
+FORMAT = 2
 
 HIDDEN = 128
+BATCH = 64
 #: Each arm's learning rates, tried on validation.
-LR_GRID = [1e-3, 3e-3]
+LR_GRID = [3e-4, 1e-3, 3e-3, 1e-2]
 #: name: (p_drop, where the dropout layer sits relative to batch norm)
 ARMS: dict[str, tuple[float, str]] = {
     "no_dropout": (0.0, "before"),
     "before_0.2": (0.2, "before"), "before_0.5": (0.5, "before"),
     "after_0.2": (0.2, "after"), "after_0.5": (0.5, "after"),
 }
-#: The paired comparisons the chapter states: (name, arm a, arm b) for b - a.
-REMEDY_2 = [("p0.2", "before_0.2", "after_0.2"), ("p0.5", "before_0.5", "after_0.5")]
 
 #: "full" for the book, "small" (seconds) for the tests.
 SCALES: dict[str, dict[str, Any]] = {
-    "full": {"tune_seeds": (100, 101), "seeds": tuple(range(10)), "epochs": 30,
-             "grid": slice(None)},
-    "small": {"tune_seeds": (100,), "seeds": (0, 1), "epochs": 2,
-              "grid": slice(0, 1)},
+    "full": {"split_seeds": (0, 1, 2), "tune_seeds": (100,), "seeds": (0, 1, 2, 3, 4),
+             "epochs": 30, "grid": slice(None)},
+    "small": {"split_seeds": (0, 1), "tune_seeds": (100,), "seeds": (0, 1),
+              "epochs": 2, "grid": slice(1, 2)},
 }
 
 
@@ -78,107 +85,145 @@ def network(p_drop: float, position: str) -> list[nn.Layer]:
             nn.affine("3", HIDDEN, 10)]
 
 
-def _bn_input(layers: list[nn.Layer], params: nn.Params, states: nn.States,
-              X: np.ndarray) -> np.ndarray:
-    """The input of the batch-norm layer in evaluation mode, shape (N, HIDDEN)."""
-    i = [layer[0] for layer in layers].index("batchnorm")
-    return nn.forward(layers[:i], params, states, X, train=False)[0]
+def train(arm: str, lr: float, data: Splits, seed: int, epochs: int) -> nn.LayerNet:
+    """One network of ``arm`` trained by ``training.fit`` on ``data``'s training set."""
+    init_ss, train_ss = streams(seed)[:2]
+    net = nn.LayerNet(network(*ARMS[arm]), input_shape=(64,), n_outputs=10, seed=init_ss)
+    fit(net, (data.X_train, data.y_train), epochs=epochs, batch_size=BATCH,
+        optimizer=Adam(lr), seed=train_ss)
+    return net
 
 
-def train_and_measure(arm: str, lr: float, data: Splits, seed: int, epochs: int,
-                      *, split: str = "test") -> dict[str, float]:
-    """Train one network of ``arm`` on the training split; score it on ``split``.
+def predicted_ratio(net: nn.LayerNet, p_drop: float, X: np.ndarray) -> float:
+    r"""The formula's test/train variance ratio of the BN input, for this network.
 
-    Returns
-    -------
-    dict
-        ``loss_running``, ``acc_running`` (running BN statistics),
-        ``loss_reestimated``, ``acc_reestimated`` (statistics re-estimated on
-        the training set in evaluation mode) and ``var_ratio``: the mean over
-        units of the BN input's variance on ``split`` over the running variance.
+    :math:`\mathrm{Var}_{test}[z_j] / (\mathrm{Var}_{test}[z_j] + \frac{p}{1-p}
+    \sum_k W_{kj}^2 \mathbb{E}[a_k^2])`, averaged over units, with the
+    activations ``a`` entering the dropout layer and the variances over ``X``.
     """
-    layers = network(*ARMS[arm])
-    params, states = nn.fit(layers, data.X_train, data.y_train, epochs=epochs,
-                            lr=lr, seed=seed)
+    z = net.bn_input(X, "2")
+    a = np.maximum(X @ net.params["W1"] + net.params["b1"], 0.0)
+    extra = p_drop / (1 - p_drop) * (net.params["W2"] ** 2).T @ (a**2).mean(axis=0)
+    var = z.var(axis=0, ddof=1)
+    return float(np.mean(var / (var + extra)))
+
+
+def measure(net: nn.LayerNet, arm: str, data: Splits, split: str = "test"
+            ) -> dict[str, Any]:
+    """Per-example NLL and correctness on ``split``, with the running and the
+    re-estimated statistics, and the measured and predicted variance ratios."""
     X, y = data.get(split)
-    again = nn.reestimate_bn(layers, params, states, data.X_train)
-    running = nn.evaluate(layers, params, states, X, y)
-    reest = nn.evaluate(layers, params, again, X, y)
-    var = _bn_input(layers, params, states, X).var(axis=0, ddof=1)
-    return {"loss_running": running["loss"], "acc_running": running["acc"],
-            "loss_reestimated": reest["loss"], "acc_reestimated": reest["acc"],
-            "var_ratio": float(np.mean(var / states["2"].var))}
+    p_drop, position = ARMS[arm]
+    out: dict[str, Any] = {}
+    out["loss_running"], out["correct_running"] = nn.per_example(net, X, y)
+    running = net.states
+    net.states = net.reestimate_bn(data.X_train)
+    try:
+        out["loss_reestimated"], out["correct_reestimated"] = nn.per_example(net, X, y)
+    finally:
+        net.states = running
+    var = net.bn_input(X, "2").var(axis=0, ddof=1)
+    out["var_ratio"] = float(np.mean(var / running["2"].var))
+    out["predicted_ratio"] = (predicted_ratio(net, p_drop, X)
+                              if p_drop > 0 and position == "before" else 1.0)
+    return out
 
 
-def run_study(scale: str = "small", *, progress: bool = False) -> dict[str, Any]:
-    """Tune every arm's learning rate on validation, then train and test each.
+def run_study(scale: str = "small", *, progress: bool = False,
+              split_seeds: Sequence[int] | None = None) -> dict[str, Any]:
+    """Tune every arm's learning rate on each split's validation set, then test.
 
     Returns
     -------
     dict
-        JSON-ready: ``"tuning"`` (validation NLL of every setting and tuning
-        seed), ``"final"`` (per-seed test numbers per arm), ``"var_ratio"``
-        (interval per arm), ``"reestimated_minus_running"`` (per arm) and
-        ``"after_minus_before"`` (per ``p_drop``), each for ``test_acc`` and
-        ``test_loss`` with paired 95% intervals.
+        JSON-ready: the envelope; per split the tuning records and per arm
+        and seed the test NLL and error (running and re-estimated statistics)
+        and the variance ratios; ``"comparisons"``: remedy 1 (re-estimated
+        minus running) and remedy 2 (after minus before) in test NLL and
+        error at each ``p_drop``.
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {sorted(SCALES)}; got {scale!r}")
     s = SCALES[scale]
-    data = digits_splits(seed=0)
-    val = without_test(data)
+    splits = list(s["split_seeds"] if split_seeds is None else split_seeds)
     lrs = LR_GRID[s["grid"]]
-    bar = progress_bar(len(ARMS) * (len(lrs) * len(s["tune_seeds"]) + len(s["seeds"])),
+    bar = progress_bar(len(splits) * len(ARMS) * (len(lrs) * len(s["tune_seeds"])
+                                                  + len(s["seeds"])),
                        "bn shift", progress)
-    out: dict[str, Any] = {
-        "format": FORMAT, **_cli.provenance(), "scale": scale,
-        "rerun": f"python -m dropout_lib.experiments.bn_shift --{scale}",
-        "epochs": s["epochs"], "batch_size": 64, "hidden": HIDDEN,
-        "tune_seeds": list(s["tune_seeds"]), "seeds": list(s["seeds"]),
-        "tuning": {}, "final": {}}
-    for arm, (p_drop, position) in ARMS.items():
-        scores = []
-        for lr in lrs:
-            row = []
-            for seed in s["tune_seeds"]:
-                r = train_and_measure(arm, lr, val, seed, s["epochs"], split="val")
-                row.append(round(r["loss_running"], 6))
-                bar.tick(f"{arm} tuning")
-            scores.append(row)
-        mean = np.mean(scores, axis=1)
-        best = int(np.argmin(mean))
-        out["tuning"][arm] = {"lr": lrs, "val_loss": scores,
-                              "mean_val_loss": mean.round(6).tolist(), "chosen": best}
-        rows = []
-        for seed in s["seeds"]:
-            rows.append(train_and_measure(arm, lrs[best], data, seed, s["epochs"]))
-            bar.tick(f"{arm} seed {seed}")
-        out["final"][arm] = {"p_drop": p_drop, "position": position, "lr": lrs[best],
-                             **{k: [round(r[k], 6) for r in rows] for k in rows[0]}}
+    out = envelope(NAME, scale, split_seeds=splits, seeds=s["seeds"], config={
+        "network": f"64-{HIDDEN}-BN-{HIDDEN}-10 ReLU", "optimizer": "adam",
+        "batch_size": BATCH, "epochs": s["epochs"], "lr_grid": lrs,
+        "tune_seeds": list(s["tune_seeds"]),
+        "selection": "lowest mean validation NLL of the split, running statistics"})
+    out["splits"] = []
+    keys = ("loss_running", "loss_reestimated", "error_running", "error_reestimated")
+    values = {k: {a: [] for a in ARMS} for k in keys}
+    examples = {k: {a: [] for a in ARMS} for k in keys}
+    ratios = {k: {a: [] for a in ARMS} for k in ("var_ratio", "predicted_ratio")}
+    for split in splits:
+        data = digits_splits(seed=split)
+        val = without_test(data)
+        rec: dict[str, Any] = {"split_seed": split, "tuning": {}, "final": {}}
+        for arm in ARMS:
+
+            def score(setting: dict, seed: int, arm: str = arm) -> float:
+                net = train(arm, setting["lr"], val, seed, s["epochs"])
+                return float(nn.per_example(net, val.X_val, val.y_val)[0].mean())
+
+            chosen, rec["tuning"][arm] = choose_lr(
+                lrs, score, s, lambda arm=arm: bar.tick(f"split {split} {arm} tuning"))
+            per: dict[str, list] = {k: [] for k in keys}
+            rows: dict[str, list] = {"var_ratio": [], "predicted_ratio": []}
+            for seed in s["seeds"]:
+                m = measure(train(arm, chosen, data, seed, s["epochs"]), arm, data)
+                for which in ("running", "reestimated"):
+                    per[f"loss_{which}"].append(m[f"loss_{which}"])
+                    per[f"error_{which}"].append(1.0 - m[f"correct_{which}"])
+                for k in rows:
+                    rows[k].append(m[k])
+                bar.tick(f"split {split} {arm} seed {seed}")
+            rec["final"][arm] = {
+                "p_drop": ARMS[arm][0], "position": ARMS[arm][1], "lr": chosen,
+                **{f"test_{k}": [round(float(v.mean()), 6) for v in per[k]] for k in keys},
+                **{k: [round(v, 6) for v in r] for k, r in rows.items()}}
+            for k in keys:
+                values[k][arm].append([float(v.mean()) for v in per[k]])
+                examples[k][arm].append(np.array(per[k]))
+            for k in rows:
+                ratios[k][arm].append(rows[k])
+        out["splits"].append(rec)
     bar.close()
-    final = out["final"]
-    out["var_ratio"] = {arm: nn.interval_record(f["var_ratio"]) for arm, f in final.items()}
-    out["reestimated_minus_running"] = {
-        arm: {f"test_{m}": nn.paired_record(f[f"{m}_running"], f[f"{m}_reestimated"])
-              for m in ("acc", "loss")} for arm, f in final.items()}
-    out["after_minus_before"] = {
-        name: {f"test_{m}": nn.paired_record(final[a][f"{m}_running"], final[b][f"{m}_running"])
-               for m in ("acc", "loss")} for name, a, b in REMEDY_2}
+    out["var_ratio"] = {k: {a: np.round(v, 6).tolist() for a, v in r.items()}
+                        for k, r in ratios.items()}
+    out["comparisons"] = _comparisons(values, examples)
     return out
 
 
-def load(path: str | Path) -> dict[str, Any]:
-    """Read a results file written by :func:`main`; checks its format."""
-    return _cli.load(path, FORMAT, "python -m dropout_lib.experiments.bn_shift --full")
+def choose_lr(lrs: list[float], score: Any, s: dict[str, Any], tick: Any
+              ) -> tuple[float, dict[str, Any]]:
+    """The learning rate of lowest mean validation NLL, and its record."""
+    chosen, rec = nn.choose([{"lr": lr} for lr in lrs], score, s["tune_seeds"],
+                            s["epochs"], tick)
+    return chosen["lr"], rec
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: run the study and write it as JSON."""
-    return _cli.main(argv, prog="python -m dropout_lib.experiments.bn_shift",
-                     description="The variance shift between dropout and batch "
-                                 "normalisation, and its two remedies, on the digits.",
-                     cache_file=CACHE_FILE, run_study=run_study)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+def _comparisons(values: dict, examples: dict) -> dict[str, Any]:
+    out = {}
+    for p in ("0.2", "0.5"):
+        arm = f"before_{p}"
+        for m, metric in (("loss", "test_loss"), ("error", "test_error")):
+            # remedy 1: the same networks, re-estimated against running statistics
+            name = f"bn-reestimate-p{p}-{metric.replace('_', '-')}"
+            v = {"running": values[f"{m}_running"][arm],
+                 "reestimated": values[f"{m}_reestimated"][arm]}
+            e = {"running": examples[f"{m}_running"][arm],
+                 "reestimated": examples[f"{m}_reestimated"][arm]}
+            out[name] = nn.pair(name, metric, "lower", "running", "reestimated", v, e)
+            # remedy 2: dropout moved after the batch-norm layer
+            name = f"bn-after-p{p}-{metric.replace('_', '-')}"
+            v = {arm: values[f"{m}_running"][arm],
+                 f"after_{p}": values[f"{m}_running"][f"after_{p}"]}
+            e = {arm: examples[f"{m}_running"][arm],
+                 f"after_{p}": examples[f"{m}_running"][f"after_{p}"]}
+            out[name] = nn.pair(name, metric, "lower", arm, f"after_{p}", v, e)
+    return out

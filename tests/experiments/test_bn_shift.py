@@ -1,4 +1,5 @@
-"""The dropout / batch-norm variance-shift study: saved file consistent and reproducible."""
+"""The dropout / batch-norm variance-shift study: saved evidence consistent and reproducible."""
+import json
 from pathlib import Path
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 
 from dropout_lib.data import digits_splits
 from dropout_lib.experiments import _layers_net as nn
-from dropout_lib.experiments import bn_shift
+from dropout_lib.experiments import bn_shift, evidence, registry
 from dropout_lib.experiments.tuning import without_test
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,65 +15,69 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def saved():
-    return bn_shift.load(ROOT / bn_shift.CACHE_FILE)
+    return registry.load(bn_shift.NAME, ROOT / bn_shift.CACHE_FILE)
 
 
-def _check_interval(rec):
-    assert rec["low"] <= rec["mean"] <= rec["high"]
+def test_saved_file_has_three_splits_and_five_seeds(saved):
+    assert saved["format"] == bn_shift.FORMAT and saved["scale"] == "full"
+    assert len(saved["split_seeds"]) >= 3 and len(saved["seeds"]) >= 5
+    assert not set(saved["seeds"]) & set(saved["config"]["tune_seeds"])
+    for split in saved["splits"]:
+        assert set(split["final"]) == set(bn_shift.ARMS)
+    for rec in saved["comparisons"].values():
+        assert np.shape(rec["effects"]) == (3, len(saved["seeds"]))
+        assert len(rec["per_example"]) == 3
 
 
-def test_saved_file_has_the_full_configuration(saved):
-    s = bn_shift.SCALES["full"]
-    assert saved["scale"] == "full" and saved["epochs"] == s["epochs"]
-    assert saved["seeds"] == list(s["seeds"]) and len(saved["seeds"]) >= 5
-    assert saved["tune_seeds"] == list(s["tune_seeds"])
-    assert not set(saved["seeds"]) & set(saved["tune_seeds"])
-    assert set(saved["final"]) == set(bn_shift.ARMS)
+def test_chosen_learning_rate_is_each_splits_validation_argmin(saved):
+    for split in saved["splits"]:
+        for arm, t in split["tuning"].items():
+            assert [s["lr"] for s in t["settings"]] == saved["config"]["lr_grid"]
+            assert t["chosen"] == int(np.argmin(np.mean(t["val_loss"], axis=1)))
+            assert split["final"][arm]["lr"] == t["settings"][t["chosen"]]["lr"]
 
 
-def test_chosen_learning_rate_is_the_validation_argmin(saved):
-    for arm, t in saved["tuning"].items():
-        assert t["lr"] == bn_shift.LR_GRID
-        mean = np.mean(t["val_loss"], axis=1)
-        np.testing.assert_allclose(t["mean_val_loss"], mean, atol=1e-6)
-        assert t["chosen"] == int(np.argmin(mean))
-        assert saved["final"][arm]["lr"] == t["lr"][t["chosen"]]
-
-
-def test_differences_are_the_per_seed_differences(saved):
-    final = saved["final"]
-    for arm, rec in saved["reestimated_minus_running"].items():
-        for m in ("acc", "loss"):
-            d = np.subtract(final[arm][f"{m}_reestimated"], final[arm][f"{m}_running"])
-            np.testing.assert_allclose(rec[f"test_{m}"]["per_seed"], d, atol=2e-6)
-            assert rec[f"test_{m}"]["mean"] == pytest.approx(d.mean(), abs=2e-6)
-            _check_interval(rec[f"test_{m}"])
-    for name, a, b in bn_shift.REMEDY_2:
-        for m in ("acc", "loss"):
-            rec = saved["after_minus_before"][name][f"test_{m}"]
-            d = np.subtract(final[b][f"{m}_running"], final[a][f"{m}_running"])
-            np.testing.assert_allclose(rec["per_seed"], d, atol=2e-6)
-            _check_interval(rec)
-    for arm, rec in saved["var_ratio"].items():
-        assert rec["mean"] == pytest.approx(np.mean(final[arm]["var_ratio"]), abs=2e-6)
-        _check_interval(rec)
+def test_comparisons_are_the_per_seed_differences(saved):
+    c = saved["comparisons"]
+    for p in ("0.2", "0.5"):
+        for m in ("loss", "error"):
+            rec = c[f"bn-reestimate-p{p}-test-{m}"]
+            d = [np.subtract(s["final"][f"before_{p}"][f"test_{m}_reestimated"],
+                             s["final"][f"before_{p}"][f"test_{m}_running"])
+                 for s in saved["splits"]]
+            np.testing.assert_allclose(rec["effects"], d, atol=2e-6)
+            rec = c[f"bn-after-p{p}-test-{m}"]
+            d = [np.subtract(s["final"][f"after_{p}"][f"test_{m}_running"],
+                             s["final"][f"before_{p}"][f"test_{m}_running"])
+                 for s in saved["splits"]]
+            np.testing.assert_allclose(rec["effects"], d, atol=2e-6)
+            assert evidence.verdict(rec).label in evidence.LABELS
+    ratio = saved["var_ratio"]
+    for arm in bn_shift.ARMS:
+        np.testing.assert_allclose(
+            ratio["var_ratio"][arm], [s["final"][arm]["var_ratio"] for s in saved["splits"]])
+    # the formula predicts a shift only with dropout before the BN layer
+    assert np.all(np.array(ratio["predicted_ratio"]["before_0.5"]) < 1)
+    assert np.all(np.array(ratio["predicted_ratio"]["after_0.5"]) == 1)
 
 
 def test_cheapest_saved_cell_reruns(saved, numerics_exact):
-    """The first tuning run of the network without dropout, at full size."""
-    t = saved["tuning"]["no_dropout"]
-    r = bn_shift.train_and_measure("no_dropout", t["lr"][0],
-                                   without_test(digits_splits(seed=0)),
-                                   saved["tune_seeds"][0], saved["epochs"], split="val")
+    """The first tuning run of the network without dropout, on split 0."""
+    split = saved["splits"][0]
+    t = split["tuning"]["no_dropout"]
+    data = without_test(digits_splits(seed=split["split_seed"]))
+    net = bn_shift.train("no_dropout", t["settings"][0]["lr"], data,
+                         saved["config"]["tune_seeds"][0], saved["config"]["epochs"])
+    loss = nn.per_example(net, data.X_val, data.y_val)[0].mean()
     tol = 1e-6 if numerics_exact else 0.05  # elsewhere: another summation order
-    assert abs(r["loss_running"] - t["val_loss"][0][0]) <= tol
+    assert abs(loss - t["val_loss"][0][0]) <= tol
 
 
 def test_small_study_runs():
-    out = bn_shift.run_study("small")
-    assert out["scale"] == "small" and set(out["final"]) == set(bn_shift.ARMS)
-    for f in out["final"].values():
-        assert len(f["acc_running"]) == 2 and np.all(np.array(f["var_ratio"]) > 0)
+    out = json.loads(json.dumps(bn_shift.run_study("small")))
+    assert out["scale"] == "small" and out["split_seeds"] == [0, 1]
+    for f in out["splits"][0]["final"].values():
+        assert len(f["test_loss_running"]) == 2 and np.all(np.array(f["var_ratio"]) > 0)
 
 
 def test_dropout_sits_before_or_after_the_batch_norm_layer():
@@ -84,28 +89,37 @@ def test_dropout_sits_before_or_after_the_batch_norm_layer():
 
 def test_reestimated_statistics_are_those_of_the_bn_input():
     data = without_test(digits_splits(seed=0))
-    layers = bn_shift.network(0.5, "before")
-    params, states = nn.fit(layers, data.X_train, data.y_train, epochs=1, lr=1e-3, seed=3)
-    new = nn.reestimate_bn(layers, params, states, data.X_train)
-    i = [layer[0] for layer in layers].index("batchnorm")
-    h = nn.forward(layers[:i], params, states, data.X_train, train=False)[0]
+    net = bn_shift.train("before_0.5", 1e-3, data, 3, 1)
+    new = net.reestimate_bn(data.X_train)
+    h = net.bn_input(data.X_train, "2")
     np.testing.assert_allclose(new["2"].mean, h.mean(axis=0))
     np.testing.assert_allclose(new["2"].var, h.var(axis=0, ddof=1))
-    assert not np.allclose(new["2"].var, states["2"].var)   # a new state, old one kept
+    assert not np.allclose(new["2"].var, net.states["2"].var)  # the old state is kept
+
+
+def test_predicted_ratio_matches_a_direct_monte_carlo_estimate():
+    data = without_test(digits_splits(seed=0))
+    net = bn_shift.train("before_0.5", 1e-3, data, 3, 2)
+    X = data.X_val
+    a = np.maximum(X @ net.params["W1"] + net.params["b1"], 0.0)
+    rng = np.random.default_rng(0)
+    noisy = np.concatenate([(a * (rng.random(a.shape) < 0.5) / 0.5) @ net.params["W2"]
+                            for _ in range(200)])
+    clean = a @ net.params["W2"]
+    # Var_train = Var_test + dropout's extra variance (noise independent of a)
+    direct = np.mean(clean.var(axis=0, ddof=1) / noisy.var(axis=0, ddof=1))
+    assert bn_shift.predicted_ratio(net, 0.5, X) == pytest.approx(direct, abs=0.02)
 
 
 def test_no_input_is_mutated():
-    data = without_test(digits_splits(seed=0))
-    before = [a.copy() for a in (data.X_train, data.y_train, data.X_val, data.y_val)]
-    bn_shift.train_and_measure("before_0.5", 1e-3, data, 0, 1, split="val")
-    for a, b in zip(before, (data.X_train, data.y_train, data.X_val, data.y_val)):
+    data = digits_splits(seed=0)
+    before = [a.copy() for a in (data.X_train, data.y_train, data.X_test, data.y_test)]
+    net = bn_shift.train("before_0.5", 1e-3, data, 0, 1)
+    bn_shift.measure(net, "before_0.5", data)
+    for a, b in zip(before, (data.X_train, data.y_train, data.X_test, data.y_test)):
         np.testing.assert_array_equal(a, b)
 
 
-def test_unknown_scale_and_wrong_format_are_refused(tmp_path):
+def test_unknown_scale_is_refused():
     with pytest.raises(ValueError, match="scale"):
         bn_shift.run_study("huge")
-    bad = tmp_path / "b.json"
-    bad.write_text('{"format": 99}')
-    with pytest.raises(ValueError, match="format"):
-        bn_shift.load(bad)

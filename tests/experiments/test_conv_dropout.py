@@ -1,4 +1,5 @@
-"""Element-wise against channel dropout in a conv net: saved file consistent and reproducible."""
+"""Element-wise against channel dropout in a conv net: saved evidence consistent and reproducible."""
+import json
 from pathlib import Path
 
 import numpy as np
@@ -6,69 +7,68 @@ import pytest
 
 from dropout_lib.data import digits_splits
 from dropout_lib.experiments import _layers_net as nn
-from dropout_lib.experiments import conv_dropout
+from dropout_lib.experiments import conv_dropout, evidence, registry
 from dropout_lib.experiments.tuning import without_test
 from dropout_lib.gradcheck import numerical_gradient, rel_error
-from dropout_lib.losses import softmax_cross_entropy
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def saved():
-    return conv_dropout.load(ROOT / conv_dropout.CACHE_FILE)
+    return registry.load(conv_dropout.NAME, ROOT / conv_dropout.CACHE_FILE)
 
 
-def test_saved_file_has_the_full_configuration(saved):
-    s = conv_dropout.SCALES["full"]
-    assert saved["scale"] == "full" and saved["epochs"] == s["epochs"]
-    assert saved["seeds"] == list(s["seeds"]) and len(saved["seeds"]) >= 5
-    assert not set(saved["seeds"]) & set(saved["tune_seeds"])
-    assert set(saved["final"]) == set(conv_dropout.ARMS)
+def test_saved_file_has_three_splits_and_five_seeds(saved):
+    assert saved["format"] == conv_dropout.FORMAT and saved["scale"] == "full"
+    assert len(saved["split_seeds"]) >= 3 and len(saved["seeds"]) >= 5
+    assert not set(saved["seeds"]) & set(saved["config"]["tune_seeds"])
+    grids = saved["config"]["grids"]
+    assert grids["elementwise"] == grids["channel"]  # one p_drop grid for both
+    for rec in saved["comparisons"].values():
+        assert np.shape(rec["effects"]) == (3, len(saved["seeds"]))
 
 
-def test_chosen_settings_are_the_validation_argmin(saved):
-    for arm, t in saved["tuning"].items():
-        mean = np.mean(t["val_loss"], axis=1)
-        np.testing.assert_allclose(t["mean_val_loss"], mean, atol=1e-6)
-        assert t["chosen"] == int(np.argmin(mean))
-        chosen = t["settings"][t["chosen"]]
-        assert {k: saved["final"][arm][k] for k in chosen} == chosen
+def test_chosen_settings_are_each_splits_validation_argmin(saved):
+    for split in saved["splits"]:
+        for arm, t in split["tuning"].items():
+            assert t["chosen"] == int(np.argmin(np.mean(t["val_loss"], axis=1)))
+            chosen = t["settings"][t["chosen"]]
+            assert {k: split["final"][arm][k] for k in chosen} == chosen
 
 
-def test_differences_are_the_per_seed_differences(saved):
-    final = saved["final"]
+def test_comparisons_are_the_per_seed_differences(saved):
     for name, a, b in conv_dropout.COMPARISONS:
-        for m in ("test_acc", "test_loss"):
-            rec = saved["differences"][name][m]
-            d = np.subtract(final[b][m], final[a][m])
-            np.testing.assert_allclose(rec["per_seed"], d, atol=2e-6)
-            assert rec["mean"] == pytest.approx(d.mean(), abs=2e-6)
-            assert rec["low"] <= rec["mean"] <= rec["high"]
-    for arm, rec in saved["correlations"].items():
-        for k in ("neighbour", "neighbour_abs", "cross_channel", "cross_channel_abs"):
-            assert rec[k]["mean"] == pytest.approx(np.mean(final[arm][k]), abs=2e-6)
-            assert rec[k]["low"] <= rec[k]["mean"] <= rec[k]["high"]
-        d = np.subtract(final[arm]["neighbour"], final[arm]["cross_channel"])
-        np.testing.assert_allclose(rec["neighbour_minus_cross_channel"]["per_seed"], d,
-                                   atol=2e-6)
+        for m in ("test_loss", "test_error"):
+            rec = saved["comparisons"][f"conv-{name}-{m.replace('_', '-')}"]
+            d = [np.subtract(s["final"][b][m], s["final"][a][m]) for s in saved["splits"]]
+            np.testing.assert_allclose(rec["effects"], d, atol=2e-6)
+            assert evidence.verdict(rec).label in evidence.LABELS
+    rec = saved["comparisons"]["conv-neighbour-vs-channel-abs-r"]
+    d = [np.subtract(s["final"]["no_dropout"]["neighbour_abs"],
+                     s["final"]["no_dropout"]["cross_channel_abs"]) for s in saved["splits"]]
+    np.testing.assert_allclose(rec["effects"], d, atol=2e-6)
 
 
 def test_cheapest_saved_cell_reruns(saved, numerics_exact):
-    """The first tuning run of the network without dropout, at full size."""
-    t = saved["tuning"]["no_dropout"]
-    r = conv_dropout.train_and_score("no_dropout", t["settings"][0],
-                                     without_test(digits_splits(seed=0)),
-                                     saved["tune_seeds"][0], saved["epochs"], split="val")
+    """The first tuning run of the network without dropout, on split 0."""
+    split = saved["splits"][0]
+    t = split["tuning"]["no_dropout"]
+    data = without_test(digits_splits(seed=split["split_seed"]))
+    net = conv_dropout.train("no_dropout", t["settings"][0], data,
+                             saved["config"]["tune_seeds"][0], saved["config"]["epochs"])
+    loss = nn.per_example(net, data.X_val, data.y_val)[0].mean()
     tol = 1e-6 if numerics_exact else 0.05  # elsewhere: another summation order
-    assert abs(r["loss"] - t["val_loss"][0][0]) <= tol
+    assert abs(loss - t["val_loss"][0][0]) <= tol
 
 
 def test_small_study_runs():
-    out = conv_dropout.run_study("small")
-    assert out["scale"] == "small" and set(out["final"]) == set(conv_dropout.ARMS)
-    assert out["final"]["channel"]["shared_axes"] == (2, 3)
-    assert 0.0 < out["pixel_neighbour"] < 1.0
+    out = json.loads(json.dumps(conv_dropout.run_study("small")))
+    assert out["scale"] == "small" and out["split_seeds"] == [0, 1]
+    split = out["splits"][0]
+    assert set(split["final"]) == set(conv_dropout.ARMS)
+    assert split["final"]["channel"]["shared_axes"] == [2, 3]
+    assert 0.0 < split["pixel_neighbour"] < 1.0
 
 
 def test_correlations_see_shared_rows_and_independent_maps():
@@ -83,40 +83,33 @@ def test_correlations_see_shared_rows_and_independent_maps():
 
 def test_network_gradient_matches_finite_differences():
     rng = np.random.default_rng(1)
-    layers = conv_dropout.network((2, 3), 0.3)
-    params, states = nn.init(layers, rng)
-    x, y = rng.normal(size=(4, 1, 8, 8)), np.array([0, 3, 5, 9])
+    net = nn.LayerNet(conv_dropout.network((2, 3), 0.3), input_shape=(1, 8, 8),
+                      n_outputs=10, rng=rng)
+    net.params["b1"] = net.params["b1"] + 0.1   # off ReLU's kink
+    x, y = rng.normal(size=(4, 64)), np.array([0, 3, 5, 9])
 
     def loss():
-        scores, caches, _, _ = nn.forward(layers, params, states, x, train=True,
-                                          rng=np.random.default_rng(7))
-        return softmax_cross_entropy(scores, y), caches
+        return net.loss_and_grads(x, y, train=True, rng=np.random.default_rng(7))
 
-    (_, dscores), caches = loss()
-    grads = nn.backward(layers, caches, dscores)
+    grads = loss()[1]
     for key in ("W1", "b1", "b2"):   # W1 sees every layer; W2 is checked in test_layers
         def f(w, key=key):
-            old, params[key] = params[key], w
+            old, net.params[key] = net.params[key], w
             try:
-                return loss()[0][0]
+                return loss()[0]
             finally:
-                params[key] = old
-        assert rel_error(grads[key], numerical_gradient(f, params[key])) < 1e-6, key
+                net.params[key] = old
+        assert rel_error(grads[key], numerical_gradient(f, net.params[key])) < 1e-6, key
 
 
 def test_no_input_is_mutated():
     data = without_test(digits_splits(seed=0))
     before = [a.copy() for a in (data.X_train, data.y_train, data.X_val, data.y_val)]
-    conv_dropout.train_and_score("channel", {"lr": 1e-2, "p_drop": 0.3}, data, 0, 1,
-                                 split="val")
+    conv_dropout.train("channel", {"lr": 1e-2, "p_drop": 0.3}, data, 0, 1)
     for a, b in zip(before, (data.X_train, data.y_train, data.X_val, data.y_val)):
         np.testing.assert_array_equal(a, b)
 
 
-def test_unknown_scale_and_wrong_format_are_refused(tmp_path):
+def test_unknown_scale_is_refused():
     with pytest.raises(ValueError, match="scale"):
         conv_dropout.run_study("huge")
-    bad = tmp_path / "c.json"
-    bad.write_text('{"format": 99}')
-    with pytest.raises(ValueError, match="format"):
-        conv_dropout.load(bad)

@@ -405,3 +405,78 @@ def test_spawn_streams_are_seed_sequence_children():
         spawn_streams(-1)
     with pytest.raises(TypeError, match="seed must be an int"):
         spawn_streams(1.5)
+
+
+# --------------------------------------------------------------------------- one trainer
+
+
+def _layer_net(kind, seed=0):
+    from dropout_lib.experiments import _layers_net as nn
+    if kind == "conv":
+        layers = [nn.conv("1", 1, 4), nn.relu(), nn.dropout(0.3, (2, 3)),
+                  nn.avg_pool(), nn.flatten(), nn.affine("2", 4 * 16, 10)]
+        return nn.LayerNet(layers, input_shape=(1, 8, 8), n_outputs=10, seed=seed)
+    layers = [nn.affine("1", 64, 16), nn.relu(), nn.dropout(0.5),
+              nn.affine("2", 16, 16), nn.batchnorm("2", 16), nn.relu(),
+              nn.affine("3", 16, 10)]
+    return nn.LayerNet(layers, input_shape=(64,), n_outputs=10, seed=seed)
+
+
+@pytest.mark.parametrize("kind", ["conv", "bn"])
+def test_fit_trains_a_layer_net_and_evaluate_scores_it(small_digits, kind):
+    net = _layer_net(kind)
+    hist = fit(net, small_digits, epochs=6, batch_size=32, optimizer=Adam(1e-2),
+               seed=1)
+    assert hist.val_acc[-1] > hist.val_acc[0] + 0.25
+    loss, acc = evaluate(net, small_digits.X_val, small_digits.y_val)
+    assert loss == pytest.approx(hist.val_loss[-1]) and acc == hist.val_acc[-1]
+    again = _layer_net(kind)
+    fit(again, small_digits, epochs=6, batch_size=32, optimizer=Adam(1e-2), seed=1)
+    for k, v in net.params.items():
+        np.testing.assert_array_equal(v, again.params[k])
+
+
+def test_layer_net_gradients_match_numerical_ones(small_digits):
+    from dropout_lib.gradcheck import numerical_gradient, rel_error
+    for kind in ("conv", "bn"):
+        net = _layer_net(kind, seed=3)
+        # zero biases would put the blank pixels' pre-activations on ReLU's kink
+        for key in net.params:
+            if key.startswith("b"):
+                net.params[key] = net.params[key] + 0.1
+        X, y = small_digits.X_train[:6], small_digits.y_train[:6]
+        states = net.states
+        grads = net.loss_and_grads(X, y, train=True, l2=0.01,
+                                   rng=np.random.default_rng(7))[1]
+        assert net.states is not states  # a training pass moves the BN statistics
+        for key, value in net.get_params().items():
+            if key == "_states":
+                continue
+
+            def f(p, key=key):
+                # the same masks every call: a fresh generator of one seed
+                net.params[key] = p
+                return net.loss_and_grads(X, y, train=True, l2=0.01,
+                                          rng=np.random.default_rng(7))[0]
+
+            num = numerical_gradient(f, value)
+            net.params[key] = value
+            # a bias before batch norm has gradient 0: compare absolutely there
+            assert (rel_error(num, grads[key]) < 1e-6
+                    or np.max(np.abs(num - grads[key])) < 1e-9), (kind, key)
+
+
+def test_restoring_the_best_epoch_restores_batch_norm_statistics(small_digits):
+    net = _layer_net("bn")
+    hist = fit(net, small_digits, epochs=6, batch_size=32, optimizer=Adam(3e-2),
+               seed=1, early_stopping=EarlyStopping(patience=6))
+    loss, _ = evaluate(net, small_digits.X_val, small_digits.y_val)
+    assert loss == pytest.approx(hist.val_loss[hist.best_epoch])
+
+
+def test_fit_refuses_a_network_without_the_contract(small_digits):
+    with pytest.raises(TypeError, match="net must be"):
+        fit(object(), small_digits, epochs=1, batch_size=8, optimizer="adam",
+            seed=0)
+    with pytest.raises(TypeError, match="net must be"):
+        evaluate(object(), small_digits.X_val, small_digits.y_val)
