@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dropout_lib.experiments import mnist as study
+from dropout_lib.experiments import registry
 from dropout_lib.experiments.core import streams
 from dropout_lib.experiments.stats import paired_ci, t_interval
 from dropout_lib.experiments.tuning import expand_grid
@@ -21,8 +22,8 @@ ROUND = 1.5e-6
 def cached() -> dict:
     path = ROOT / study.CACHE_FILE
     assert path.exists(), (f"{study.CACHE_FILE} is missing; run python -m "
-                           "dropout_lib.experiments.mnist --full")
-    return study.load(path)
+                           "dropout_lib.experiments run mnist --scale full")
+    return registry.load(study.NAME, path)
 
 
 @pytest.fixture(scope="module")
@@ -36,16 +37,18 @@ def _studies(results: dict) -> list[dict]:
 
 
 def test_saved_file_has_format_provenance_paper_and_notes(cached):
-    assert cached["format"] == study.FORMAT
-    assert cached["rerun"] == "python -m dropout_lib.experiments.mnist --full"
+    assert cached["format"] == study.FORMAT and cached["study"] == study.NAME
+    assert cached["rerun"] == "python -m dropout_lib.experiments run mnist --scale full"
+    assert cached["split_seeds"] == [0]
     for key in ("library", "numpy", "numeric_env"):
         assert cached[key], key
     assert cached["numeric_env"]["OPENBLAS_NUM_THREADS"] == "1"
     assert cached["full"]["scale"] == "full" and cached["small"]["scale"] == "small"
-    paper = cached["paper"]["test_error_percent"]
-    assert set(paper) == set(study.ARMS) == set(cached["full"]["arms"])
-    assert paper == study.PAPER["test_error_percent"]
-    assert paper["no_dropout"] > paper["dropout"] > paper["dropout_max_norm"]
+    assert cached["paper"] == study.PAPER
+    t9 = cached["paper"]["table_9"]["test_error_percent"]
+    assert set(t9) == set(study.ARMS) == set(cached["full"]["arms"])
+    assert t9 == {"no_dropout": 1.62, "dropout": 1.25, "dropout_max_norm": 1.05}
+    assert 1.06 in cached["paper"]["table_2"]["rows"].values()
     notes = " ".join(cached["notes"])
     assert "60,000" in notes and "10,000" in notes and "writer" in notes
 
@@ -101,6 +104,7 @@ def test_intervals_and_differences_follow_from_the_per_seed_errors(cached, which
         assert f["mean"] == pytest.approx(err.mean(), abs=ROUND)
         assert f["ci"] == pytest.approx([ci.low, ci.high], abs=ROUND)
         assert f["ci"][0] <= f["mean"] <= f["ci"][1], name
+        assert f["ci_with_test_set"][0] < f["ci"][0] <= f["ci"][1] < f["ci_with_test_set"][1]
     diffs = cached[which]["differences"]
     assert [(d["b"], d["a"]) for d in diffs.values()] == list(study.DIFFERENCES)
     for key, d in diffs.items():
@@ -111,7 +115,13 @@ def test_intervals_and_differences_follow_from_the_per_seed_errors(cached, which
         assert d["mean"] == pytest.approx(ci.mean, abs=ROUND), key
         assert d["ci"] == pytest.approx([ci.low, ci.high], abs=ROUND), key
         assert d["ci"][0] <= d["mean"] <= d["ci"][1], key
-        assert d["covers_zero"] == (d["ci"][0] <= 0 <= d["ci"][1]), key
+        # the test-set term only widens the interval
+        low, high = d["ci_with_test_set"]
+        assert low < d["ci"][0] and high > d["ci"][1], key
+        n_test = cached[which]["config"]["sizes"]["test"]
+        half = np.hypot(ci.high - ci.mean, 1.959964 * np.sqrt((a.mean() + b.mean()) / n_test))
+        assert [low, high] == pytest.approx([ci.mean - half, ci.mean + half], abs=ROUND)
+        assert d["covers_zero"] == (low <= 0 <= high), key
 
 
 def test_small_rerun_reproduces_the_saved_small_study(cached, small, numerics_exact):
@@ -146,19 +156,3 @@ def test_arms_start_from_the_same_weights_for_a_seed():
 def test_bad_scale_raises():
     with pytest.raises(ValueError, match="scale"):
         study.run_study("medium")
-
-
-def test_command_line_writes_json(tmp_path, monkeypatch):
-    calls = []
-
-    def fake(scale, *, progress=False):
-        calls.append((scale, progress))
-        return {"format": study.FORMAT, "scale": scale}
-
-    monkeypatch.setattr(study, "run_study", fake)
-    out = tmp_path / "x.json"
-    assert study.main(["--small", "--out", str(out)]) == 0
-    assert json.loads(out.read_text()) == {"format": study.FORMAT, "scale": "small"}
-    assert calls == [("small", True)]
-    with pytest.raises(SystemExit):
-        study.main(["--small"])  # the book's file holds the full study
