@@ -1,17 +1,13 @@
-"""Tests of dropout_lib.experiments.tuning and the tuned comparison study."""
+"""Tests of dropout_lib.experiments.tuning: grids, validation-only choices, edges."""
 
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dropout_lib.data import digits_splits
 from dropout_lib.experiments import Config, run
-from dropout_lib.experiments import tuned as study
 from dropout_lib.experiments.tuning import expand_grid, tune, without_test
 
-ROOT = Path(__file__).resolve().parents[2]
 TINY = Config(hidden=(16,), epochs=5, batch_size=64)
 
 
@@ -68,50 +64,6 @@ def test_tune_picks_by_validation_and_skips_diverged_settings(data,
         tune(TINY, data, {"lr": [1e-3]}, seeds=[0], metric="test_loss")
     with pytest.raises(ValueError, match="validation split"):
         without_test(digits_splits(seed=0, val_frac=0.0))
-
-
-def test_small_study_is_deterministic_and_well_formed(tmp_path):
-    out = tmp_path / "small.json"
-    assert study.main(["--small", "--out", str(out)]) == 0
-    res = study.load(out)
-    again = study.run_study("small")
-    assert json.loads(json.dumps(again)) == res
-    assert set(res["final"]) == {"plain", "dropout", "plain_untuned",
-                                 "dropout_untuned"}
-    for arm in res["final"].values():
-        assert len(arm["test_loss"]) == len(arm["seeds"]) == 2
-        assert len(arm["image_loss"]) == 359
-        assert np.mean(arm["image_loss"]) == pytest.approx(
-            np.mean(arm["test_loss"]), abs=1e-5)
-        assert sum(arm["reliability"]["count"]) == 2 * 359
-    for name in ("plain", "dropout"):
-        tuning = res["tuning"][name]
-        k = tuning["chosen"]
-        assert tuning["mean_val_loss"][k] == min(tuning["mean_val_loss"])
-
-
-def test_cache_matches_a_rerun_of_its_cheapest_configuration(numerics_exact):
-    """The book's cache reproduces: re-run the chosen plain network, seed 0.
-
-    Bit for bit on the reference numeric environment; elsewhere training
-    differs in the last digits, so only to within 0.05 in loss.
-    """
-    res = study.load(ROOT / study.CACHE_FILE)
-    assert res["scale"] == "full" and res["library"]
-    tuning = res["tuning"]["plain"]
-    settings = tuning["settings"][tuning["chosen"]]
-    s = study.SCALES["full"]
-    cfg = study._scaled(study.ARMS["plain"][0], s).replace(**settings)
-    data = study.chapter_data()
-    net, hist = run(cfg, without_test(data), 0)
-    got = study.evaluate_net(net, data)
-    cached = res["final"]["plain"]
-    tol = 2e-6 if numerics_exact else 0.05
-    assert got["test_loss"] == pytest.approx(cached["test_loss"][0], abs=tol)
-    assert got["ts_test_loss"] == pytest.approx(cached["ts_test_loss"][0],
-                                                abs=tol)
-    if numerics_exact:
-        assert hist.best_epoch == cached["best_epoch"][0]
 
 
 def _tuned(settings, best):
