@@ -223,8 +223,44 @@ def source_notebook(chapter_path: Path) -> tuple[NotebookNode, str]:
     return out, "\n".join(rubric)
 
 
+#: What ``nbgrader autograde`` and formgrader's *Autograde* button say in a course folder
+#: of ``make assignment``: they would run the students' code unsandboxed and take the
+#: verdicts of the check cells from the student's kernel.
+REFUSAL = ("nbgrader's own autograde is switched off in this course: it would run the "
+           "students' code outside the sandbox and take its verdicts from the student's "
+           "kernel. Grade with `make autograde CH=<chapter> SUBMISSIONS=<folder>` (see "
+           "book/instructors.md); formgrader stays the place for hand grading.")
+
+_REFUSE = """
+# No second door: nbgrader's autograde (command line and formgrader's button) refuses.
+import sys as _sys
+_REFUSAL = {refusal!r}
+if _sys.argv[1:2] == ["autograde"]:
+    print("error: " + _REFUSAL, file=_sys.stderr)
+    raise SystemExit(2)
+
+
+def _refuse(*args, **kwargs):
+    raise RuntimeError(_REFUSAL)
+
+
+c.Autograde.pre_convert_hook = _refuse
+try:
+    from nbgrader.converters.autograde import Autograde as _Autograde
+
+    def _start(self, *args, **kwargs):
+        self.log.error(_REFUSAL)
+        raise RuntimeError(_REFUSAL)
+
+    _Autograde.start = _start
+except ImportError:
+    pass
+"""
+
+
 def write_config(course: Path) -> None:
-    """nbgrader's configuration for the course folder (its gradebook lives inside it)."""
+    """nbgrader's configuration for the course folder (its gradebook lives inside it),
+    with nbgrader's own autograde switched off (:data:`REFUSAL`)."""
     course.mkdir(parents=True, exist_ok=True)
     (course / "nbgrader_config.py").write_text(
         "# Written by `python -m courseware.assignment`; the course folder of `make assignment`.\n"
@@ -232,7 +268,8 @@ def write_config(course: Path) -> None:
         f"c.CourseDirectory.root = {str(course.resolve())!r}\n"
         f"c.CourseDirectory.db_url = {('sqlite:///' + str((course / 'gradebook.db').resolve()))!r}\n"
         "c.ClearSolutions.code_stub = {'python': 'raise NotImplementedError'}\n"
-        "c.ClearSolutions.text_stub = 'YOUR ANSWER HERE'\n",
+        "c.ClearSolutions.text_stub = 'YOUR ANSWER HERE'\n"
+        + _REFUSE.format(refusal=REFUSAL),
         encoding="utf-8")
 
 

@@ -39,14 +39,25 @@ import argparse
 import ast
 import copy
 import csv
+import dataclasses
+import json
 import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import random
+import re
+import secrets
+import shutil
+import signal
 import symtable
 import sys
+import tempfile
 import time
 import uuid
 import warnings
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
@@ -54,16 +65,28 @@ from nbformat import NotebookNode
 
 from .assignment import COURSE, META, nbgrader, source_notebook
 from .book import ROOT
+from . import judge as _judge
+from .checks import CheckResult
 from .judge import JUDGES, judge_exercise
-from .sandbox import Sandbox, become_subreaper, bwrap_works, changed, fingerprint
+from .libmatch import matches_library
+from .limits import Limits, explain
+from .remote import deadline_message
+from .sandbox import (Sandbox, become_subreaper, bwrap_problem, bwrap_works, changed,
+                      fingerprint, kill_tree)
 
-__all__ = ["ExerciseScore", "Submission", "grade_notebook", "main"]
+__all__ = ["ExerciseScore", "Submission", "ToolError", "autograde", "collect",
+           "grade_notebook", "gradebook_csv", "main"]
 
 _MAX_RESTARTS = 3
 
 
-class GradeError(Exception):
-    """The grader could not do its job (not a student's mistake)."""
+class ToolError(Exception):
+    """The batch cannot start or go on (no release, no submissions, no sandbox): the
+    instructor's to fix, not a student's."""
+
+
+#: The verdict of a submission that the grader itself failed on.
+GRADER_ERROR = "grader error"
 
 
 @dataclass
@@ -83,6 +106,12 @@ class Submission:
     problems: list[str]
     notebook: NotebookNode | None     # the autograded notebook (release + student's cells)
     elapsed_s: float = 0.0
+    #: exercise label -> the seed its hidden inputs were drawn from (a regrade with
+    #: ``--reuse-seeds`` draws the same inputs)
+    seeds: dict[str, int] = field(default_factory=dict)
+    grader_error: str = ""            # not empty: the grader failed on this submission
+    submitted_at: str = ""            # ISO time, from the file (or the LMS's name)
+    file: str = ""
 
 
 def _gid(cell: NotebookNode) -> str | None:
@@ -229,23 +258,24 @@ def needed_code(nb: NotebookNode, judged: set[str]) -> list[tuple[int, str]]:
     return pieces
 
 
-def _run_all(sb: Sandbox, cells: list[tuple[int, str]], problems: list[str],
-             deadline: float) -> list[str]:
+def _run_all(sb: Sandbox, cells: list[tuple[int, str]], problems: list[str]) -> list[str]:
     """Run ``(code cell number, source)`` pairs; return the sources that ran (to replay)."""
     done: list[str] = []
     for n, code in cells:
-        if time.monotonic() > deadline:
-            problems.append(f"the notebook's time limit was reached at code cell {n}")
-            return done
         status, text = sb.run(code)
+        if status == "deadline":
+            problems.append(f"code cell {n} and the cells after it did not run: "
+                            f"{deadline_message(sb)}")
+            return done
         if status == "error":
-            problems.append(f"code cell {n} raised {text}")
+            problems.append(f"code cell {n} raised {explain(text, sb.limits)}")
         elif status == "output":
             problems.append(f"code cell {n} printed more than {sb.output_limit} characters; "
                             "the rest was dropped")
         elif status in ("timeout", "dead"):
             what = (f"timed out after {sb.timeout_cell:g} s" if status == "timeout"
-                    else "killed the kernel")
+                    else "killed the kernel (or passed a limit: "
+                    f"{sb.limits.describe()})")
             problems.append(f"code cell {n} {what}; the kernel was restarted and the cells "
                             "before it replayed")
             if sb.restarts > _MAX_RESTARTS:
@@ -259,31 +289,96 @@ def _run_all(sb: Sandbox, cells: list[tuple[int, str]], problems: list[str],
 
 def _replay(sb: Sandbox, codes: list[str]) -> None:
     for code in codes:
-        if sb.run(code)[0] in ("timeout", "dead"):
+        if sb.run(code)[0] in ("timeout", "dead", "deadline"):
             return
 
 
+class _SeededSecrets:
+    """Stands in for :mod:`secrets` in :mod:`courseware.judge` while an exercise is
+    judged: the same draws, from a generator seeded with a recorded seed, so that a
+    regrade (``--reuse-seeds``) draws the same hidden inputs."""
+
+    def __init__(self, seed: int):
+        self._random = random.Random(seed)
+
+    def randbits(self, k: int) -> int:
+        return self._random.getrandbits(k)
+
+    def randbelow(self, n: int) -> int:
+        return self._random.randrange(n)
+
+
+@contextmanager
+def _judging(seed: int):
+    """Seed the hidden inputs' draw and keep the stand-ins of the student's functions
+    (their calls are compared with the library's afterwards)."""
+    made: list = []
+    real_secrets, real_remote = _judge.secrets, _judge.RemoteFunction
+
+    def remote(*args, **kwargs):
+        fn = real_remote(*args, **kwargs)
+        made.append(fn)
+        return fn
+
+    _judge.secrets, _judge.RemoteFunction = _SeededSecrets(seed), remote
+    try:
+        yield made
+    finally:
+        _judge.secrets, _judge.RemoteFunction = real_secrets, real_remote
+
+
+def wrong_format(sub: NotebookNode, chapter: str) -> str | None:
+    """Why ``sub`` is not a submission of the release of ``chapter`` (None if it is)."""
+    mine = sub.metadata.get(META)
+    if isinstance(mine, dict) and mine.get("chapter") not in (None, chapter):
+        return (f"this is the assignment of chapter {mine.get('chapter')}, not of "
+                f"{chapter}: it was not graded")
+    if mine is None and isinstance(sub.metadata.get("dropout_lib"), dict):
+        return ("this notebook is the old student edition (notebook metadata "
+                "'dropout_lib'), not the assignment released for grading (metadata "
+                f"'{META}'): it was not graded; hand out `make assignment CH={chapter}`'s "
+                "notebook or the current `make student`'s, and ask for the work again")
+    return None
+
+
 def grade_notebook(sub: NotebookNode, release: NotebookNode, *, student: str = "student",
-                   hidden: bool = True, timeout_cell: float = 30,
-                   timeout_total: float = 300, course: Path | None = None,
-                   bwrap: bool | None = None) -> Submission:
-    """Grade one submission against the release (see the module's docstring)."""
+                   hidden: bool = True, limits: Limits | None = None,
+                   timeout_cell: float | None = None, course: Path | None = None,
+                   bwrap: bool | None = None, slot: int = 0,
+                   seeds: dict[str, int] | None = None) -> Submission:
+    """Grade one submission against the release (see the module's docstring).
+
+    ``seeds``: exercise label -> the seed of its hidden inputs (a regrade's); new seeds
+    are drawn for the others. Raises only on the grader's own failures
+    (:func:`_grade_file` turns them into a "grader error").
+    """
+    limits = limits or Limits()
+    if timeout_cell is not None:
+        limits = replace(limits, cell=timeout_cell)
     t0 = time.monotonic()
     meta = release.metadata.get(META, {})
     chapter = meta.get("chapter", "")
     exercises = meta.get("exercises", {})
     judges = JUDGES.get(chapter, {})
-    nb, found, notes = rebuild(release, sub)
-    problems = list(notes)
     scores = {label: ExerciseScore(label, float(e["points"]), bool(e["auto"]),
                                    None if not e["auto"] else 0.0)
               for label, e in exercises.items()}
-    with Sandbox(timeout_cell=timeout_cell, course=course, bwrap=bwrap) as sb:
+    refused = wrong_format(sub, chapter)
+    if refused:
+        for score in scores.values():
+            score.score, score.messages = 0.0, [refused]
+        return Submission(student, chapter, scores, [refused], None,
+                          time.monotonic() - t0)
+    nb, found, notes = rebuild(release, sub)
+    problems = list(notes)
+    used: dict[str, int] = {}
+    with Sandbox(limits=limits, course=course, bwrap=bwrap, slot=slot,
+                 deadline=t0 + limits.deadline) as sb:
         judged = {f"{label}-code" for label, e in exercises.items() if e["auto"]}
         numbers = {i: n for n, i in enumerate(
             (i for i, c in enumerate(nb.cells) if c.cell_type == "code"), 1)}
         codes = _run_all(sb, [(numbers[i], code) for i, code in needed_code(nb, judged)],
-                         problems, t0 + timeout_total)
+                         problems)
         for label, score in scores.items():
             if not score.auto:
                 if label not in found:
@@ -296,25 +391,57 @@ def grade_notebook(sub: NotebookNode, release: NotebookNode, *, student: str = "
                 score.messages = [f"{label}: no out-of-kernel judge for this exercise yet; "
                                   "grade it by hand"]
                 continue
+            if sb.left() <= 0:
+                score.messages = [f"{label}: not judged: {deadline_message(sb)}"]
+                continue
+            seed = (seeds or {}).get(label) or secrets.randbits(63)
+            used[label] = seed
             restarts = sb.restarts
-            result = judge_exercise(sb, chapter, label, hidden=hidden)
+            try:
+                with _judging(seed) as fns:
+                    result = judge_exercise(sb, chapter, label, hidden=hidden)
+                if result.passed and hidden:
+                    for fn in fns:
+                        lib = matches_library(fn.name, fn.record)
+                        if lib:
+                            result = CheckResult(fn.name, False, (
+                                f"{fn.name}: matches {lib} bit for bit on the hidden "
+                                "inputs: write the function yourself",))
+                            break
+            except Exception as err:  # noqa: BLE001 - the grader's failure, not the student's
+                why = f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
+                result = CheckResult(label, False, (
+                    f"{GRADER_ERROR} while judging {label} ({why}); 0 points: ask your "
+                    "instructor to look at it",))
+                problems.append(f"{GRADER_ERROR} while judging {label}: {why}")
+                if sb.left() > 0:
+                    sb.restart()
             score.score = score.points if result.passed else 0.0
             score.messages = [str(result)] + ([*result.messages] if not result.passed else [])
-            if sb.restarts != restarts:
+            if sb.restarts != restarts and sb.left() > 0:
                 _replay(sb, codes)
     _annotate(nb, scores, problems)
-    return Submission(student, chapter, scores, problems, nb, time.monotonic() - t0)
+    return Submission(student, chapter, scores, problems, nb, time.monotonic() - t0,
+                      seeds=used)
 
 
 def _annotate(nb: NotebookNode, scores: dict[str, ExerciseScore], problems: list[str]) -> None:
-    """Put the judge's verdicts into the check cells' outputs and the grader's notes into a
-    first cell (what feedback and formgrader show)."""
+    """Put the judge's verdicts into the check cells' outputs, the grader's notes into a
+    first cell, and "pending hand grading" under every hand-graded answer (what feedback
+    and formgrader show)."""
     notes = "\n".join(f"- {p}" for p in problems) or "- none"
     missing = [f"- {s.messages[0]}" for s in scores.values()
                if s.messages and s.messages[0].startswith("exercise ")]
+    hand = [s for s in scores.values() if not s.auto]
+    pending = (f"\n\n**Pending hand grading:** {len(hand)} exercise(s), "
+               f"{sum(s.points for s in hand):g} points "
+               f"({', '.join(s.label for s in hand)}). Until your instructor has graded "
+               "them, their scores below read 0 and the total counts only the "
+               "auto-graded points.") if hand else ""
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(
         "**Grader's notes.** Auto-graded exercises were judged on hidden inputs, outside "
-        "your kernel.\n\n" + notes + ("\n" + "\n".join(missing) if missing else "")))
+        "your kernel.\n\n" + notes + ("\n" + "\n".join(missing) if missing else "")
+        + pending))
     for cell in nb.cells:
         gid = _gid(cell)
         if cell.cell_type == "code":
@@ -335,28 +462,43 @@ def _annotate(nb: NotebookNode, scores: dict[str, ExerciseScore], problems: list
 def _release(chapter: str, course: Path) -> NotebookNode:
     path = course / "release" / chapter / f"{chapter}.ipynb"
     if not path.is_file():
-        raise GradeError(f"no release {path}: run `make assignment CH={chapter}` first")
+        raise ToolError(f"no release {path}: run `make assignment CH={chapter}` first")
     return nbformat.read(path, as_version=4)
 
 
-def _grade_file(student: str, data: bytes, release: NotebookNode, timeout_cell: float,
-                course: Path, bwrap: bool) -> Submission:
-    """Grade one submission's bytes (a worker's job: no state shared with the others)."""
+def _failed(student: str, release: NotebookNode, reason: str) -> Submission:
+    """A submission that scores 0 on every auto-graded exercise, for ``reason``."""
+    meta = release.metadata[META]
+    scores = {label: ExerciseScore(label, float(e["points"]), bool(e["auto"]),
+                                   0.0 if e["auto"] else None, [reason] if e["auto"] else [])
+              for label, e in meta["exercises"].items()}
+    return Submission(student, meta["chapter"], scores, [reason], None)
+
+
+def _grade_file(student: str, data: bytes, release: NotebookNode, limits: Limits,
+                course: Path, bwrap: bool, slot: int = 0,
+                seeds: dict[str, int] | None = None) -> Submission:
+    """Grade one submission's bytes. Never raises: a failure of the grader itself makes
+    the submission a "grader error" with 0 points and the reason."""
     try:
-        sub = nbformat.reads(data.decode("utf-8"), as_version=4)
-    except Exception as err:  # noqa: BLE001 - any unreadable file is the student's
-        problem = f"not a readable notebook ({type(err).__name__})"
-        res = Submission(student, release.metadata[META]["chapter"], {}, [problem], None)
-        res.scores = {label: ExerciseScore(label, float(e["points"]), bool(e["auto"]), 0.0,
-                                           [problem])
-                      for label, e in release.metadata[META]["exercises"].items()}
+        try:
+            sub = nbformat.reads(data.decode("utf-8"), as_version=4)
+            if not isinstance(sub.get("cells"), list):
+                raise ValueError("it has no cells")
+        except Exception as err:  # noqa: BLE001 - any unreadable file is the student's
+            text = str(err).splitlines()[0][:120] if str(err) else ""
+            return _failed(student, release, f"not a readable notebook "
+                           f"({type(err).__name__}{': ' + text if text else ''})")
+        return grade_notebook(sub, release, student=student, limits=limits, course=course,
+                              bwrap=bwrap, slot=slot, seeds=seeds)
+    except BaseException as err:  # noqa: BLE001 - one submission never stops the batch
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        why = f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
+        res = _failed(student, release, f"{GRADER_ERROR} ({why}); 0 points: ask your "
+                      "instructor to look at it")
+        res.grader_error = why
         return res
-    return grade_notebook(sub, release, student=student, timeout_cell=timeout_cell,
-                          course=course, bwrap=bwrap)
-
-
-def _worker_init() -> None:
-    become_subreaper()      # each worker reaps (and kills) what its kernels detach
 
 
 def _prints(watch: list[Path], full: bool) -> dict[str, tuple[int, int]]:
@@ -366,76 +508,245 @@ def _prints(watch: list[Path], full: bool) -> dict[str, tuple[int, int]]:
     return out
 
 
-def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
-              timeout_cell: float = 30, watch: list[Path] = (), jobs: int | None = None,
-              log=print) -> list[Submission]:
-    """Grade every ``<student_id>.ipynb`` of ``submissions`` into nbgrader's gradebook.
+#: How LMS downloads name a student's file (as nbgrader's zip_collect): Canvas
+#: ``<login>_[LATE_]<user id>_<submission id>_<file>``, Moodle ``<Full Name>_<id>_
+#: assignsubmission_file_<file>``, Blackboard ``<assignment>_<login>_attempt_<time>_
+#: <file>``; anything else: the file's name without ``.ipynb``.
+LMS_NAMES = (
+    r"^(?P<student_id>[^_]+)_(?P<late>LATE_)?\d+_\d+_.+$",
+    r"^.+?_(?P<student_id>\d+)_assignsubmission_file_.+$",
+    r"^.+?_(?P<student_id>[^_]+)_attempt_(?P<timestamp>\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)"
+    r"(?:_.+)?$",
+)
 
-    With bubblewrap, ``jobs`` submissions (default 2) are graded at a time, each in its
-    own sandbox, and the course folder and ``watch`` are compared once, after the batch
-    (no submission can write anywhere but its copy). Without it, one at a time, and they,
-    the repository's packages and the kernel's ``sys.path`` are compared after each
-    submission, so that a write is blamed on the one that made it.
+
+def collect(submissions: Path, pattern: str | None = None) -> dict[str, tuple[bytes, str, str]]:
+    """student id -> (the notebook's bytes, its submission time as ISO text, its file).
+
+    Reads every ``*.ipynb`` in ``submissions`` (and one level of sub-folders, as
+    ``<student_id>/<file>.ipynb`` or ``nbgrader collect``'s ``<id>/<ch>/<ch>.ipynb``).
+    The student id comes from ``pattern`` (a regular expression with a ``student_id``
+    group, matched against the file name without ``.ipynb``), else from the LMS names of
+    :data:`LMS_NAMES`, else the sub-folder's name, else the file's name. The time is a
+    ``timestamp.txt`` beside the file (nbgrader's), a time in the name (Blackboard), or
+    the file's modification time. A student with two files keeps the later one.
+    """
+    import datetime as dt
+    import re
+
+    folder = Path(submissions)
+    files = sorted([*folder.glob("*.ipynb"), *folder.glob("*/*.ipynb"),
+                    *folder.glob("*/*/*.ipynb")])
+    found: dict[str, tuple[bytes, str, str]] = {}
+    for path in files:
+        rel = path.relative_to(folder)
+        sid = None
+        for regex in ([pattern] if pattern else []) + list(LMS_NAMES):
+            m = re.match(regex, path.stem)
+            if m and m.groupdict().get("student_id"):
+                sid = m.group("student_id")
+                when = m.groupdict().get("timestamp")
+                break
+        else:
+            when = None
+        if sid is None:
+            sid = rel.parts[0] if len(rel.parts) > 1 else path.stem
+        sid = re.sub(r"[^\w.@+-]", "_", sid)
+        stamp = path.parent / "timestamp.txt"
+        if when:
+            at = dt.datetime.strptime(when, "%Y-%m-%d-%H-%M-%S")
+        elif stamp.is_file():
+            try:
+                at = dt.datetime.fromisoformat(stamp.read_text().strip().replace(" UTC", ""))
+            except ValueError:
+                at = dt.datetime.fromtimestamp(path.stat().st_mtime)
+        else:
+            at = dt.datetime.fromtimestamp(path.stat().st_mtime)
+        iso = at.replace(microsecond=0).isoformat(sep=" ")
+        if sid not in found or found[sid][1] < iso:
+            found[sid] = (path.read_bytes(), iso, str(rel))
+    return found
+
+
+def _child(student: str, data: bytes, release: NotebookNode, limits: Limits, course: Path,
+           bwrap: bool, slot: int, seeds: dict[str, int] | None, out: str) -> None:
+    """A submission's own process: grade it, write the result to ``out``, exit."""
+    code = 0
+    try:
+        os.setsid()
+        become_subreaper()      # it reaps (and kills) what its kernels detach
+        res = _grade_file(student, data, release, limits, course, bwrap, slot, seeds)
+        with open(out, "wb") as f:
+            pickle.dump(res, f)
+    except BaseException:  # noqa: BLE001 - the parent reports a missing result
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _seeds_of(course: Path, chapter: str, student: str) -> dict[str, int] | None:
+    try:
+        record = json.loads((course / "autograded" / student / chapter / "record.json")
+                            .read_text())
+        return {k: int(v["seed"]) for k, v in record["exercises"].items() if "seed" in v}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
+              limits: Limits | None = None, timeout_cell: float | None = None,
+              watch: list[Path] = (), jobs: int | None = None, unsafe: bool = False,
+              pattern: str | None = None, due: str | None = None,
+              reuse_seeds: bool = False, log=print) -> list[Submission]:
+    """Grade every submission of ``submissions`` (:func:`collect`) into nbgrader's gradebook.
+
+    Each submission is graded in a process of its own, ``jobs`` at a time (default 2),
+    with its own deadline and limits; a process that outlives its deadline by a minute is
+    killed, and a submission whose grading fails in any way scores 0 as a "grader error"
+    with the reason. Each result is stored as soon as it is known (gradebook, autograded
+    notebook, ``record.json`` with the seeds of its hidden inputs) and logged in one
+    line naming the student. Without bubblewrap it refuses (:class:`ToolError`) unless
+    ``unsafe``: then one at a time, and the folders a kernel or the grader imports from
+    are compared after each submission; one that changed them scores 0 and the batch
+    stops.
     """
     if chapter not in JUDGES:
-        raise GradeError(f"chapter {chapter} has no out-of-kernel judges "
-                         f"(available: {', '.join(sorted(JUDGES))})")
+        raise ToolError(f"chapter {chapter} has no out-of-kernel judges "
+                        f"(available: {', '.join(sorted(JUDGES))})")
+    limits = limits or Limits.from_env()
+    if timeout_cell is not None:
+        limits = replace(limits, cell=timeout_cell)
     release = _release(chapter, course)
+    bwrap = bwrap_works()
+    if not bwrap and not unsafe:
+        raise ToolError(
+            f"no bubblewrap sandbox ({bwrap_problem()}): the students' code would run as "
+            "you, reading and writing what you can. Install it (tools/ensure_bwrap.sh), "
+            "or, knowing the risk (book/instructors.md), pass --unsafe-no-sandbox "
+            "(make autograde UNSAFE=1)")
+    if not bwrap:
+        log("warning: no bubblewrap sandbox: grading as this user, one at a time "
+            "(--unsafe-no-sandbox)")
     become_subreaper()
     # Read every submission first: a submission's code cannot then edit or plant another.
-    files = sorted(p for p in Path(submissions).glob("*.ipynb"))
-    if not files:
-        raise GradeError(f"no *.ipynb in {submissions}")
-    raw = {p.stem: p.read_bytes() for p in files}
+    raw = collect(Path(submissions), pattern)
+    if not raw:
+        raise ToolError(f"no *.ipynb in {submissions}")
+    if due:
+        _set_due(course, chapter, due)
     watch = [course / "source", course / "release", course / "nbgrader_config.py",
              course / "gradebook.db", *map(Path, watch)]
-    bwrap = bwrap_works()
     jobs = max(1, jobs or 2) if bwrap else 1
-    before = _prints(watch, full=not bwrap)
+    before = _prints(watch, full=not bwrap) if not bwrap else {}
     results: list[Submission] = []
+    ctx = multiprocessing.get_context("fork")
+    tmp = Path(tempfile.mkdtemp(prefix="courseware-results-"))
+    pending = list(raw.items())
+    running: dict[int, tuple] = {}        # slot -> (process, student, out file, t0)
+    grace = 60.0
+    t_batch = time.monotonic()
 
-    def done(res: Submission) -> None:
+    def finish(res: Submission, student: str) -> None:
+        res.student = student
+        _, res.submitted_at, res.file = raw[student]
+        try:
+            _store([res], release, course, limits)
+        except Exception as err:  # noqa: BLE001 - logged; the batch goes on
+            log(f"{student}: could not store the result ({type(err).__name__}: {err})")
         total = sum(s.score or 0 for s in res.scores.values())
         auto_max = sum(s.points for s in res.scores.values() if s.auto)
-        log(f"{res.student}: {total:g} of {auto_max:g} auto-graded points "
-            f"({res.elapsed_s:.0f} s)")
+        note = f" [{GRADER_ERROR}: {res.grader_error}]" if res.grader_error else ""
+        log(f"{student}: {total:g} of {auto_max:g} auto-graded points "
+            f"({res.elapsed_s:.0f} s){note}")
         results.append(res)
 
-    def stop(res: Submission, touched: list[str]) -> None:
-        for s in res.scores.values():
-            s.score, s.messages = 0.0, [f"changed files outside its copy: {touched[:3]}"]
-        results.append(res)
-        _store(results, release, course)
-        raise GradeError(f"{res.student}.ipynb changed {len(touched)} file(s) outside its "
-                         f"copy (e.g. {touched[0]}); it scored 0 and grading stopped: "
-                         "reinstall the environment (make clean setup) before grading the "
-                         "rest")
-
-    if jobs == 1:
-        for student, data in raw.items():
-            res = _grade_file(student, data, release, timeout_cell, course, bwrap)
-            touched = [] if bwrap else changed(before, _prints(watch, full=True))
-            if touched:
-                stop(res, touched)
-            done(res)
-    else:
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init) as pool:
-            futures = {student: pool.submit(_grade_file, student, data, release,
-                                            timeout_cell, course, bwrap)
-                       for student, data in raw.items()}
-            for student in raw:
-                done(futures[student].result())
-    touched = changed(before, _prints(watch, full=False)) if bwrap else []
-    if touched:      # cannot happen in bubblewrap: say so loudly if it does
-        raise GradeError(f"files outside the submissions' copies changed during the batch "
-                         f"(e.g. {touched[0]}); the grades were not stored")
-    _store(results, release, course)
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                slot = next(k for k in range(jobs) if k not in running)
+                student, (data, _, _) = pending.pop(0)
+                out = str(tmp / f"{slot}-{uuid.uuid4().hex}.pickle")
+                seeds = _seeds_of(course, chapter, student) if reuse_seeds else None
+                proc = ctx.Process(target=_child, args=(student, data, release, limits,
+                                                        course, bwrap, slot, seeds, out))
+                proc.start()
+                running[slot] = (proc, student, out, time.monotonic())
+            ready = multiprocessing.connection.wait(
+                [p.sentinel for p, *_ in running.values()], timeout=1.0)
+            for slot, (proc, student, out, t0) in list(running.items()):
+                late = time.monotonic() - t0 > limits.deadline + grace
+                if proc.sentinel not in ready and not late:
+                    continue
+                if late and proc.is_alive():
+                    _kill(proc)
+                proc.join(5)
+                del running[slot]
+                kill_tree(None, {p.pid for p, *_ in running.values()})
+                res = None
+                try:
+                    with open(out, "rb") as f:
+                        res = pickle.load(f)
+                except Exception:  # noqa: BLE001 - no result: the process died
+                    why = (f"its grading did not end {grace:g} s after the deadline and was "
+                           "stopped" if late else
+                           f"its grading process ended with exit code {proc.exitcode}")
+                    res = _failed(student, release, f"{GRADER_ERROR} ({why}); 0 points: "
+                                  "ask your instructor to look at it")
+                    res.grader_error = why
+                    res.elapsed_s = time.monotonic() - t0
+                finally:
+                    Path(out).unlink(missing_ok=True)
+                if not bwrap:
+                    touched = changed(before, _prints(watch, full=True))
+                    if touched:
+                        for s in res.scores.values():
+                            s.score, s.messages = 0.0, [
+                                f"changed files outside its copy: {touched[:3]}"]
+                        finish(res, student)
+                        raise ToolError(
+                            f"{student}.ipynb changed {len(touched)} file(s) outside its "
+                            f"copy (e.g. {touched[0]}); it scored 0 and grading stopped: "
+                            "reinstall the environment (make clean setup) before grading "
+                            "the rest")
+                finish(res, student)
+    finally:
+        for proc, *_ in running.values():
+            _kill(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+    log(f"{len(results)} submissions graded in {time.monotonic() - t_batch:.0f} s "
+        f"({limits.describe()})")
     return results
 
 
-def _store(results: list[Submission], release: NotebookNode, course: Path) -> None:
-    """Write the scores into nbgrader's gradebook and the autograded notebooks."""
+def _kill(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        proc.kill()
+    except OSError:
+        pass
+    proc.join(5)
+
+
+def _set_due(course: Path, chapter: str, due: str) -> None:
+    """Record the deadline (``YYYY-MM-DD HH:MM``, UTC) as the assignment's due date."""
+    import datetime as dt
+
+    from nbgrader.api import Gradebook
+
+    when = dt.datetime.fromisoformat(due)
+    with Gradebook(f"sqlite:///{(course / 'gradebook.db').resolve()}") as gb:
+        gb.update_or_create_assignment(chapter, duedate=when)
+
+
+def _store(results: list[Submission], release: NotebookNode, course: Path,
+           limits: Limits | None = None) -> None:
+    """Write the scores into nbgrader's gradebook, the autograded notebooks and each
+    submission's ``record.json`` (its scores, messages, seeds, times, limits)."""
+    import datetime as dt
+
     from nbgrader.api import Gradebook
 
     chapter = release.metadata[META]["chapter"]
@@ -446,7 +757,10 @@ def _store(results: list[Submission], release: NotebookNode, course: Path) -> No
         warnings.filterwarnings("ignore", message=".*not in session.*")
         for res in results:
             gb.update_or_create_student(res.student)
-            gb.update_or_create_submission(chapter, res.student)
+            when = (dt.datetime.fromisoformat(res.submitted_at) if res.submitted_at
+                    else None)
+            sub = gb.update_or_create_submission(chapter, res.student, timestamp=when)
+            late = float(sub.total_seconds_late or 0)
             for label, s in res.scores.items():
                 grade = gb.find_grade(label, chapter, chapter, res.student)
                 grade.auto_score = s.score if s.auto else None
@@ -456,72 +770,167 @@ def _store(results: list[Submission], release: NotebookNode, course: Path) -> No
             gb.db.commit()
             folder = course / "autograded" / res.student / chapter
             folder.mkdir(parents=True, exist_ok=True)
-            nb = res.notebook if res.notebook is not None else release
+            nb = res.notebook if res.notebook is not None else _failed_notebook(release, res)
             nbformat.write(nb, folder / f"{chapter}.ipynb")
-            (folder / "timestamp.txt").write_text(time.strftime("%Y-%m-%d %H:%M:%S UTC",
-                                                                time.gmtime()))
+            (folder / "timestamp.txt").write_text(res.submitted_at or time.strftime(
+                "%Y-%m-%d %H:%M:%S", time.gmtime()))
             (folder / "problems.txt").write_text("\n".join(res.problems) + "\n")
+            record = {
+                "student": res.student, "chapter": chapter, "file": res.file,
+                "submitted_at": res.submitted_at, "seconds_late": late,
+                "graded_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                "elapsed_s": round(res.elapsed_s, 1), "grader_error": res.grader_error,
+                "limits": dataclasses.asdict(limits) if limits else None,
+                "problems": res.problems,
+                "exercises": {label: {"points": s.points, "auto": s.auto, "score": s.score,
+                                      "messages": s.messages,
+                                      **({"seed": res.seeds[label]} if label in res.seeds
+                                         else {})}
+                              for label, s in res.scores.items()}}
+            (folder / "record.json").write_text(json.dumps(record, indent=1))
+
+
+def _failed_notebook(release: NotebookNode, res: Submission) -> NotebookNode:
+    """The release with the reason it scored 0 (what feedback shows for a submission
+    that could not be read or graded)."""
+    nb = copy.deepcopy(release)
+    _annotate(nb, res.scores, res.problems)
+    return nb
 
 
 def feedback(chapter: str | None = None, course: Path = COURSE) -> list[Path]:
     """nbgrader's HTML feedback, one file per autograded student (every chapter that has
-    autograded submissions if ``chapter`` is None)."""
+    autograded submissions if ``chapter`` is None), with a banner on top when exercises
+    still wait for hand grading."""
     chapters = [chapter] if chapter else sorted(
         {p.parent.name for p in (course / "autograded").glob("*/*/timestamp.txt")})
     if not chapters:
-        raise GradeError(f"nothing autograded in {course}: run `make autograde` first")
+        raise ToolError(f"nothing autograded in {course}: run `make autograde` first")
     for ch in chapters:
         nbgrader(course, "generate_feedback", ch, "--force")
-    return sorted(p for ch in chapters for p in (course / "feedback").glob(f"*/{ch}/*.html"))
+    pages = sorted(p for ch in chapters for p in (course / "feedback").glob(f"*/{ch}/*.html"))
+    waiting = _pending(course)
+    for page in pages:
+        labels = waiting.get((page.parent.parent.name, page.parent.name), [])
+        if labels:
+            html = page.read_text(encoding="utf-8")
+            banner = ('<div style="border:2px solid #E69F00;padding:0.6em;margin:0.6em">'
+                      "<strong>Pending hand grading:</strong> "
+                      f"{', '.join(labels)}. Their scores read 0 until your instructor "
+                      "has graded them; the total is not final.</div>")
+            html = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + banner, html, count=1)
+            page.write_text(html, encoding="utf-8")
+    return pages
 
 
-def gradebook_csv(out: Path, course: Path = COURSE) -> int:
+def _pending(course: Path) -> dict[tuple[str, str], list[str]]:
+    """(student, chapter) -> the hand-graded exercises that wait for a human."""
+    from nbgrader.api import Gradebook
+
+    out: dict[tuple[str, str], list[str]] = {}
+    with Gradebook(f"sqlite:///{(course / 'gradebook.db').resolve()}") as gb:
+        for student in gb.students:
+            for sub in student.submissions:
+                for nb in sub.notebooks:
+                    for grade in nb.grades:
+                        if grade.manual_score is None and grade.auto_score is None:
+                            out.setdefault((student.id, sub.assignment.name), []).append(
+                                grade.name)
+    return out
+
+
+def gradebook_csv(out: Path, course: Path = COURSE, roster: Path | None = None) -> int:
     """``gradebook.csv``: one row per student, one column of points per exercise, the total.
 
-    Read from nbgrader's gradebook, so hand grades entered in formgrader are included; an
-    exercise that still waits for a human is empty. Returns the number of rows.
+    Read from nbgrader's gradebook, so hand grades entered in formgrader are included. An
+    exercise that waits for a human reads ``pending``; ``status`` says ``graded``,
+    ``pending hand grading``, ``grader error`` or ``not submitted`` (a student of the
+    ``roster``, a CSV with a ``student_id`` column or one id per line, with no
+    submission; its points are 0); ``submitted_at`` and ``seconds_late`` (against the due
+    date of ``--due``) come from the submission. Returns the number of rows.
     """
     from nbgrader.api import Gradebook
 
     rows, columns = [], []
+    errors = {p.parent.parent.name: json.loads(p.read_text()).get("grader_error")
+              for p in (course / "autograded").glob("*/*/record.json")}
     with Gradebook(f"sqlite:///{(course / 'gradebook.db').resolve()}") as gb:
         for assignment in gb.assignments:
             for nb in assignment.notebooks:
                 columns += [gc.name for gc in nb.grade_cells]
         for student in gb.students:
             row = {"student_id": student.id}
-            total, waiting = 0.0, 0
+            total, waiting, stamps, late = 0.0, 0, [], 0.0
             for sub in student.submissions:
+                if sub.timestamp:
+                    stamps.append(sub.timestamp.isoformat(sep=" "))
+                late += float(sub.total_seconds_late or 0)
                 for nb in sub.notebooks:
                     for grade in nb.grades:
                         value = (grade.manual_score if grade.manual_score is not None
                                  else grade.auto_score)
                         if value is None:
-                            row[grade.name] = ""
+                            row[grade.name] = "pending"
                             waiting += 1
                         else:
                             row[grade.name] = f"{value:g}"
                             total += value
+            if not student.submissions:
+                continue
             row["total"] = f"{total:g}"
             row["waiting_for_hand_grading"] = str(waiting)
+            row["status"] = (GRADER_ERROR if errors.get(student.id) else
+                             "pending hand grading" if waiting else "graded")
+            row["submitted_at"] = max(stamps) if stamps else ""
+            row["seconds_late"] = f"{late:g}"
             rows.append(row)
+    if roster is not None:
+        listed = _roster(roster)
+        have = {r["student_id"] for r in rows}
+        for sid in listed:
+            if sid not in have:
+                rows.append({"student_id": sid, **{c: "0" for c in columns}, "total": "0",
+                             "waiting_for_hand_grading": "0", "status": "not submitted",
+                             "submitted_at": "", "seconds_late": ""})
+        for row in rows:
+            if row["student_id"] not in listed and row["status"] != "not submitted":
+                row["status"] += " (not on the roster)"
     with open(out, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, ["student_id", *columns, "total", "waiting_for_hand_grading"])
+        writer = csv.DictWriter(f, ["student_id", *columns, "total",
+                                    "waiting_for_hand_grading", "status", "submitted_at",
+                                    "seconds_late"])
         writer.writeheader()
         writer.writerows(rows)
     return len(rows)
+
+
+def _roster(path: Path) -> list[str]:
+    """Student ids of a roster: a CSV with a ``student_id`` (or ``id``) column, or one id
+    per line."""
+    text = Path(path).read_text(encoding="utf-8-sig")
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return []
+    head = [h.strip().lower() for h in next(csv.reader([lines[0]]))]
+    for key in ("student_id", "id", "sis user id", "username", "login_id"):
+        if key in head:
+            k = head.index(key)
+            return [r[k].strip() for r in csv.reader(lines[1:]) if len(r) > k and r[k].strip()]
+    return [line.split(",")[0].strip() for line in lines]
 
 
 def check(path: Path, timeout_cell: float = 30) -> Submission:
     """The student's "check my work": the visible checks' inputs and messages, no hidden
     inputs, no gradebook."""
     sub = nbformat.read(path, as_version=4)
-    chapter = (sub.metadata.get(META) or {}).get("chapter") or Path(path).stem
+    chapter = ((sub.metadata.get(META) or sub.metadata.get("dropout_lib") or {})
+               .get("chapter") or Path(path).stem)
     book = ROOT / "book" / f"{chapter}.ipynb"
     if not book.is_file():
-        raise GradeError(f"{path} does not say which chapter it is (metadata.{META}.chapter)")
+        raise ToolError(f"{path} does not say which chapter it is (metadata.{META}.chapter)")
     release, _ = source_notebook(book)
-    return grade_notebook(sub, release, hidden=False, timeout_cell=timeout_cell)
+    return grade_notebook(sub, release, hidden=False,
+                          limits=Limits.from_env(cell=timeout_cell))
 
 
 def _print(res: Submission) -> None:
@@ -543,37 +952,55 @@ def main(argv: list[str] | None = None) -> int:
     a = sub.add_parser("autograde")
     a.add_argument("chapter")
     a.add_argument("submissions", type=Path)
-    a.add_argument("--timeout-cell", type=float, default=30)
+    a.add_argument("--timeout-cell", type=float, default=None,
+                   help="seconds per cell or call (default 30)")
+    for f in dataclasses.fields(Limits):
+        if f.name != "cell":
+            a.add_argument(f"--{f.name.replace('_', '-')}", type=float, default=None,
+                           help=f"limit per submission (default {f.default}; "
+                           "see courseware/limits.py)")
     a.add_argument("--watch", type=Path, action="append", default=[],
                    help="a further folder that no submission may change (repeatable)")
     a.add_argument("--jobs", type=int, default=None,
                    help="submissions graded at a time with bubblewrap (default 2)")
+    a.add_argument("--unsafe-no-sandbox", action="store_true",
+                   help="grade without bubblewrap, as this user (see the guide)")
+    a.add_argument("--names", default=None,
+                   help="regular expression with a student_id group for the file names")
+    a.add_argument("--due", default=None, help="deadline 'YYYY-MM-DD HH:MM' (UTC): late flag")
+    a.add_argument("--reuse-seeds", action="store_true",
+                   help="judge each student on the hidden inputs of its last grading")
     f = sub.add_parser("feedback")
     f.add_argument("chapter", nargs="?")
     g = sub.add_parser("gradebook")
     g.add_argument("--out", type=Path, default=Path("gradebook.csv"))
+    g.add_argument("--roster", type=Path, default=None)
     c = sub.add_parser("check")
     c.add_argument("notebook", type=Path)
     args = parser.parse_args(argv)
     try:
         if args.command == "autograde":
-            t0 = time.monotonic()
-            results = autograde(args.chapter, args.submissions, args.course,
-                                timeout_cell=args.timeout_cell, watch=args.watch,
-                                jobs=args.jobs)
-            print(f"{len(results)} submissions graded in {time.monotonic() - t0:.0f} s into "
-                  f"{args.course}/gradebook.db")
+            given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Limits)
+                     if f.name != "cell" and getattr(args, f.name) is not None}
+            given = {k: (float(v) if k == "deadline" else int(v)) for k, v in given.items()}
+            limits = Limits.from_env(cell=args.timeout_cell, **given)
+            autograde(args.chapter, args.submissions, args.course, limits=limits,
+                      watch=args.watch, jobs=args.jobs, unsafe=args.unsafe_no_sandbox,
+                      pattern=args.names, due=args.due, reuse_seeds=args.reuse_seeds)
         elif args.command == "feedback":
             for p in feedback(args.chapter, args.course):
                 print(p)
         elif args.command == "gradebook":
-            n = gradebook_csv(args.out, args.course)
+            n = gradebook_csv(args.out, args.course, args.roster)
             print(f"{args.out}: {n} students")
         else:
             become_subreaper()
             _print(check(args.notebook))
-    except GradeError as err:
+    except ToolError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001 - never a traceback: say what went wrong
+        print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
     return 0
 

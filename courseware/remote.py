@@ -12,10 +12,12 @@ grader's process (:mod:`courseware.judge`). Each call
 3. reads the answer: a JSON document with the result (arrays loaded with
    ``allow_pickle=False``; a tuple or list element by element; any other object kept in
    the kernel and returned as a reference with its type's name), or the name of the
-   exception raised; whether NumPy's global random state moved; and what the call did
-   to its arguments (arrays changed in place, a network's parameters, the forward passes
-   a recording network saw), which is applied to the grader's copies so that the check
-   sees the same side effects as in the visible check.
+   exception raised; NumPy's global random state after the call (the grader seeded it
+   just before with a number it drew, and compares the state itself); and what the
+   call left in its arguments (every array argument as it is after the call, compared
+   here with the grader's own copy; a network's parameters, the forward passes a
+   recording network saw), applied to the grader's copies so that the check sees the
+   same side effects as in the visible check.
 
 Nothing the kernel sends back is a verdict: it is data that the check, in the grader's
 process, judges like the result of a local call.
@@ -27,6 +29,7 @@ import builtins
 import io
 import json
 import os
+import secrets
 import select
 import time
 import uuid
@@ -151,24 +154,23 @@ def __courseware_call(name, request_path, answer_path):
     else:
         args = [decode(a) for a in request["args"]]
         kwargs = {k: decode(a) for k, a in request["kwargs"].items()}
-        arrays = {i: a.copy() for i, a in enumerate(args) if isinstance(a, numpy.ndarray)}
+        arrays = {i: None for i, a in enumerate(args) if isinstance(a, numpy.ndarray)}
         nets = {i: {k: p.copy() for k, p in a.params.items()}
                 for i, a in enumerate(args) if isinstance(request["args"][i], dict)
                 and "__mlp__" in request["args"][i]}
-        before = numpy.random.get_state()
+        # NumPy's global generator itself (numpy.random.seed and get_state are only
+        # names for its methods, which student code may replace)
+        glob = numpy.random.mtrand._rand
+        glob.seed(request["global_seed"])
         try:
             answer = {"value": encode(fn(*args, **kwargs), True)}
         except BaseException as err:
             answer = {"raised": type(err).__name__, "message": str(err)[:500]}
-        after = numpy.random.get_state()
-        answer["used_global"] = not (before[0] == after[0]
-                                     and numpy.array_equal(before[1], after[1])
-                                     and tuple(before[2:]) == tuple(after[2:]))
+        state = glob.get_state()
+        answer["global_state"] = [npy(numpy.asarray(state[1])), int(state[2])]
         back = {}
         for i, old in arrays.items():
-            new = args[i]
-            if new.shape != old.shape or not numpy.array_equal(new, old):
-                back[str(i)] = {"npy": npy(new)}
+            back[str(i)] = {"npy": npy(args[i])}
         for i, old in nets.items():
             net = args[i]
             changed = {k: npy(numpy.asarray(p)) for k, p in net.params.items()
@@ -214,10 +216,11 @@ class _Channel:
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
         tag = uuid.uuid4().hex
-        folder = sandbox.dir / "home"
+        folder = sandbox.work
         self.paths = (folder / f".calls-{tag}", folder / f".done-{tag}")
         for path in self.paths:
             os.mkfifo(path, 0o600)
+            sandbox.give(path)
         # read-write opens never block, whether or not the kernel has opened its ends
         self.req = os.open(self.paths[0], os.O_RDWR)
         self.ans = os.open(self.paths[1], os.O_RDWR | os.O_NONBLOCK)
@@ -232,12 +235,18 @@ class _Channel:
         return self.sandbox.restarts == self.restarts and self.sandbox.client is not None
 
     def call(self, line: str, timeout: float) -> str:
-        """Send one call; ``"ok"``, or ``"timeout"``/``"dead"`` (the kernel was restarted)."""
+        """Send one call; ``"ok"``, ``"timeout"``/``"dead"`` (the kernel was restarted) or
+        ``"deadline"`` (the submission's deadline came first)."""
+        if self.sandbox.left() <= 0:
+            return "deadline"
         os.write(self.req, (line + "\n").encode())
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + min(timeout, self.sandbox.left())
         while b"\n" not in self.buffer:
             left = deadline - time.monotonic()
             if left <= 0:
+                if self.sandbox.left() <= 0.5:
+                    self.sandbox.stop()
+                    return "deadline"
                 self.sandbox.restart()
                 return "timeout"
             ready, _, _ = select.select([self.ans], [], [], min(left, 0.5))
@@ -245,13 +254,13 @@ class _Channel:
                 self.buffer += os.read(self.ans, 4096)
             elif not self.sandbox.kernel_alive():
                 self.sandbox.restart()
-                return "dead"
+                return "dead" if self.sandbox.left() > 0 else "deadline"
         _, self.buffer = self.buffer.split(b"\n", 1)
         return "ok"
 
     def close(self) -> None:
         try:
-            if self.alive:
+            if self.alive and self.sandbox.left() > 0:
                 os.write(self.req, b"stop\n")
                 from jupyter_core.utils import run_sync
 
@@ -340,9 +349,12 @@ def _write_back(args: tuple, back: Any) -> None:
         if not isinstance(change, dict):
             raise KernelGone("the answer was not understood")
         if isinstance(target, np.ndarray) and "npy" in change:
+            # the array as the call left it; compared here with the grader's own copy
             new = _load(change["npy"])
             if new.shape == target.shape:
-                target[...] = new
+                if not (new.dtype == target.dtype and np.array_equal(
+                        new, target, equal_nan=target.dtype.kind in "fc")):
+                    target[...] = new
             else:   # the shape changed (resize): make the difference visible to the check
                 target[...] = np.nan if target.dtype.kind == "f" else 0
         elif isinstance(target, MLP):
@@ -374,6 +386,9 @@ class RemoteFunction:
         self.name = name
         self.__name__ = name
         self.calls = 0
+        #: (arguments as they were before the call, keyword arguments, result) of every
+        #: call that returned (for :func:`courseware.libmatch.matches_library`)
+        self.record: list[tuple[tuple, dict, Any]] = []
 
     def exists(self) -> bool:
         """Whether the kernel's namespace has the function (without calling it)."""
@@ -392,9 +407,12 @@ class RemoteFunction:
         path = self.sandbox.work / f".answer-{tag}.json"
         req = self.sandbox.work / f".request-{tag}.json"
         req.write_text(json.dumps(request), encoding="utf-8")
+        self.sandbox.give(req)
         channel = getattr(self.sandbox, "channel", None)
         try:
-            if channel is not None and channel.alive:
+            if self.sandbox.left() <= 0 or self.sandbox.client is None:
+                text, status = "", "deadline"
+            elif channel is not None and channel.alive:
                 text = ""
                 status = channel.call(json.dumps([self.name, str(req), str(path)]),
                                       self.sandbox.timeout_cell)
@@ -405,34 +423,106 @@ class RemoteFunction:
                 status, text = self.sandbox.run(snippet)
         finally:
             req.unlink(missing_ok=True)
+        if status == "deadline":
+            raise KernelGone(deadline_message(self.sandbox))
         if status == "timeout":
             raise KernelGone(f"timed out after {self.sandbox.timeout_cell:g} s "
                              "(an infinite loop?); the kernel was restarted")
         if status == "dead":
-            raise KernelGone("the kernel died while running it; it was restarted")
+            raise KernelGone("the kernel died while running it (killed, or past a limit: "
+                             f"{self.sandbox.limits.describe()}); it was restarted")
         try:
             if path.stat().st_size > ANSWER_LIMIT:
                 raise KernelGone(f"its answer is larger than {ANSWER_LIMIT // 2**20} MB")
             answer = json.loads(path.read_text(encoding="utf-8"))
+        except KernelGone:
+            raise
         except (OSError, ValueError):
             raise KernelGone(f"no answer came back ({text or status})") from None
+        except Exception as err:  # noqa: BLE001 - e.g. RecursionError on nested brackets
+            raise KernelGone(f"the answer was not understood ({type(err).__name__})") \
+                from None
         finally:
             path.unlink(missing_ok=True)
+            _check_disk(self.sandbox)
         if not isinstance(answer, dict):
             raise KernelGone("the answer was not understood")
         return answer
 
     def __call__(self, *args, **kwargs):
+        seed = secrets.randbits(32)
+        before = _copy(args), _copy(kwargs)
         answer = self._ask({"args": [_encode(a) for a in args],
-                            "kwargs": {k: _encode(v) for k, v in kwargs.items()}})
+                            "kwargs": {k: _encode(v) for k, v in kwargs.items()},
+                            "global_seed": seed})
         if answer.get("missing"):
             raise NameError(f"name '{self.name}' is not defined")
-        if answer.get("used_global"):
+        try:
+            moved = _moved(answer.get("global_state"), seed)
+        except Exception:  # noqa: BLE001 - anything malformed: it moved
+            moved = True
+        if moved:
             np.random.random()   # the checks compare NumPy's global state before and after
         if "raised" in answer:
-            raise _error_class(str(answer["raised"]))(str(answer.get("message", "")))
-        _write_back(args, answer.get("back", {}))
-        return _decode(answer.get("value"))
+            from .limits import explain
+
+            name, message = str(answer["raised"])[:80], str(answer.get("message", ""))
+            raise _error_class(name)(explain(f"{name}: {message}", self.sandbox.limits)
+                                     [len(name) + 2:])
+        try:
+            _write_back(args, answer.get("back", {}))
+            value = _decode(answer.get("value"))
+        except KernelGone:
+            raise
+        except Exception as err:  # noqa: BLE001 - malformed data is the kernel's fault
+            raise KernelGone(f"the answer was not understood ({type(err).__name__})") \
+                from None
+        self.record.append((before[0], before[1], value))
+        return value
+
+
+def deadline_message(sandbox: Sandbox) -> str:
+    return (f"the submission's time limit of {sandbox.limits.deadline:g} s (running and "
+            "judging it) was reached")
+
+
+def _check_disk(sandbox: Sandbox) -> None:
+    """The exchange folder is the one place outside its /tmp the kernel can write: more
+    than the /tmp limit there is emptied and reported as that limit."""
+    try:
+        used = sandbox.io_bytes()
+    except OSError:
+        return
+    if used > sandbox.limits.tmp * 2**20:
+        for entry in os.scandir(sandbox.work):
+            if entry.is_file(follow_symlinks=False) and not entry.name.startswith(".kernel-"):
+                try:
+                    os.unlink(entry.path)
+                except OSError:
+                    pass
+        raise KernelGone(f"it wrote {used / 2**20:.0f} MiB into its folder, past the /tmp "
+                         f"limit of {sandbox.limits.tmp} MiB")
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of a call's arguments as they were before the call."""
+    import copy
+
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # noqa: BLE001 - a reference to a kernel object: kept as it is
+        return value
+
+
+def _moved(state: Any, seed: int) -> bool:
+    """Whether NumPy's global generator, seeded by the grader with ``seed`` just before
+    the call, is anywhere else after it (compared here, not in the kernel)."""
+    expected = np.random.RandomState(seed).get_state()
+    try:
+        key, pos = state
+        return not (np.array_equal(_load(key), expected[1]) and int(pos) == expected[2])
+    except (TypeError, ValueError, KernelGone):
+        return True
 
 
 def forget_references(sandbox: Sandbox) -> None:

@@ -1,36 +1,38 @@
-"""One submission's kernel: a fresh copy, a small environment, limits, and nothing left behind.
+"""One submission's kernel: a fresh folder, a small environment, limits, nothing left behind.
 
 :class:`Sandbox` is what :mod:`courseware.judge` runs a student's code in. For each
 submission it
 
-- makes a fresh temporary folder (the kernel's working directory, ``HOME``, ``TMPDIR``,
-  IPython's and matplotlib's folders) and deletes it afterwards;
+- makes a fresh temporary folder and deletes it afterwards;
 - starts the ``dropout-book`` kernel (whose kernelspec adds the numeric pins) with an
-  environment reduced to :data:`ENV_ALLOW` plus those folders: none of the instructor's
-  variables (tokens, paths, ``DROPOUT_LIB_GRADE_LOG``) reach the student's code;
+  environment reduced to :data:`ENV_ALLOW` plus its own folders: none of the
+  instructor's variables (tokens, paths) reach the student's code;
+- applies the submission's :class:`~courseware.limits.Limits` to the kernel (memory,
+  CPU time, file size, processes; :mod:`courseware.limits` is put in front of its
+  command), and one wall-clock *deadline* to everything it runs: a cell or a call gets
+  at most the time left until the deadline, and after it nothing runs ("deadline");
 - runs cells with a time limit each and drops output beyond a size limit per cell;
 - ends the kernel's whole process group and session afterwards and, because the grader
   process makes itself a *child subreaper* (Linux ``prctl``), also every process the
-  student's code detached from it (double fork, ``setsid``): orphans are re-parented to
-  the grader, which kills them;
-- fingerprints the folders a later kernel or the grader imports from (the kernel's
-  ``sys.path``, the repository's packages, the kernelspec) before and after, and reports
-  any file created, changed or deleted there (:func:`fingerprint`).
+  student's code detached from it (double fork, ``setsid``).
 
 With bubblewrap (``bwrap``, Debian's ``bubblewrap`` package; ``tools/ensure_bwrap.sh``)
-the kernel runs inside it (:func:`bwrap_args`): a read-only view of the system, the
-submission's folder as the only writable place, a private ``/tmp``, no network (the
-kernel talks to the grader over Unix sockets in its folder), its own process and user
-namespaces (``--unshare-all``), no capabilities, ``--die-with-parent``, and the book's
-solutions (``book/*.ipynb``), the course folder (``nbgrader/``: sources, gradebook) and
-the instructor's home not visible. A write outside the copy is then *prevented*.
+the kernel runs inside it (:func:`bwrap_args`), as an unprivileged user (when the grader
+runs as root, the user id :data:`UID_BASE` + the job's slot; otherwise the grader's own,
+never root), in a root file system built from nothing: read-only ``/usr``, ``/etc``,
+Python, the virtual environment and the two packages it imports (``courseware`` and
+``dropout_lib``); a private ``/tmp`` of limited size (its home and working folder); no
+network (it talks to the grader over Unix sockets in an exchange folder, the only
+place of the machine it can write to); its own process, user, IPC and host-name
+namespaces, no capabilities, ``--die-with-parent``. The repository's ``.git``,
+``book/``, ``_build``, other checkouts, the course folder (gradebook, collected
+submissions) and every home folder are simply not there.
 
-Without bubblewrap (or if it does not work here, e.g. in a container that forbids user
-namespaces) the kernel runs as the grader's user with the same environment and limits,
-and a one-line warning says so: the student's code can then read whatever that user can
-read (the book's solutions included) and write where that user can write. Such a write
-is *detected* (the submission is graded 0 and the batch stops) rather than prevented.
-Either way the verdicts do not depend on the kernel at all: see :mod:`courseware.judge`.
+Without bubblewrap the kernel runs as the grader's user and sees what that user sees;
+``make autograde`` refuses to grade that way unless told ``--unsafe-no-sandbox``. Then
+the folders a later kernel or the grader imports from are fingerprinted before and after
+(:func:`fingerprint`), and a change is *detected* rather than prevented. Either way the
+verdicts do not depend on the kernel's word: see :mod:`courseware.judge`.
 """
 from __future__ import annotations
 
@@ -50,12 +52,17 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 from .book import ROOT
 
-__all__ = ["ENV_ALLOW", "Sandbox", "become_subreaper", "bwrap_args", "bwrap_works",
-           "fingerprint"]
+from .limits import Limits
+
+__all__ = ["ENV_ALLOW", "UID_BASE", "Sandbox", "become_subreaper", "bwrap_args",
+           "bwrap_works", "fingerprint"]
 
 KERNEL_NAME = "dropout-book"
 #: The only variables of the grader's environment a kernel sees (besides its own folders).
 ENV_ALLOW = ("LANG", "LC_ALL", "TZ")
+#: When the grader runs as root, the kernel of job slot ``k`` runs as user ``UID_BASE + k``
+#: (no such user exists: it owns nothing but its own folders).
+UID_BASE = int(os.environ.get("COURSEWARE_UID_BASE", "64000"))
 _TIMEOUT_ENAME = "CoursewareCellTimeout"
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -66,8 +73,8 @@ _bwrap_state: dict[str, object] = {}
 
 
 def bwrap_works() -> bool:
-    """Whether bubblewrap is installed and can make a sandbox here (tried once, then
-    remembered; a one-line warning on stderr if not)."""
+    """Whether bubblewrap is installed and can make a sandbox here, as the kernel's
+    unprivileged user (tried once, then remembered; the reason is kept for messages)."""
     if "ok" not in _bwrap_state:
         exe = shutil.which(BWRAP) if BWRAP != "none" else None
         ok, why = False, "bwrap is not installed (tools/ensure_bwrap.sh installs it)"
@@ -75,56 +82,104 @@ def bwrap_works() -> bool:
             why = "COURSEWARE_BWRAP=none"
         if exe:
             try:
+                uid = UID_BASE if os.geteuid() == 0 else None
                 done = subprocess.run(
-                    [exe, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
-                     "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc", "true"],
-                    capture_output=True, text=True, timeout=20, check=False)
+                    [exe, *_namespaces(), "--die-with-parent", "--ro-bind", "/usr", "/usr",
+                     *_system_links(), *_tmpfs(1), "--dev", "/dev", "--proc", "/proc",
+                     *_bind_visible(),
+                     *Limits(memory=1024, cpu=20, file_size=16).launcher(uid), "true"],
+                    capture_output=True, text=True, timeout=20, check=False, cwd="/")
                 ok = done.returncode == 0
                 why = (done.stderr.strip().splitlines()
                        or [f"exit status {done.returncode}"])[-1]
             except (OSError, subprocess.SubprocessError) as err:
                 why = str(err)
         _bwrap_state.update(ok=ok, why=why, exe=exe)
-        if not ok:
-            print(f"warning: no bubblewrap sandbox ({why}): submissions run as this user, "
-                  "and writes outside their copy are only detected", file=sys.stderr)
     return bool(_bwrap_state["ok"])
 
 
-def _hidden_paths(course: Path | None) -> list[Path]:
-    """What a submission's kernel must not see: the chapters with their solutions and the
-    course folders (nbgrader's sources and gradebook)."""
-    hide = sorted((ROOT / "book").glob("*.ipynb"))
-    hide += sorted(p for p in {ROOT / "nbgrader", *([course] if course else [])}
-                   if p.exists())
-    return hide
+def bwrap_problem() -> str:
+    """Why :func:`bwrap_works` is False (empty if it is True)."""
+    return "" if bwrap_works() else str(_bwrap_state.get("why", ""))
 
 
-def bwrap_args(folder: Path, course: Path | None = None) -> list[str]:
-    """The bubblewrap command line that runs a kernel with ``folder`` as its only writable
-    place (see the module's docstring); the kernel's command follows it."""
-    home = Path(os.path.expanduser("~")).resolve()
-    args = [str(_bwrap_state.get("exe") or BWRAP), "--unshare-all", "--die-with-parent",
-            "--new-session", "--cap-drop", "ALL", "--ro-bind", "/", "/", "--dev", "/dev",
-            "--proc", "/proc"]
-    masked = [Path("/tmp").resolve()]
-    if home != Path("/") and home.is_dir():
-        masked.append(home)
-    for place in masked:
-        args += ["--tmpfs", str(place)]
-    # what the kernel needs from inside /tmp or the home, read-only: Python, the virtual
-    # environment and the repository (courseware and dropout_lib are editable installs)
-    need = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
-            Path(sys.executable).resolve().parent.parent, ROOT.resolve()}
-    for path in sorted(need):
-        if any(path.is_relative_to(place) and path != place for place in masked):
+def _namespaces() -> list[str]:
+    """As root, bubblewrap makes no user namespace (the kernel's user is switched inside,
+    by :mod:`courseware.limits`); as another user, it needs one."""
+    if os.geteuid() == 0:
+        return ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                "--unshare-cgroup-try"]
+    return ["--unshare-all", "--cap-drop", "ALL"]
+
+
+def _tmpfs(mib: int) -> list[str]:
+    """A private /tmp of ``mib`` MiB with the kernel's home and working folder."""
+    return ["--perms", "1777", "--size", str(mib * 2**20), "--tmpfs", "/tmp",
+            "--perms", "0777", "--dir", "/tmp/home", "--perms", "0777", "--dir", "/tmp/work"]
+
+
+def _system_links() -> list[str]:
+    """``/bin``, ``/lib``... as on the host: symbolic links into /usr, or read-only binds."""
+    args = []
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
-    for path in _hidden_paths(course):
-        path = path.resolve()
-        args += ["--tmpfs", str(path)] if path.is_dir() else \
-            ["--ro-bind", "/dev/null", str(path)]
-    folder = folder.resolve()
-    args += ["--bind", str(folder), str(folder), "--chdir", str(folder / "work"),
+    return args
+
+
+def visible_paths() -> list[Path]:
+    """What the kernel sees of the machine besides ``/usr``, ``/etc``, ``/dev``, its own
+    ``/proc`` and ``/tmp``: Python, the virtual environment, and the repository's two
+    packages (``courseware``, ``dropout_lib``) with ``_toc.yml`` (how courseware finds
+    them); read-only."""
+    need = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+            Path(sys.executable).resolve().parent.parent,
+            ROOT / "courseware", ROOT / "dropout_lib", ROOT / "_toc.yml"}
+    out = []
+    for path in sorted(need):
+        if any(path.is_relative_to(p) for p in (Path("/usr"), Path("/etc"))):
+            continue
+        out.append(path)
+    # a parent already in the list covers its children
+    return [p for p in out if not any(p != q and p.is_relative_to(q) for q in out)]
+
+
+def _bind_visible(rw: Path | None = None) -> list[str]:
+    """Read-only binds of :func:`visible_paths` (and a read-write one of ``rw``), their
+    parent folders made traversable (bubblewrap would create them private to root)."""
+    args, made = [], {Path("/"), Path("/tmp")}
+    for path in [*visible_paths(), *([rw] if rw else [])]:
+        for parent in reversed(path.parents):
+            if parent not in made:
+                made.add(parent)
+                args += ["--perms", "0755", "--dir", str(parent)]
+        args += ["--bind" if path == rw else "--ro-bind", str(path), str(path)]
+    return args
+
+
+def bwrap_args(folder: Path, course: Path | None = None, limits: Limits | None = None
+               ) -> list[str]:
+    """The bubblewrap command line that runs a kernel whose exchange folder is
+    ``folder / "io"`` (see the module's docstring); the kernel's command follows it.
+    ``course`` is hidden even if it lies inside a visible path."""
+    limits = limits or Limits()
+    args = [str(_bwrap_state.get("exe") or BWRAP), *_namespaces(), "--die-with-parent",
+            "--new-session", "--ro-bind", "/usr", "/usr", *_system_links(),
+            "--ro-bind", "/etc", "/etc", "--dev", "/dev", "--proc", "/proc",
+            *_tmpfs(limits.tmp)]
+    io = (folder / "io").resolve()
+    args += _bind_visible(io)
+    hide = [p.resolve() for p in ([course] if course else []) if p.exists()]
+    hide += [p for p in (ROOT / ".git", ROOT / "book", ROOT / "nbgrader", ROOT / "_build")
+             if p.exists()]
+    for path in hide:
+        if any(path.is_relative_to(v) for v in visible_paths()):
+            args += ["--tmpfs", str(path)] if path.is_dir() else \
+                ["--ro-bind", "/dev/null", str(path)]
+    args += ["--chdir", "/tmp/work",
              # the kernel's parent is bwrap's init (pid 1) in its own namespace: ipykernel
              # must not poll the grader's pid (--die-with-parent ends it with the grader)
              "--setenv", "JPY_PARENT_PID", "1", "--"]
@@ -274,21 +329,34 @@ class Sandbox:
     Parameters
     ----------
     timeout_cell : float
-        Seconds a cell (or one call of the student's function) may run.
+        Seconds a cell (or one call of the student's function) may run (``limits.cell``
+        if ``limits`` is given).
     output_limit : int
         Characters of output a cell may produce; the rest is dropped.
     bwrap : bool, optional
         Run the kernel inside bubblewrap; default: if :func:`bwrap_works`.
     course : Path, optional
-        A course folder the kernel must not see (besides the repository's ``nbgrader/``).
+        A course folder the kernel must not see.
+    limits : Limits, optional
+        The submission's limits (:mod:`courseware.limits`; default: its defaults).
+    deadline : float, optional
+        ``time.monotonic()`` after which nothing more runs (default: ``limits.deadline``
+        seconds after the sandbox starts).
+    slot : int
+        The job's slot (0, 1, ...): its kernel's user id is ``UID_BASE + slot``.
     """
 
-    def __init__(self, timeout_cell: float = 30, output_limit: int = 100_000, *,
-                 bwrap: bool | None = None, course: Path | None = None):
-        self.timeout_cell = timeout_cell
+    def __init__(self, timeout_cell: float | None = None, output_limit: int = 100_000, *,
+                 bwrap: bool | None = None, course: Path | None = None,
+                 limits: Limits | None = None, deadline: float | None = None,
+                 slot: int = 0):
+        self.limits = limits or Limits()
+        self.timeout_cell = timeout_cell if timeout_cell is not None else self.limits.cell
         self.output_limit = output_limit
         self.bwrap = bwrap_works() if bwrap is None else bwrap
         self.course = course
+        self.deadline = deadline
+        self.uid = UID_BASE + slot if self.bwrap and os.geteuid() == 0 else None
         self.dir: Path | None = None
         self.client: _Client | None = None
         self.restarts = 0
@@ -298,9 +366,12 @@ class Sandbox:
 
     # ------------------------------------------------------------------ life cycle
     def __enter__(self) -> Sandbox:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.limits.deadline
         self.dir = Path(tempfile.mkdtemp(prefix="courseware-sub-"))
-        for sub in ("home", "tmp", "work"):
+        for sub in ("io",) if self.bwrap else ("io", "home", "tmp", "work"):
             (self.dir / sub).mkdir()
+        self.give(self.dir / "io")
         self._known = _children()
         self.start()
         return self
@@ -318,16 +389,40 @@ class Sandbox:
 
     @property
     def work(self) -> Path:
+        """The exchange folder: requests and answers of :mod:`courseware.remote`."""
         assert self.dir is not None
-        return self.dir / "work"
+        return self.dir / "io"
+
+    def give(self, path: Path) -> None:
+        """Hand a file or folder the grader made to the kernel's user (root only)."""
+        if self.uid is not None:
+            os.chown(path, self.uid, self.uid)
+
+    def left(self) -> float:
+        """Seconds until the submission's deadline."""
+        return (self.deadline or float("inf")) - time.monotonic()
+
+    def io_bytes(self) -> int:
+        """Bytes in the exchange folder (the one place outside its /tmp it can write)."""
+        total = 0
+        for entry in os.scandir(self.work):
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue
+        return total
 
     def env(self) -> dict[str, str]:
         assert self.dir is not None
-        home = self.dir / "home"
+        if self.bwrap:
+            home, tmp = Path("/tmp/home"), Path("/tmp")
+        else:
+            home, tmp = self.dir / "home", self.dir / "tmp"
         env = {k: os.environ[k] for k in ENV_ALLOW if k in os.environ}
         env.update({
             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-            "HOME": str(home), "TMPDIR": str(self.dir / "tmp"),
+            "HOME": str(home), "TMPDIR": str(tmp), "USER": "student", "LOGNAME": "student",
             "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".mpl"),
             "JUPYTER_RUNTIME_DIR": str(home / ".runtime"), "MPLBACKEND": "Agg",
             "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
@@ -344,16 +439,22 @@ class Sandbox:
             resources={"metadata": {"path": str(self.work)}})
         self.client.output_limit = self.output_limit
         km = self.client.create_kernel_manager()
-        if self.bwrap:
-            # Unix sockets in the submission's folder: the kernel has no network
-            km.transport = "ipc"
-            km.ip = str(self.dir / "home" / f".kernel-{self.restarts}")
-            km.connection_file = str(self.dir / "home" / f".kernel-{self.restarts}.json")
-            prefix = bwrap_args(self.dir, self.course)
-            plain = km.format_kernel_cmd
-            km.format_kernel_cmd = lambda extra_arguments=None: prefix + plain(extra_arguments)
+        # Unix sockets in the exchange folder: in bubblewrap the kernel has no network
+        km.transport = "ipc"
+        km.ip = str(self.work / f".kernel-{self.restarts}")
+        km.connection_file = str(self.work / f".kernel-{self.restarts}.json")
+        prefix = self.limits.launcher(self.uid)
+        if self.bwrap:      # bubblewrap first; the limits and the user switch inside it
+            prefix = bwrap_args(self.dir, self.course, self.limits) + prefix
+        plain = km.format_kernel_cmd
+
+        def command(extra_arguments=None):
+            self.give(Path(km.connection_file))      # written just before this is called
+            return prefix + plain(extra_arguments)
+
+        km.format_kernel_cmd = command
         self.client.start_new_kernel(env=self.env(), stderr=subprocess.DEVNULL,
-                                     cwd=str(self.work))
+                                     cwd=str(self.work if self.bwrap else self.dir / "work"))
         self.client.start_new_kernel_client()
 
     def kernel_alive(self) -> bool:
@@ -382,36 +483,46 @@ class Sandbox:
     def restart(self) -> None:
         self.stop()
         self.restarts += 1
-        self.start()
+        if self.left() > 0:
+            self.start()
 
     # ------------------------------------------------------------------ running code
     def run(self, source: str, timeout: float | None = None) -> tuple[str, str]:
         """Run code: ``("ok", "")``, ``("error", "Name: value")``, ``("timeout", "")``,
-        ``("dead", "")`` or ``("output", "")`` (ran, but exceeded the output limit).
+        ``("dead", "")``, ``("output", "")`` (ran, but exceeded the output limit) or
+        ``("deadline", "")`` (the submission's deadline came first; nothing more runs).
 
         After ``"timeout"`` or ``"dead"`` the kernel has been restarted: the caller replays
         what it needs.
         """
-        assert self.client is not None
+        left = self.left()
+        if left <= 0 or self.client is None:
+            return "deadline", ""
+        limit = min(timeout or self.timeout_cell, left)
         cell = nbformat.v4.new_code_cell(source)
         self.client.nb.cells = [cell]
-        self.client.timeout = max(1, int(round(timeout or self.timeout_cell)))
+        self.client.timeout = max(1, int(round(limit)))
         self.client._used = 0
         self.client.overflow = False
         try:
             self.client.execute_cell(cell, 0)
         except CellExecutionError as err:
             if err.ename == _TIMEOUT_ENAME:
-                self.restart()
-                return "timeout", ""
+                return self._timed_out()
             value = (err.evalue or "").strip().splitlines()
             return "error", f"{err.ename}: {value[0]}" if value else err.ename
         except CellTimeoutError:
-            self.restart()
-            return "timeout", ""
+            return self._timed_out()
         except DeadKernelError:
             self.restart()
-            return "dead", ""
+            return ("dead", "") if self.left() > 0 else ("deadline", "")
         if self.client.overflow:
             return "output", ""
         return "ok", ""
+
+    def _timed_out(self) -> tuple[str, str]:
+        if self.left() <= 0.5:
+            self.stop()
+            return "deadline", ""
+        self.restart()
+        return "timeout", ""

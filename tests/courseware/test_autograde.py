@@ -195,7 +195,136 @@ def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | N
             return x @ (W * mask) / (1 - p_drop)
         """))
     out["mistakes"] = (nb, "ex-masks-dropconnect")
+
+    # ---- issue 25: crashing, stalling, hungry, reading, writing, library-calling students
+    nb = _honest(rel)       # 200,000 nested brackets: the grader's JSON parser recurses
+    _edit(nb, "ex-masks-draw-code", textwrap.dedent("""\
+        import json
+        def _deep(obj, f, *a, **k):
+            f.write("[" * 200000 + "]" * 200000)
+        json.dump = _deep
+        """) + DRAW)
+    out["nested-json"] = (nb, "ex-masks-draw")
+
+    nb = _honest(rel)       # right, but 4.5 s per call: past the submission's deadline
+    _edit(nb, "ex-masks-draw-code", "import time\n" + DRAW.replace(
+        "    return", "    time.sleep(4.5)\n    return"))
+    out["slow"] = (nb, "ex-masks-draw")
+
+    nb = _honest(rel)       # 3 GiB per call
+    _edit(nb, "ex-masks-draw-code", "import numpy as np\n" + DRAW.replace(
+        "    return", "    hog = np.ones(3 * 2**30 // 8)\n    return"))
+    out["memory"] = (nb, "ex-masks-draw")
+
+    nb = _honest(rel)       # fills its /tmp and its folder
+    _edit(nb, "ex-masks-draw-code", DRAW.replace("    return", textwrap.indent(
+        textwrap.dedent("""\
+            for i in range(8):
+                with open(f"/tmp/fill-{i}", "wb") as f:
+                    f.write(b"x" * 200 * 2**20)
+            """), "    ") + "    return"))
+    out["disk"] = (nb, "ex-masks-draw")
+
+    nb = _honest(rel)       # a fork bomb whose children stay
+    _edit(nb, "ex-masks-draw-code", textwrap.dedent(f"""\
+        import os, time
+        for _ in range(400):
+            try:
+                if os.fork() == 0:
+                    time.sleep(120)
+                    os._exit(0)
+            except OSError:
+                break
+        """) + WRONG_DRAW)
+    out["fork-bomb"] = (nb, "ex-masks-draw")
+
+    nb = _honest(rel)       # reads secrets, the repository's history, a classmate's work
+    _edit(nb, "ex-masks-draw-code", textwrap.dedent(f"""\
+        import os, subprocess
+        def _try(f):
+            try:
+                return bool(f())
+            except Exception:
+                return False
+        LEAK = [
+            _try(lambda: open("/etc/shadow").read()),
+            _try(lambda: subprocess.run(["git", "-C", {str(ROOT)!r}, "show",
+                                         "HEAD:book/01_masks.ipynb"], capture_output=True,
+                                        check=True).stdout),
+            _try(lambda: open("@SUBS@/s00b-honest.ipynb").read()),
+            _try(lambda: os.listdir({str(ROOT / "book")!r})),
+            _try(lambda: os.listdir({str(ROOT / ".git")!r})),
+            _try(lambda: os.getuid() == 0),
+        ]
+        def draw_mask(shape, p_drop, rng):
+            raise RuntimeError(f"LEAK{{LEAK}}")
+        """))
+    out["read-secrets"] = (nb, "ex-masks-draw")
+
+    nb = _honest(rel)       # appends to packages the next kernel and the grader import
+    _edit(nb, "ex-masks-draw-code", textwrap.dedent("""\
+        import os, traitlets, numpy
+        WROTE = []
+        for mod in (traitlets, numpy):
+            try:
+                with open(mod.__file__, "a") as f:
+                    f.write("\\nraise SystemExit('planted')\\n")
+                WROTE.append(True)
+            except OSError:
+                WROTE.append(False)
+        def draw_mask(shape, p_drop, rng):
+            raise RuntimeError(f"WROTE{WROTE}")
+        """))
+    out["site-packages"] = (nb, "ex-masks-draw")
+
+    nb = _honest(rel)       # the library's own function, its name built at run time
+    _edit(nb, "ex-masks-draw-code", textwrap.dedent("""\
+        from importlib import import_module
+        _lib = import_module("drop" + "out_lib")
+        def draw_mask(shape, p_drop, rng):
+            return getattr(_lib, "bernoulli" + "_mask")(shape, p_drop, rng)
+        """))
+    out["library"] = (nb, "ex-masks-draw")
+
+    nb = _honest(rel)       # changes W in place, and hides it from the kernel's comparison
+    _edit(nb, "ex-masks-dropconnect-code", DROPCONNECT.replace(
+        "    return np.einsum", "    out = np.einsum").rstrip("\n") + textwrap.dedent("""
+            W[...] = 0
+            return out
+        np.array_equal = lambda *a, **k: True
+        """))
+    out["inplace-hidden"] = (nb, "ex-masks-dropconnect")
+
+    nb = _honest(rel)       # NumPy's global generator, hidden by a forged get_state
+    _edit(nb, "ex-masks-draw-code", textwrap.dedent("""\
+        import numpy as np
+        _state = np.random.get_state()
+        np.random.get_state = lambda: _state
+        def draw_mask(shape, p_drop, rng):
+            np.random.seed(int(rng.integers(2**31)))
+            return np.random.random_sample(shape) < 1 - p_drop
+        """))
+    out["global-rng-hidden"] = (nb, "ex-masks-draw")
+
+    nb = _honest(rel)       # the assignment of another chapter
+    nb.metadata["courseware"]["chapter"] = "02_inverted_dropout"
+    out["wrong-chapter"] = (nb, "ex-masks-draw")
     return out
+
+
+def _old_student_edition():
+    """The student edition as `make student` wrote it before issue 25 (metadata
+    ``dropout_lib``, no nbgrader cells), with right answers."""
+    from courseware.student import student_notebook
+
+    nb, _ = student_notebook(nbformat.read(ROOT / "book" / f"{CH}.ipynb", 4), CH)
+    nb.metadata.pop("courseware", None)
+    nb.metadata["dropout_lib"] = {"edition": "student", "chapter": CH}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "NotImplementedError" in cell.source:
+            cell.source = DRAW if "def draw_mask" in cell.source else DROPCONNECT
+        cell.metadata.pop("nbgrader", None)
+    return nb
 
 
 def _marked(marker: str) -> set[int]:
@@ -224,11 +353,14 @@ def launch(tmp_path_factory, new_course) -> dict:
     marker = f"courseware-background-{uuid.uuid4().hex}"
     outside = tmp_path_factory.mktemp("outside")    # stands for /tmp or any shared folder
     attacks = _attacks(rel, marker, outside)
+    attacks["student-edition"] = (_old_student_edition(), "ex-masks-draw")
     order = []
     for i, (name, (nb, _)) in enumerate(attacks.items()):
         a, h = f"s{i:02d}a-{name}", f"s{i:02d}b-honest"
-        nbformat.write(nb, subs / f"{a}.ipynb")
-        nbformat.write(_honest(rel), subs / f"{h}.ipynb")
+        text = nbformat.writes(nb).replace("@SUBS@", str(subs))
+        (subs / f"{a}.ipynb").write_text(text, encoding="utf-8")
+        # the honest ones as an LMS downloads them (Canvas: login_userid_subid_file)
+        nbformat.write(_honest(rel), subs / f"{h}_4242_{i:04d}_{CH}.ipynb")
         order += [a, h]
     nbformat.write(rel, subs / "zz-unmodified.ipynb")
     (subs / "zz-not-a-notebook.ipynb").write_text("{not json")
@@ -244,7 +376,8 @@ def launch(tmp_path_factory, new_course) -> dict:
     watcher.start()
     proc = subprocess.Popen(
         [sys.executable, "-m", "courseware.autograde", "--course", str(course),
-         "autograde", CH, str(subs), "--timeout-cell", "5"],
+         "autograde", CH, str(subs), "--timeout-cell", "5", "--deadline", "25",
+         "--due", "2000-01-01 00:00"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     return {"course": course, "attacks": attacks, "order": order, "outside": outside,
             "marker": marker, "seen": seen, "subs": subs, "proc": proc,
@@ -284,7 +417,11 @@ def test_every_honest_submission_scores_full_marks(graded):
 
 @pytest.mark.parametrize("name", ["monkeypatch", "transformer", "metadata", "locked-edit",
                                   "grade-log", "deleted", "plant-module", "background",
-                                  "infinite-loop", "visible-only", "mistakes"])
+                                  "infinite-loop", "visible-only", "mistakes",
+                                  "nested-json", "slow", "memory", "disk", "fork-bomb",
+                                  "read-secrets", "site-packages", "library",
+                                  "inplace-hidden", "global-rng-hidden", "wrong-chapter",
+                                  "student-edition"])
 def test_each_attack_scores_zero_on_the_attacked_exercise(graded, name):
     _, label = graded["attacks"][name]
     student = next(s for s in graded["order"] if s.endswith(f"a-{name}"))
@@ -353,7 +490,11 @@ def test_unmodified_and_unreadable_submissions_score_zero(graded):
 
 def test_manual_exercises_wait_for_a_human(graded):
     row = graded["rows"]["s00b-honest"]
-    assert row["ex-masks-var"] == "" and row["waiting_for_hand_grading"] == "3"
+    assert row["ex-masks-var"] == "pending" and row["waiting_for_hand_grading"] == "3"
+    assert row["status"] == "pending hand grading"
+    notes = nbformat.read(graded["course"] / "autograded" / "s00b-honest" / CH / f"{CH}.ipynb",
+                          4).cells[0].source
+    assert "Pending hand grading" in notes and "ex-masks-var" in notes
 
 
 def test_check_my_work_uses_the_visible_inputs(graded):
@@ -423,9 +564,198 @@ def test_a_write_into_a_watched_folder_stops_the_batch(graded, tmp_path):
     nbformat.write(nb, subs / "mallory.ipynb")
     nbformat.write(_honest(rel), subs / "zed.ipynb")
     done = subprocess.run([sys.executable, "-m", "courseware.autograde", "--course",
-                           str(course), "autograde", CH, str(subs), "--watch", str(watched)],
+                           str(course), "autograde", CH, str(subs), "--watch", str(watched),
+                           "--unsafe-no-sandbox"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
                           env={**os.environ, "COURSEWARE_BWRAP": "none"})
     assert done.returncode == 2
     assert "mallory.ipynb changed 1 file(s) outside its copy" in done.stderr
     assert "zed" not in done.stdout
+
+
+# --------------------------------------------------------------------------- issue 25
+
+
+def _student(graded, name):
+    return next(s for s in graded["order"] if s.endswith(f"a-{name}"))
+
+
+def _record(graded, student):
+    import json
+
+    return json.loads((graded["course"] / "autograded" / student / CH / "record.json")
+                      .read_text())
+
+
+def test_the_batch_completes_with_a_row_and_a_log_line_per_submission(graded):
+    everyone = [*graded["order"], "zz-unmodified", "zz-not-a-notebook"]
+    assert set(graded["rows"]) == set(everyone)
+    for student in everyone:
+        assert f"{student}: " in graded["stdout"], student
+    assert "Traceback" not in graded["stdout"]
+
+
+def test_a_nested_answer_is_not_understood_and_stops_nothing(graded):
+    student = _student(graded, "nested-json")
+    assert "not understood (RecursionError)" in _verdict(graded, student, "ex-masks-draw")
+
+
+@pytest.mark.parametrize("name, limit", [("slow", "time limit of 25 s"),
+                                         ("memory", "memory limit of 2048 MiB"),
+                                         ("disk", "limit of")])
+def test_a_limit_hit_scores_zero_and_is_named(graded, name, limit):
+    student = _student(graded, name)
+    assert limit in _verdict(graded, student, "ex-masks-draw")
+    if name != "slow":          # the deadline covers the whole submission
+        assert graded["rows"][student]["ex-masks-dropconnect"] == "2"
+
+
+def test_the_kernel_sees_no_secret_no_history_no_classmate_and_is_not_root(graded):
+    assert "LEAK[False, False, False, False, False, False]" in _verdict(
+        graded, _student(graded, "read-secrets"), "ex-masks-draw")
+
+
+def test_packages_cannot_be_written(graded):
+    assert "WROTE[False, False]" in _verdict(graded, _student(graded, "site-packages"),
+                                            "ex-masks-draw")
+
+
+def test_the_librarys_own_function_scores_zero_by_name(graded):
+    student = _student(graded, "library")
+    assert "matches dropout_lib.bernoulli_mask" in _verdict(graded, student, "ex-masks-draw")
+    assert graded["rows"][student]["ex-masks-dropconnect"] == "2"
+
+
+def test_the_kernels_word_does_not_count(graded):
+    assert "in place" in _verdict(graded, _student(graded, "inplace-hidden"),
+                                  "ex-masks-dropconnect")
+    student = _student(graded, "global-rng-hidden")
+    assert "global random state" in _verdict(graded, student, "ex-masks-draw")
+    assert graded["rows"][student]["ex-masks-dropconnect"] == "2"
+
+
+def test_a_notebook_of_the_wrong_format_is_refused_by_name(graded):
+    problems = (graded["course"] / "autograded" / _student(graded, "student-edition") / CH
+                / "problems.txt").read_text()
+    assert "old student edition" in problems
+    problems = (graded["course"] / "autograded" / _student(graded, "wrong-chapter") / CH
+                / "problems.txt").read_text()
+    assert "chapter 02_inverted_dropout, not of 01_masks" in problems
+
+
+def test_lms_names_timestamps_and_the_late_flag(graded):
+    row = graded["rows"]["s00b-honest"]          # from s00b-honest_4242_0000_01_masks
+    assert row["submitted_at"] and float(row["seconds_late"]) > 0
+    record = _record(graded, "s00b-honest")
+    assert record["file"].startswith("s00b-honest_4242_") and record["seconds_late"] > 0
+
+
+def test_seeds_are_recorded_and_a_regrade_judges_the_same_inputs(graded, tmp_path):
+    from courseware.autograde import _judging
+    from courseware.judge import hidden_inputs
+
+    seeds = {k: v["seed"] for k, v in _record(graded, "s00b-honest")["exercises"].items()
+             if v["auto"]}
+    assert set(seeds) == set(FULL)
+    for label, seed in seeds.items():
+        with _judging(seed):
+            first = repr(hidden_inputs(CH, label))
+        with _judging(seed):
+            assert repr(hidden_inputs(CH, label)) == first
+    subs = tmp_path / "again"
+    subs.mkdir()
+    src = next(graded["subs"].glob("s00b-honest_*.ipynb"))
+    (subs / "s00b-honest.ipynb").write_bytes(src.read_bytes())
+    done = subprocess.run([sys.executable, "-m", "courseware.autograde", "--course",
+                           str(graded["course"]), "autograde", CH, str(subs),
+                           "--reuse-seeds"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    again = _record(graded, "s00b-honest")["exercises"]
+    assert {k: again[k]["seed"] for k in seeds} == seeds
+
+
+def test_a_roster_marks_who_did_not_submit(graded, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name\ns00b-honest,A\nghost,B\n")
+    out = tmp_path / "g.csv"
+    gradebook_csv(out, graded["course"], roster)
+    rows = {r["student_id"]: r for r in csv.DictReader(out.open())}
+    assert rows["ghost"]["status"] == "not submitted" and rows["ghost"]["total"] == "0"
+    assert rows["s00b-honest"]["status"].startswith("pending hand grading")
+    assert rows["zz-unmodified"]["status"].endswith("(not on the roster)")
+
+
+def test_nbgraders_own_autograde_refuses(graded):
+    course = graded["course"]
+    target = course / "submitted" / "s00b-honest" / CH
+    target.mkdir(parents=True)
+    (target / f"{CH}.ipynb").write_bytes(
+        next(graded["subs"].glob("s00a-*.ipynb")).read_bytes())
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", CH, "--force"],
+                          cwd=course, capture_output=True, text=True, timeout=120,
+                          check=False, env=env)
+    assert done.returncode != 0 and "make autograde" in done.stderr
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    result = NbGraderAPI(config=config).autograde(CH, "s00b-honest", force=True)
+    assert not result["success"] and "make autograde" in result["error"]
+    out = course / "after-nbgrader.csv"
+    gradebook_csv(out, course)
+    row = next(r for r in csv.DictReader(out.open()) if r["student_id"] == "s00b-honest")
+    assert {k: row[k] for k in FULL} == FULL
+
+
+def test_without_bubblewrap_grading_refuses_unless_told(graded, tmp_path):
+    subs = tmp_path / "s"
+    subs.mkdir()
+    nbformat.write(graded["attacks"]["mistakes"][0], subs / "x.ipynb")
+    done = subprocess.run([sys.executable, "-m", "courseware.autograde", "--course",
+                           str(graded["course"]), "autograde", CH, str(subs)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "COURSEWARE_BWRAP": "none"})
+    assert done.returncode == 2 and "--unsafe-no-sandbox" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_grader_failure_or_a_dead_grading_process_is_a_row(graded, tmp_path, monkeypatch):
+    """The grader itself fails on one submission (an exception, a process that dies): that
+    submission is a "grader error" with 0 points and the reason, the others are graded
+    and stored."""
+    import shutil
+
+    import courseware.autograde as ag
+
+    course = tmp_path / "course"
+    shutil.copytree(graded["course"], course)
+    real = ag.grade_notebook
+
+    def flaky(sub, release, *, student="student", **kw):
+        if student == "boom":
+            raise RuntimeError("the grader tripped")
+        if student == "die":
+            os._exit(3)
+        return real(sub, release, student=student, **kw)
+
+    monkeypatch.setattr(ag, "grade_notebook", flaky)
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    rel = nbformat.read(course / "release" / CH / f"{CH}.ipynb", 4)
+    for name in ("boom", "die", "fine"):
+        nbformat.write(_honest(rel), subs / f"{name}.ipynb")
+    lines = []
+    results = {r.student: r for r in ag.autograde(CH, subs, course, log=lines.append,
+                                                  unsafe=True)}
+    assert "RuntimeError: the grader tripped" in results["boom"].grader_error
+    assert "exit code 3" in results["die"].grader_error
+    assert not results["fine"].grader_error
+    assert sum(s.score for s in results["fine"].scores.values() if s.auto) == 3
+    assert any(line.startswith("boom: 0 of 3") and "grader error" in line for line in lines)
+    out = tmp_path / "g.csv"
+    gradebook_csv(out, course)
+    rows = {r["student_id"]: r for r in csv.DictReader(out.open())}
+    assert rows["boom"]["status"] == "grader error" and rows["boom"]["total"] == "0"
+    assert rows["die"]["status"] == "grader error"

@@ -54,20 +54,41 @@ def test_in_bubblewrap_only_its_copy_is_reachable(tmp_path, listener):
     try:
         with Sandbox(timeout_cell=20, bwrap=True) as sb:
             got = _attempts(sb, outside, shared, listener)
-            book = sb.run(f"import os; assert {SOLUTIONS.name!r} in os.listdir("
-                          f"{str(ROOT / 'book')!r})")[0]
+            seen = sb.run("import os\n"
+                          f"assert not os.path.exists({str(ROOT / 'book')!r})\n"
+                          f"assert not os.path.exists({str(ROOT / '.git')!r})\n"
+                          f"assert sorted(os.listdir({str(ROOT)!r})) <= "
+                          "['.venv', '_toc.yml', 'courseware', 'dropout_lib']\n"
+                          "assert os.getuid() != 0\n")[0]
             home = sb.run("import os, pathlib\n"
                           f"assert set(os.listdir({str(Path.home())!r})) <= "
                           "{p.name for p in map(pathlib.Path, ['.pyenv', '.local'])}")[0]
-        assert got == {"read the chapter": "error", "list the course folder": "ok",
+        assert got == {"read the chapter": "error", "list the course folder": "error",
                        "write to /tmp": "ok", "write to a shared folder": "error",
                        "connect to the grader's machine": "error",
                        "write in its copy": "ok"}, got
         assert not outside.exists() and not shared.exists()   # /tmp was its own
-        assert book == "ok" and home == "ok"     # the file is there, unreadable; home empty
+        assert seen == "ok" and home == "ok"
     finally:
         shared.unlink(missing_ok=True)
         outside.unlink(missing_ok=True)
+
+
+@pytest.mark.skipif(not bwrap_works(), reason="bubblewrap cannot make a sandbox here")
+def test_the_limits_hold_in_the_kernel():
+    from courseware.limits import Limits
+
+    limits = Limits(memory=1024, file_size=8, processes=32, tmp=16, cell=20)
+    with Sandbox(limits=limits, bwrap=True) as sb:
+        memory = sb.run("import numpy as np; a = np.ones(2**30 // 8 * 2)")
+        size = sb.run("open('big', 'wb').write(b'x' * 12 * 2**20)")
+        tmp = sb.run("for i in range(4):\n    open(f'/tmp/f{i}', 'wb').write(b'x' * 6 * 2**20)")
+        procs = sb.run("import os, time\nfor _ in range(100):\n"
+                       "    if os.fork() == 0:\n        time.sleep(30); os._exit(0)")
+    assert memory[0] == "error" and "MemoryError" in memory[1]
+    assert size[0] == "error" and "File too large" in size[1]
+    assert tmp[0] == "error" and "No space left" in tmp[1]
+    assert procs[0] == "error" and "Resource temporarily unavailable" in procs[1]
 
 
 def test_without_bubblewrap_the_same_code_gets_through(tmp_path, listener):
@@ -85,16 +106,20 @@ def test_without_bubblewrap_the_same_code_gets_through(tmp_path, listener):
         outside.unlink(missing_ok=True)
 
 
-def test_the_command_line_hides_solutions_and_the_course(tmp_path):
+def test_the_command_line_shows_only_python_the_packages_and_the_exchange_folder(tmp_path):
     course = tmp_path / "course"
     course.mkdir()
+    (tmp_path / "io").mkdir()
     args = bwrap_args(tmp_path, course)
-    assert args[:4] == [args[0], "--unshare-all", "--die-with-parent", "--new-session"]
-    pairs = list(zip(args, args[1:], args[2:]))
-    assert ("--ro-bind", "/dev/null", str(SOLUTIONS.resolve())) in pairs
-    assert ("--tmpfs", str(course.resolve()), "--bind") in pairs or \
-        any(a == "--tmpfs" and b == str(course.resolve()) for a, b, _ in pairs)
-    assert ("--bind", str(tmp_path.resolve()), str(tmp_path.resolve())) in pairs
+    binds = {args[i + 1]: args[i] for i in range(len(args) - 2)
+             if args[i] in ("--bind", "--ro-bind") and args[i + 1] == args[i + 2]}
+    assert "/" not in binds
+    assert binds[str((tmp_path / "io").resolve())] == "--bind"
+    assert {k for k, v in binds.items() if v == "--bind"} == {str((tmp_path / "io").resolve())}
+    for hidden in (ROOT, ROOT / "book", ROOT / ".git", course, Path.home()):
+        assert str(hidden.resolve()) not in binds
+    assert str(ROOT / "courseware") in binds and str(ROOT / "dropout_lib") in binds
+    assert args[args.index("--tmpfs") - 2:args.index("--tmpfs") + 2][0] == "--size"
     assert args[-1] == "--"
 
 
@@ -109,5 +134,5 @@ def test_a_repository_under_tmp_stays_visible(tmp_path, monkeypatch):
     tmpfs = args.index("/tmp") if args[args.index("/tmp") - 1] == "--tmpfs" else None
     assert tmpfs is not None
     binds = [i for i in range(len(args) - 2)
-             if args[i] == "--ro-bind" and args[i + 1] == str(repo)]
-    assert binds and binds[0] > tmpfs and args[binds[0] + 2] == str(repo)
+             if args[i] == "--ro-bind" and args[i + 1] == str(repo / "courseware")]
+    assert binds and binds[0] > tmpfs and args[binds[0] + 2] == str(repo / "courseware")
