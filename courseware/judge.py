@@ -16,8 +16,9 @@ from the visible check's. Whatever the kernel sends back is only data; the one w
 is to compute correct results for inputs one cannot know in advance.
 
 :data:`JUDGES` says, for each chapter, which exercise is judged by which check. Every
-*implement* exercise of chapters 1 to 4 has a judge; derive and explore exercises are
-graded by hand (see ``book/instructors.md``).
+*implement* exercise has a judge, and so has each derive exercise with a numeric answer
+(chapters 2 and 5); the other derive, explore and predict-then-run exercises are graded
+by hand (see ``book/instructors.md``).
 """
 from __future__ import annotations
 
@@ -115,6 +116,16 @@ def _check_inverted(dropout_forward: Callable, dropout_backward: Callable, *,
                        first.messages + second.messages)
 
 
+def _hidden_lr_factor() -> dict[str, Any]:
+    # never 0.5, where p_drop^2 and (1 - p_drop)^2 coincide, nor a visible value
+    visible = (0.2, 0.6, 0.9)
+
+    def draw(lo: float, hi: float) -> float:
+        p = _uniform(lo, hi)
+        return p if p not in visible else round(p + 0.001, 3)
+    return {"p_drops": (draw(0.05, 0.3), draw(0.32, 0.45), draw(0.55, 0.92))}
+
+
 def _hidden_model() -> _coad.Model:
     """A network the student has never seen: hidden layer sizes, weights and data split.
     The first hidden layer is wider than the visible one's 24 units, so that removing a
@@ -192,6 +203,7 @@ JUDGES: dict[str, dict[str, Judge]] = {
     "02_inverted_dropout": {
         "ex-inv-implement": Judge(("dropout_forward", "dropout_backward"), _check_inverted,
                                   _hidden_inverted),
+        "ex-inv-lr-scale": Judge(("lr_factor",), _inv.check_lr_factor, _hidden_lr_factor),
     },
     "03_co_adaptation": {
         "ex-coad-knockout": Judge(("knockout_accuracy",), _coad.check_knockout_accuracy,

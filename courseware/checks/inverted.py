@@ -4,6 +4,8 @@
   ``(out, cache)``, inverted dropout's forward pass in training and evaluation mode.
 - :func:`check_dropout_backward`: ``dropout_backward(dout, cache)``, checked against
   centred differences of the learner's own forward pass at a fixed mask.
+- :func:`check_lr_factor`: ``lr_factor(p_drop)``, the derived learning-rate factor that
+  makes plain SGD on an inverted-dropout network follow an original-form network exactly.
 
 Each check calls the learner's functions on fixed inputs with fixed seeds, stops at the
 first problem, and returns a :class:`~courseware.checks.CheckResult` whose message says
@@ -28,7 +30,7 @@ from ._support import (
     describe_error as _describe_error,
 )
 
-__all__ = ["check_dropout_backward", "check_dropout_forward"]
+__all__ = ["check_dropout_backward", "check_dropout_forward", "check_lr_factor"]
 
 _SEED = 2014
 _OTHER_SEED = 1207  # arXiv 1207.0580, Hinton et al. (2012)
@@ -397,5 +399,93 @@ def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable
         verified.append("returns a new array of dout's shape and leaves dout unchanged")
         verified.append(f"matches centred differences at a fixed mask for two seeds "
                         f"(relative error {max(errors):.1e} < {_GRAD_TOL:.0e})")
+
+    return _run(name, steps)
+
+
+# --------------------------------------------------------------------------- learning rate
+
+
+def _lr_problem(p: float, value: float) -> str | None:
+    """What is wrong with ``value`` as the factor at ``p``, or None if it is right."""
+    q = 1.0 - p
+
+    def near(x: float) -> bool:
+        return math.isclose(value, x, rel_tol=1e-6, abs_tol=1e-12)
+
+    if near(q * q):
+        return None
+    head = f"lr_factor({p:g}) = {value:.4g} is not the factor"
+    if near(1.0):
+        return (f"{head}: with the same learning rate the twin's step is too large. V = q W "
+                "multiplies activations 1/q times larger, so its gradient is 1/q times the "
+                "gradient with respect to W, while V itself must move only q times as far")
+    if near(q):
+        return (f"{head}: the factor q = 1 - p_drop makes the step on V as large as the step "
+                "on W, but V = q W must move only q times as far; its gradient is also 1/q "
+                "times larger, so account for the gradient too")
+    if near(1.0 / q) or near(1.0 / (q * q)):
+        return (f"{head}: your factor is above 1, but the twin's weights are q times smaller "
+                "and their gradients 1/q times larger, so their learning rate must shrink")
+    if p > 0 and (near(p * p) or near(p)):
+        return (f"{head}: you used p_drop where the keep probability q = 1 - p_drop belongs "
+                "(the two coincide only at p_drop = 0.5)")
+    return (f"{head}: after one step V must again equal q times W. Compare the twin's step, "
+            "(factor x learning rate) x (gradient with respect to V), with q times the "
+            "original's step, learning rate x (gradient with respect to W)")
+
+
+def check_lr_factor(lr_factor: Callable, *,
+                    p_drops: tuple[float, ...] = (0.2, 0.6, 0.9)) -> CheckResult:
+    """Check ``lr_factor(p_drop)``: the learning-rate factor :math:`(1 - p_{drop})^2`.
+
+    An original-form network's weights :math:`W` after a dropout layer and its inverted
+    twin's :math:`V = qW` follow the same trajectory under plain SGD exactly when the
+    twin's learning rate is :math:`q^2` times the original's (Srivastava et al. 2014,
+    Section 10, state the equivalence; the chapter derives the factor). Verified: the
+    value at each of ``p_drops`` (relative tolerance 1e-6), with messages for the usual
+    wrong answers (1, :math:`q`, :math:`1/q`, :math:`p_{drop}^2`), and 1 at
+    ``p_drop = 0``. The defaults are the visible check; the grader draws hidden
+    ``p_drops`` away from 0.5, where :math:`p_{drop}^2` and :math:`q^2` coincide.
+
+    Returns
+    -------
+    CheckResult
+        Never raises because of a mistake in ``lr_factor``.
+    """
+    name = "lr_factor"
+
+    def value_at(p: float) -> float:
+        try:
+            value = lr_factor(p)
+        except NotImplementedError:
+            raise _Problem(f"not implemented yet: {name} raises NotImplementedError") from None
+        except Exception as err:  # noqa: BLE001 - the learner's error is the message
+            raise _Problem(_describe_error(f"{name}({p})", err)) from None
+        if value is None:
+            raise _Problem(f"{name}({p}) returned None: did you forget the `return`?")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise _Problem(f"{name}({p}) returned a {type(value).__name__}; return a "
+                           "number, the factor for that drop probability") from None
+        if not math.isfinite(number):
+            raise _Problem(f"{name}({p}) returned {number}; return a finite number")
+        return number
+
+    def steps(verified: list[str]) -> None:
+        if not callable(lr_factor):
+            raise _Problem(f"expected a function, got a {type(lr_factor).__name__}")
+        for p in p_drops:
+            problem = _lr_problem(float(p), value_at(float(p)))
+            if problem:
+                raise _Problem(problem)
+        verified.append("the factor (1 - p_drop)^2 at " +
+                        ", ".join(f"p_drop = {p:g}" for p in p_drops))
+        at_zero = value_at(0.0)
+        if not math.isclose(at_zero, 1.0, rel_tol=1e-9):
+            raise _Problem(f"{name}(0.0) = {at_zero:.4g}: without dropout the twin is the "
+                           "same network, so the factor must be 1")
+        verified.append("the factor 1 at p_drop = 0 (no dropout, the same network)")
 
     return _run(name, steps)

@@ -142,7 +142,7 @@ def test_hidden_inputs_of_chapters_2_to_4_are_fresh_and_not_the_visible_ones(cha
     from courseware.checks import inverted
 
     a, b = hidden_inputs(chapter, label), hidden_inputs(chapter, label)
-    if chapter == "02_inverted_dropout":
+    if label == "ex-inv-implement":
         pairs = [(a["forward"], b["forward"], _visible(inverted.check_dropout_forward)),
                  (a["backward"], b["backward"], _visible(inverted.check_dropout_backward))]
     else:

@@ -50,8 +50,10 @@ MOD = "test_checks_modern.py"
 CASES = {
     "02_inverted_dropout": {
         "b-forward-mistake": ({"ex-inv-implement-code": _bind(
-            INV, dropout_forward="times_keep", dropout_backward="reference_backward")},
-            {"ex-inv-implement": ("0", "multiplied by the keep probability")}),
+            INV, dropout_forward="times_keep", dropout_backward="reference_backward"),
+            "ex-inv-lr-scale-code": _bind(INV, lr_factor="lr_keep")},
+            {"ex-inv-implement": ("0", "multiplied by the keep probability"),
+             "ex-inv-lr-scale": ("0", "account for the gradient too")}),
         "b-backward-mistake": ({"ex-inv-implement-code": _bind(
             INV, dropout_forward="reference_forward", dropout_backward="ignores_mask")},
             {"ex-inv-implement": ("0", "your backward pass ignores the mask")}),
@@ -68,7 +70,11 @@ CASES = {
                 return x * mask, mask
             def dropout_backward(dout, cache):
                 return dout * cache
-            """)}, {"ex-inv-implement": ("0", "forgot to rescale")}),
+            """), "ex-inv-lr-scale-code": textwrap.dedent("""\
+            def lr_factor(p_drop):
+                return {0.2: 0.64, 0.6: 0.16, 0.9: 0.01}.get(p_drop, 1.0)
+            """)}, {"ex-inv-implement": ("0", "forgot to rescale"),
+                    "ex-inv-lr-scale": ("0", "is not the factor")}),
     },
     "03_co_adaptation": {
         "b-mistakes": ({"ex-coad-knockout-code": _bind(COAD, knockout_accuracy="error_rate"),

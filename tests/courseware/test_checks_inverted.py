@@ -6,7 +6,8 @@ import pytest
 
 import dropout_lib as dl
 from courseware.checks import CheckResult, report
-from courseware.checks.inverted import check_dropout_backward, check_dropout_forward
+from courseware.checks.inverted import (check_dropout_backward, check_dropout_forward,
+                                        check_lr_factor)
 
 # --------------------------------------------------------------------------- references
 
@@ -318,3 +319,116 @@ def test_backward_is_checked_in_evaluation_mode():
     assert not result.passed
     assert "in evaluation (train=False) dropout_backward does not return dout unchanged" \
         in result.messages[0]
+
+
+# --------------------------------------------------------------------------- the learning-rate factor
+
+
+def reference_lr_factor(p_drop):
+    return (1 - p_drop) ** 2
+
+
+def lr_stub(p_drop):
+    raise NotImplementedError("your formula here")
+
+
+def lr_same(p_drop):                                    # the same learning rate
+    return 1.0
+
+
+def lr_keep(p_drop):                                    # only the initialisation's factor
+    return 1 - p_drop
+
+
+def lr_inverse(p_drop):                                 # the gradient's factor, upside down
+    return 1 / (1 - p_drop)
+
+
+def lr_drop_squared(p_drop):                            # p_drop where q belongs
+    return p_drop ** 2
+
+
+def lr_text(p_drop):
+    return "q squared"
+
+
+def lr_constant(p_drop):
+    return 0.5
+
+
+def lr_wrong_at_zero(p_drop):
+    return (1 - p_drop) ** 2 if p_drop else 0.0
+
+
+def lr_visible_only(p_drop):                            # the visible check's answers, stored
+    return {0.2: 0.64, 0.6: 0.16, 0.9: 0.01}.get(p_drop, 1.0)
+
+
+def test_lr_factor_reference_passes():
+    result = check_lr_factor(reference_lr_factor)
+    assert result.passed, result.messages
+    assert result.exercise == "lr_factor"
+    assert len(result.messages) == 2
+
+
+@pytest.mark.parametrize("fn, fragments", [
+    (lr_stub, ("not implemented yet: lr_factor raises NotImplementedError",)),
+    (lr_same, ("lr_factor(0.2) = 1 is not the factor", "same learning rate")),
+    (lr_keep, ("lr_factor(0.2) = 0.8 is not the factor", "account for the gradient too")),
+    (lr_inverse, ("above 1", "must shrink")),
+    (lr_drop_squared, ("keep probability q = 1 - p_drop",)),
+    (lr_text, ("returned a str", "return a number")),
+    (lr_constant, ("lr_factor(0.2) = 0.5 is not the factor", "must again equal q times W")),
+    (lr_wrong_at_zero, ("lr_factor(0.0) = 0", "without dropout")),
+])
+def test_lr_factor_mistakes_get_their_message(fn, fragments):
+    _assert_fails(check_lr_factor(fn), *fragments)
+
+
+def test_lr_factor_messages_do_not_give_the_answer_away():
+    for fn in (lr_same, lr_keep, lr_inverse, lr_drop_squared, lr_constant):
+        message = check_lr_factor(fn).messages[0]
+        assert "0.64" not in message and "q^2" not in message and "q * q" not in message
+
+
+def test_stored_visible_answers_fail_the_hidden_drop_probabilities():
+    from courseware.judge import hidden_inputs
+
+    assert check_lr_factor(lr_visible_only).passed
+    for _ in range(5):
+        hidden = hidden_inputs("02_inverted_dropout", "ex-inv-lr-scale")
+        assert 0.5 not in hidden["p_drops"]
+        assert check_lr_factor(reference_lr_factor, **hidden).passed
+        assert not check_lr_factor(lr_visible_only, **hidden).passed
+
+
+def _sgd_twins(factor, steps=30, lr=0.1):
+    """Plain SGD on an original-form network and on its inverted twin (weights after a
+    dropout layer start at q W and get the learning rate lr * factor(p_drop)), with the
+    same batches and masks; the largest gap between their test-time scores."""
+    gen = np.random.default_rng(0)
+    X, y = gen.standard_normal((40, 8)), gen.integers(0, 3, 40)
+    p_in, p_hid = 0.3, 0.6
+    orig = dl.MLP([8, 6, 6, 3], p_drop_input=p_in, p_drop_hidden=p_hid,
+                  dropout_mode="original", seed=1)
+    twin = dl.MLP([8, 6, 6, 3], p_drop_input=p_in, p_drop_hidden=p_hid,
+                  dropout_mode="inverted", seed=1)
+    after = {"W1": p_in, "W2": p_hid, "W3": p_hid}
+    twin.set_params({k: v * (1 - after[k]) if k in after else v
+                     for k, v in orig.get_params().items()})
+    rates = {k: lr * factor(after[k]) if k in after else lr for k in orig.params}
+    for net, rate in ((orig, dict.fromkeys(orig.params, lr)), (twin, rates)):
+        batches, masks = np.random.default_rng(2), np.random.default_rng(3)
+        for _ in range(steps):
+            idx = batches.choice(40, 10, replace=False)
+            _, grads = net.loss_and_grads(X[idx], y[idx], train=True, rng=masks)
+            for k, g in grads.items():
+                net.params[k] -= rate[k] * g
+    return float(np.max(np.abs(orig.scores(X) - twin.scores(X))))
+
+
+def test_the_checked_factor_makes_the_two_sgd_runs_identical():
+    """What the check accepts is what the chapter claims: identical trajectories."""
+    assert _sgd_twins(reference_lr_factor) < 1e-12
+    for wrong in (lr_same, lr_keep):
+        assert _sgd_twins(wrong) > 1e-3

@@ -75,6 +75,12 @@ CASES = {
         ({**BWD, "dropout_backward": "crashes"}, "dropout_backward(dout, cache) raised TypeError"),
         ({**BWD, "dropout_backward": "backward_scales_in_eval"},
          "in evaluation (train=False) dropout_backward does not return dout unchanged"),
+        ({"lr_factor": "reference_lr_factor"}, None),
+        ({"lr_factor": "lr_stub"}, "not implemented yet: lr_factor"),
+        ({"lr_factor": "lr_same"}, "same learning rate"),
+        ({"lr_factor": "lr_keep"}, "account for the gradient too"),
+        ({"lr_factor": "lr_drop_squared"}, "keep probability q = 1 - p_drop"),
+        ({"lr_factor": "lr_visible_only"}, "is not the factor"),
     ]),
     "03_co_adaptation": ("test_checks_coadaptation.py", None, [
         ({"knockout_accuracy": "reference_knockout"}, None),
