@@ -16,7 +16,7 @@ KERNEL := $(VENV)/share/jupyter/kernels/dropout-book/kernel.json
 NBVAL  := --nbval --nbval-kernel-name=dropout-book
 
 .PHONY: help setup book site test unit nbval browser chromium execute lab bench student grade clean \
-        assignment autograde feedback gradebook check
+        assignment autograde feedback gradebook check bench-grading
 
 help:
 	@echo "make book     set up .venv from nothing and build the site into $(HTML)"
@@ -25,11 +25,12 @@ help:
 	@echo "make execute  re-run notebooks in place (all, or NB=book/quickstart.ipynb)"
 	@echo "make lab      open JupyterLab on book/"
 	@echo "make student  write the student edition (no solutions) into student/"
-	@echo "make grade    grade a student's notebook: make grade NB=alice.ipynb [GRADE_ARGS='--csv grades.csv']"
+	@echo "make grade    the same as make check (kept for old instructions)"
 	@echo "make assignment CH=01_masks   write the nbgrader release notebook into nbgrader/release/"
-	@echo "make autograde CH=01_masks SUBMISSIONS=dir/   grade every dir/<student_id>.ipynb"
+	@echo "make autograde CH=01_masks SUBMISSIONS=dir/ [LIMITS='--deadline 600'] [DUE='2026-12-01 23:59'] [UNSAFE=1]"
 	@echo "make feedback   one HTML feedback report per student (nbgrader/feedback/)"
-	@echo "make gradebook  gradebook.csv: one row per student, points per exercise, total"
+	@echo "make gradebook [ROSTER=roster.csv]  gradebook.csv: a row per student, points, total, status"
+	@echo "make bench-grading CH=01_masks N=6   seconds per submission of synthetic students"
 	@echo "make check NB=my.ipynb   a student's own check of their work (visible checks)"
 	@echo "make bench    run the speed benchmarks (prints ratios, asserts nothing)"
 	@echo "make clean    remove _build, caches and .venv"
@@ -90,9 +91,8 @@ lab: setup
 student: setup
 	$(PY) -m courseware.student --out student
 
-grade: setup
-	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb [GRADE_ARGS='--csv g.csv']"; exit 2; }
-	$(PIN) $(PY) -m courseware.grade $(NB) $(GRADE_ARGS)
+# One grader: `make grade` is `make check` (the student's check of the whole notebook).
+grade: check
 
 # Assignments for credit (book/instructors.md): nbgrader's course folder is $(COURSE)/.
 COURSE := nbgrader
@@ -101,19 +101,26 @@ assignment: setup
 	@test -n "$(CH)" || { echo "usage: make assignment CH=01_masks"; exit 2; }
 	$(PIN) $(PY) -m courseware.assignment $(CH) --course $(COURSE)
 
+# Limits per submission (courseware/limits.py): LIMITS='--deadline 600 --memory 4096'.
+# DUE='YYYY-MM-DD HH:MM' (UTC) flags late submissions; UNSAFE=1 grades without bubblewrap.
 autograde: setup
 	@test -n "$(CH)" -a -n "$(SUBMISSIONS)" || { echo "usage: make autograde CH=01_masks SUBMISSIONS=dir/"; exit 2; }
-	$(PIN) $(PY) -m courseware.autograde --course $(COURSE) autograde $(CH) $(SUBMISSIONS)
+	$(PIN) $(PY) -m courseware.autograde --course $(COURSE) autograde $(CH) $(SUBMISSIONS) \
+		$(LIMITS) $(if $(DUE),--due "$(DUE)") $(if $(UNSAFE),--unsafe-no-sandbox)
 
 feedback: setup
 	$(PIN) $(PY) -m courseware.autograde --course $(COURSE) feedback $(CH)
 
 gradebook: setup
-	$(PIN) $(PY) -m courseware.autograde --course $(COURSE) gradebook --out gradebook.csv
+	$(PIN) $(PY) -m courseware.autograde --course $(COURSE) gradebook --out gradebook.csv \
+		$(if $(ROSTER),--roster $(ROSTER))
 
 check: setup
 	@test -n "$(NB)" || { echo "usage: make check NB=my.ipynb"; exit 2; }
 	$(PIN) $(PY) -m courseware.autograde check $(NB)
+
+bench-grading: setup
+	$(PIN) $(PY) benchmarks/bench_grading.py --chapter $(or $(CH),01_masks) --n $(or $(N),6)
 
 bench: setup
 	$(PY) benchmarks/bench_dropout.py

@@ -2,7 +2,10 @@
 
 - :mod:`courseware.checks`: the exercises' checks (the chapters' check cells and the grader).
 - :mod:`courseware.student`: writes the student edition (``python -m courseware.student``).
-- :mod:`courseware.grade`: grades a student's notebook (``python -m courseware.grade``).
+- :mod:`courseware.assignment`, :mod:`courseware.autograde`: assignments for credit with
+  nbgrader underneath (``make assignment``, ``make autograde``, ``make check``), judged
+  out of the kernel (:mod:`courseware.judge`, :mod:`courseware.remote`) in a sandbox with
+  limits (:mod:`courseware.sandbox`, :mod:`courseware.limits`).
 - :mod:`courseware.book`: the reader of ``_toc.yml`` (for the tests, tools and the above).
 
 It runs from a clone of the repository (``pip install -e .[courseware]``; ``make`` does

@@ -12,7 +12,7 @@ writes ``<out>/<chapter>.ipynb`` in which
 - outputs and execution counts are cleared, and every glued number of the prose
   (``{glue:text}`name```) is written in from the chapter's stored outputs;
 - exercises, stubs (code ending in ``raise NotImplementedError``), checks and the prose
-  are kept, with their tags, so that ``python -m courseware.grade`` can grade the result;
+  are kept, with their tags, so that ``make check NB=...`` can check the result;
 - a header cell says that this is the student edition and how to check one's work.
 
 The student edition is a set of plain notebooks, not a website: students have to run the
@@ -363,8 +363,9 @@ def _header(chapter: Chapter, file_name: str) -> str:
         "then run the check cell that follows: `✓` means every check passed, `✗` says "
         "what is wrong. Predict-then-run, derive and explore exercises are answered in "
         "cells you add; they are not auto-graded.\n>\n"
-        "> To grade the whole notebook the way your instructor will (it runs in a fresh "
-        f"kernel):\n> `python -m courseware.grade {file_name}`\n>\n"
+        "> To check the whole notebook the way your instructor's grader runs it (in a "
+        "fresh, sandboxed kernel, on the visible checks' inputs; your grade uses other "
+        f"inputs):\n> `make check NB={file_name}`\n>\n"
         f"> This chapter has {len(chapter.exercises)} exercise(s), {len(graded)} of them "
         f"auto-graded:\n>\n{items}"
     )

@@ -3,7 +3,7 @@ are kept, a chapter that breaks the exercise convention is refused, and the inst
 guide lists every exercise of every chapter.
 
 Most tests use small synthetic chapters built here (make_chapter); the book's chapters
-are only read, never executed (tests/courseware/test_grade.py runs them).
+are only read, never executed (tests/courseware/test_autograde*.py grade them).
 """
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def test_synthetic_chapter_edition_keeps_stubs_checks_and_drops_solutions():
     assert tags.count("stub") == 1 and tags.count("check") == 1 and tags.count("exercise") == 2
     assert student.cells[0].metadata["tags"] == [HEADER_TAG]
     assert "Student edition" in student.cells[0].source
-    assert "python -m courseware.grade ch.ipynb" in student.cells[0].source
+    assert "make check NB=ch.ipynb" in student.cells[0].source
     assert all(c.outputs == [] and c.execution_count is None
                for c in student.cells if c.cell_type == "code")
     assert student.metadata[META_KEY]["edition"] == "student"
