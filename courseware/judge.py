@@ -77,10 +77,23 @@ def _choice(options: tuple) -> Any:
 
 
 def _hidden_draw_mask() -> dict[str, Any]:
+    # p_drop away from 0.5, where a backwards rule keeps the right fraction; the shared
+    # cases are a sequence-like 3-D shape and an image-like 4-D one with fresh sizes and
+    # shared axes, never the visible ((40, 30, 50), (1,)) and ((64, 12, 5, 7), (2, 3))
+    three = ((_between(30, 55), _between(20, 40), _between(40, 60)),
+             _choice(((0,), (1,), (2,))))
+    four = ((_between(50, 80), _between(8, 14), _between(3, 6), _between(3, 7)),
+            _choice(((2, 3), (1,), (1, 3), (3,))))
+    if three == ((40, 30, 50), (1,)):
+        three = ((41, 30, 50), (1,))
+    if four == ((64, 12, 5, 7), (2, 3)):
+        four = ((65, 12, 5, 7), (2, 3))
     return {"seeds": _seeds(), "shape": (_between(150, 260), _between(380, 620)),
-            "wide": (_between(80, 120), _between(900, 1200)),
+            "p_drops": tuple(p if p not in (0.2, 0.7) else round(p + 0.001, 3)
+                             for p in (_hidden_p(0.12, 0.4), _hidden_p(0.58, 0.85))),
+            "cases": (three, four),
             "edge": (_between(30, 60), _between(20, 50)),
-            "others": ((_between(3, 11),), (_between(2, 4), _between(2, 5), _between(3, 6)))}
+            "others": ((_between(3, 11),),)}
 
 
 def _hidden_dropconnect() -> dict[str, Any]:

@@ -1,12 +1,13 @@
 """Checks for the exercises of ``book/01_masks.ipynb`` (dropout masks).
 
-- :func:`check_draw_mask`: ``draw_mask(shape, p_drop, rng)``, an element-wise keep-mask.
+- :func:`check_draw_mask`: ``draw_mask(shape, p_drop, rng, shared_axes=())``, a keep-mask
+  shared along the given axes (size 1 there), as ``dropout_lib.bernoulli_mask`` draws it.
 - :func:`check_dropconnect`: ``dropconnect(x, W, p_drop, rng)``, a linear layer with a
   fresh weight mask per example (DropConnect).
 
 Each check calls the learner's function on fixed shapes with fixed seeds, stops at the
 first problem, and returns a :class:`~courseware.checks.CheckResult` whose message says
-what is wrong and how to fix it. Statistical checks use a 5-sigma binomial tolerance, so a
+what is wrong (never the code that fixes it). Statistical checks use a 5-sigma binomial tolerance, so a
 correct function fails them with probability below one in a million; because the seeds
 are fixed, the verdict for a given function never changes between runs.
 """
@@ -38,23 +39,37 @@ def _global_state() -> tuple[Any, ...]:
     return np.random.get_state()
 
 
-def _call(fn: Callable, name: str, shape: tuple[int, ...], p_drop: float, seed: int):
-    """Call ``fn(shape, p_drop, default_rng(seed))``; return (mask, used_global_rng).
+def _fmt_axes(axes) -> str:
+    axes = sorted(int(a) for a in axes)
+    if len(axes) == 1:
+        return f"axis {axes[0]}"
+    return "axes " + " and ".join(str(a) for a in axes)
+
+
+def _call(fn: Callable, name: str, shape: tuple[int, ...], p_drop: float, seed: int,
+          shared_axes: tuple[int, ...] = ()):
+    """Call ``fn(shape, p_drop, default_rng(seed), shared_axes=...)``; return (mask,
+    used_global_rng).
 
     Exceptions raised by ``fn`` become a :class:`_Problem` with a readable message. NumPy's
     global random state is restored afterwards, so a check never changes it.
     """
     before = _global_state()
     try:
-        out = fn(shape, p_drop, np.random.default_rng(seed))
+        out = fn(shape, p_drop, np.random.default_rng(seed), shared_axes=shared_axes)
     except NotImplementedError:
         raise _Problem(f"not implemented yet: {name} raises NotImplementedError") from None
     except Exception as err:  # noqa: BLE001 - any error in the learner's code is reported
         text = str(err).splitlines()[0] if str(err) else ""
-        raise _Problem(
-            f"{name}({_fmt_shape(shape)}, p_drop={p_drop}, rng) raised "
-            f"{type(err).__name__}{': ' + text if text else ''}"
-        ) from None
+        msg = (f"{name}({_fmt_shape(shape)}, p_drop={p_drop}, rng, "
+               f"shared_axes={tuple(shared_axes)}) raised "
+               f"{type(err).__name__}{': ' + text if text else ''}")
+        if isinstance(err, TypeError) and "item assignment" in text:
+            msg += ("; the shape you were given is a tuple and must stay as it is: "
+                    "build a new shape for the mask")
+        elif isinstance(err, TypeError) and "shared_axes" in text:
+            msg += "; your function must accept the argument shared_axes (default ())"
+        raise _Problem(msg) from None
     finally:
         after = _global_state()
         np.random.set_state(before)
@@ -62,10 +77,7 @@ def _call(fn: Callable, name: str, shape: tuple[int, ...], p_drop: float, seed: 
     if out is None:
         raise _Problem(f"{name} returned None: did you forget the `return` statement?")
     if not isinstance(out, np.ndarray):
-        raise _Problem(
-            f"{name} returned a {type(out).__name__}; return a NumPy array "
-            "(e.g. the result of rng.random(shape) < 1 - p_drop)"
-        )
+        raise _Problem(f"{name} returned a {type(out).__name__}; return a boolean NumPy array")
     return out, used_global
 
 
@@ -75,9 +87,9 @@ def _check_dtype(mask: np.ndarray) -> None:
     values = np.unique(mask) if mask.size else np.array([])
     if np.all(np.isin(values, (0, 1))):
         raise _Problem(
-            f"your mask has dtype {mask.dtype}; a mask should be boolean (True = keep): "
-            "return the comparison itself, e.g. rng.random(shape) < 1 - p_drop, "
-            "without .astype(...) or multiplying by a number"
+            f"your mask has dtype {mask.dtype}; a mask should be boolean (True = keep), "
+            "as the comparison of a uniform draw with the keep probability gives it: "
+            "do not convert it to numbers"
         )
     raise _Problem(
         f"your mask has dtype {mask.dtype} and values other than 0 and 1 (e.g. "
@@ -93,35 +105,31 @@ def _check_kept_fraction(mask: np.ndarray, p_drop: float, what: str = "units") -
     tol = 5.0 * math.sqrt(keep * (1.0 - keep) / n)
     if abs(frac - keep) <= tol:
         return f"{frac:.1%}"
-    msg = (
-        f"with p_drop = {p_drop} your mask keeps {frac:.0%} of {what}, expected about "
-        f"{keep:.0%} (keep probability = 1 - p_drop = {keep:.2g})"
-    )
+    msg = f"with p_drop = {p_drop} your mask keeps {frac:.0%} of {what} instead of about {keep:.0%}"
     if abs(frac - p_drop) <= tol:
-        msg += (
-            ": did you keep where u < p_drop instead of u < 1 - p_drop? "
-            "p_drop is the probability of DROPPING a unit"
-        )
+        msg += (": that is p_drop, so your rule is backwards; p_drop is the probability "
+                "of DROPPING a unit, and a unit is kept with probability 1 - p_drop")
     elif abs(frac - 0.5) <= tol:
         msg += ": your mask keeps half the units whatever p_drop is; is p_drop used at all?"
     raise _Problem(msg)
 
 
 def _check_reproducible(fn: Callable, name: str, shape, p_drop, first: np.ndarray,
-                        used_global: bool, seeds: tuple[int, int] = (_SEED, _OTHER_SEED)) -> None:
+                        used_global: bool, seeds: tuple[int, int] = (_SEED, _OTHER_SEED),
+                        shared_axes: tuple[int, ...] = ()) -> None:
     if used_global:
         raise _Problem(
             f"{name} used NumPy's global random state (np.random.rand, np.random.random, "
-            "np.random.binomial, ...); draw from the rng argument instead, e.g. "
-            "rng.random(shape), so that a seed fixes the mask on every machine"
+            "np.random.binomial, ...); draw from the rng argument instead, so that a seed "
+            "fixes the mask on every machine"
         )
-    again, _ = _call(fn, name, shape, p_drop, seeds[0])
+    again, _ = _call(fn, name, shape, p_drop, seeds[0], shared_axes)
     if again.shape != first.shape or not np.array_equal(again, first):
         raise _Problem(
             "the same rng seed gave different masks: are you using np.random (or another "
             "random source) instead of the rng argument?"
         )
-    other, _ = _call(fn, name, shape, p_drop, seeds[1])
+    other, _ = _call(fn, name, shape, p_drop, seeds[1], shared_axes)
     if other.shape == first.shape and np.array_equal(other, first):
         raise _Problem(
             "two different rng seeds gave the same mask: does your function make its own "
@@ -129,51 +137,118 @@ def _check_reproducible(fn: Callable, name: str, shape, p_drop, first: np.ndarra
         )
 
 
-def _check_edge_cases(fn: Callable, name: str, shape: tuple[int, ...], seed: int = _SEED) -> None:
-    none_dropped, _ = _call(fn, name, shape, 0.0, seed)
+def _check_edge_cases(fn: Callable, name: str, shape: tuple[int, ...], seed: int = _SEED,
+                      shared_axes: tuple[int, ...] = ()) -> None:
+    none_dropped, _ = _call(fn, name, shape, 0.0, seed, shared_axes)
     if not np.all(none_dropped):
         dropped = int(np.size(none_dropped) - np.count_nonzero(none_dropped))
         raise _Problem(
             f"with p_drop = 0 nothing may be dropped, but your mask drops {dropped} of "
-            f"{np.size(none_dropped)} units: keep where u < 1 - p_drop (strictly less), "
-            "with u uniform on [0, 1)"
+            f"{np.size(none_dropped)} units: is your comparison strict and the right way "
+            "round, with a uniform draw on [0, 1)?"
         )
-    all_dropped, _ = _call(fn, name, shape, 1.0, seed)
+    all_dropped, _ = _call(fn, name, shape, 1.0, seed, shared_axes)
     if np.any(all_dropped):
         kept = int(np.count_nonzero(all_dropped))
         raise _Problem(
             f"with p_drop = 1 every unit must be dropped, but your mask keeps {kept} of "
-            f"{np.size(all_dropped)}: keep where u < 1 - p_drop, with u uniform on [0, 1)"
+            f"{np.size(all_dropped)}: is your comparison strict, with a uniform draw on "
+            "[0, 1)?"
         )
+
+
+def _expected_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _check_shared_shape(mask: np.ndarray, shape: tuple[int, ...],
+                        axes: tuple[int, ...]) -> None:
+    """The mask has size 1 along ``axes`` and the activations' size elsewhere."""
+    want = _expected_shape(shape, axes)
+    if mask.shape == want:
+        return
+    head = (f"for activations of shape {_fmt_shape(shape)} and shared_axes = {tuple(axes)} "
+            f"your mask has shape {_fmt_shape(mask.shape)}, expected {_fmt_shape(want)}")
+    if mask.ndim != len(shape):
+        raise _Problem(head + ": keep one axis per axis of the activations, of size 1 "
+                       "where the mask is shared")
+    if mask.shape == tuple(shape):
+        flat = [a for a in axes if shape[a] > 1]
+        if all(np.all(mask == mask.take([0], axis=a)) for a in flat):
+            raise _Problem(head + f": your mask is shared along {_fmt_axes(axes)} but keeps "
+                           "its full size there; give it size 1 there, so that it "
+                           "broadcasts and takes one decision per shared group")
+        raise _Problem(head + f": your mask is not shared along {_fmt_axes(axes)}; one "
+                       "decision there must hold for every position of that axis")
+    ones = {i for i, s in enumerate(mask.shape) if s == 1 and shape[i] != 1}
+    wrong = sorted(ones - set(axes))
+    missing = sorted(a for a in axes if mask.shape[a] != 1 and shape[a] != 1)
+    fits = all(m in (1, s) for m, s in zip(mask.shape, shape))
+    if fits and wrong and missing:
+        raise _Problem(head + f": it is shared along {_fmt_axes(wrong)} instead of "
+                       f"{_fmt_axes(missing)}")
+    if fits and wrong:
+        raise _Problem(head + f": it is also shared along {_fmt_axes(wrong)}, which was "
+                       "not asked for")
+    if fits and missing:
+        raise _Problem(head + f": your mask is not shared along {_fmt_axes(missing)}")
+    raise _Problem(head + ": size 1 along the shared axes, the activations' size elsewhere")
+
+
+def _check_independent_elsewhere(mask: np.ndarray, axes: tuple[int, ...],
+                                 p_drop: float) -> None:
+    """No axis outside ``axes`` is constant (when that is practically impossible)."""
+    q = 1.0 - p_drop
+    for a in range(mask.ndim):
+        k = mask.shape[a]
+        if a in axes or k < 2:
+            continue
+        groups = mask.size // k
+        if groups * math.log(q**k + (1 - q) ** k) > math.log(1e-12):
+            continue                      # a correct mask might be constant here
+        if np.all(mask == mask.take([0], axis=a)):
+            raise _Problem(
+                f"your mask takes the same decisions at every position of axis {a}, which "
+                "is not in shared_axes: only the shared axes share a decision; every other "
+                "entry is drawn independently")
 
 
 # --------------------------------------------------------------------------- draw_mask
 
 
 def check_draw_mask(draw_mask: Callable, *, seeds: tuple[int, int] = (_SEED, _OTHER_SEED),
-                    shape: tuple[int, int] = (200, 500), wide: tuple[int, int] = (100, 1000),
+                    shape: tuple[int, int] = (200, 500),
+                    p_drops: tuple[float, float] = (0.2, 0.7),
+                    cases: tuple = (((40, 30, 50), (1,)), ((64, 12, 5, 7), (2, 3))),
                     edge: tuple[int, ...] = (50, 40),
-                    others: tuple[tuple[int, ...], ...] = ((7,), (2, 3, 4))) -> CheckResult:
-    """Check ``draw_mask(shape, p_drop, rng)``: a boolean keep-mask of shape ``shape``.
+                    others: tuple[tuple[int, ...], ...] = ((7,),)) -> CheckResult:
+    """Check ``draw_mask(shape, p_drop, rng, shared_axes=())``: a boolean keep-mask
+    that is shared along ``shared_axes`` (size 1 there, so that it broadcasts), as
+    ``dropout_lib.bernoulli_mask`` draws it.
 
     Verified, in order (the first failure is reported):
 
-    1. it returns a NumPy array of exactly ``shape`` (not one row shared by the batch);
-       the array is boolean (True = keep), not 0/1 floats or rescaled activations;
-    2. every example and every unit gets its own decision (no identical rows or columns);
-    3. it keeps about ``1 - p_drop`` of the units for ``p_drop`` of 0.2 and 0.7
-       (5-sigma binomial tolerance), i.e. the rule is not backwards;
+    1. with ``shared_axes=()`` it returns a boolean NumPy array of exactly ``shape``
+       (True = keep), not 0/1 floats or rescaled activations;
+    2. every example and every unit gets its own decision, and it keeps about
+       ``1 - p_drop`` of them (5-sigma binomial tolerance; ``p_drop`` away from 0.5, so
+       that a backwards rule is caught);
+    3. for each ``(shape, shared_axes)`` of ``cases``, the mask has size 1 along the
+       shared axes and the activations' size elsewhere (not shared, shared along the
+       wrong axes or shared at full size are named), its decisions are independent along
+       the other axes, and it keeps about ``1 - p_drop`` of them;
     4. it draws from the ``rng`` argument: NumPy's global random state is untouched, the
        same seed gives the same mask, another seed another mask;
-    5. ``p_drop = 0`` keeps everything, ``p_drop = 1`` drops everything, and 1-D and 3-D
-       shapes work.
+    5. ``p_drop = 0`` keeps everything, ``p_drop = 1`` drops everything; other shapes
+       work.
 
     Parameters
     ----------
     draw_mask : callable
         The learner's function.
-    seeds, shape, wide, edge, others
-        The inputs: two seeds, the main shape, the shape checked with p_drop = 0.7, the
+    seeds, shape, p_drops, cases, edge, others
+        The inputs: two seeds, the element-wise shape, two drop probabilities (the first
+        for the element-wise mask, the second for the shared ones), the shared cases, the
         shape of the edge cases, and further shapes. The defaults are the visible check;
         the grader (:mod:`courseware.judge`) draws hidden ones at grading time.
 
@@ -187,33 +262,34 @@ def check_draw_mask(draw_mask: Callable, *, seeds: tuple[int, int] = (_SEED, _OT
     def steps(verified: list[str]) -> None:
         if not callable(draw_mask):
             raise _Problem(f"expected a function, got a {type(draw_mask).__name__}")
-        main = tuple(shape)
-        mask, used_global = _call(draw_mask, name, main, 0.2, seeds[0])
+        main = tuple(int(s) for s in shape)
+        p_elem, p_shared = (float(p) for p in p_drops)
+        mask, used_global = _call(draw_mask, name, main, p_elem, seeds[0])
         if mask.shape != main:
-            msg = (f"your mask has shape {_fmt_shape(mask.shape)} but the activations have "
-                   f"shape {_fmt_shape(main)}")
+            msg = (f"with shared_axes = () your mask has shape {_fmt_shape(mask.shape)} but "
+                   f"the activations have shape {_fmt_shape(main)}")
             try:
                 np.broadcast_shapes(mask.shape, main)
                 if mask.size < math.prod(main):
-                    msg += (": a mask that broadcasts is shared along its size-1 axes; "
-                            "dropout needs one independent decision per example and unit, "
-                            "so draw rng.random(shape)")
+                    msg += (": with nothing shared, dropout needs one independent decision "
+                            "per example and unit")
             except ValueError:
-                msg += ": draw one random number per activation, rng.random(shape)"
+                msg += ": one decision per activation"
             raise _Problem(msg)
         _check_dtype(mask)
-        verified.append("returns a boolean array with the activations' shape")
+        verified.append("returns a boolean array with the activations' shape when nothing "
+                        "is shared")
 
         if np.all(mask == mask[:1, :]):
             raise _Problem(
-                "every example (row) got the same mask: dropout draws an independent "
-                "keep/drop decision for every example and unit; one mask shared by the "
-                "batch trains a single subnetwork per step"
+                "with shared_axes = () every example (row) got the same mask: dropout "
+                "draws an independent keep/drop decision for every example and unit; one "
+                "mask shared by the batch trains a single subnetwork per step"
             )
         if np.all(mask == mask[:, :1]):
             raise _Problem(
-                "each example keeps or drops all of its units together (every row is "
-                "constant): draw one decision per unit, rng.random(shape), not per example"
+                "with shared_axes = () each example keeps or drops all of its units "
+                "together (every row is constant): draw one decision per unit"
             )
         distinct_rows = len({row.tobytes() for row in mask})
         if distinct_rows < main[0]:
@@ -222,32 +298,43 @@ def check_draw_mask(draw_mask: Callable, *, seeds: tuple[int, int] = (_SEED, _OT
                 f"{main[1]} independent units two identical rows are practically "
                 "impossible: are masks reused between examples?"
             )
-        verified.append("draws an independent decision for every example and unit")
+        _check_kept_fraction(mask, p_elem)
+        verified.append(f"keeps a fraction 1 - p_drop, one decision per example and unit "
+                        f"(p_drop = {p_elem})")
 
-        _check_kept_fraction(mask, 0.2)
-        wide_ = tuple(wide)
-        mask07, _ = _call(draw_mask, name, wide_, 0.7, seeds[0])
-        if mask07.shape != wide_:
-            raise _Problem(f"for shape {_fmt_shape(wide_)} your mask has shape "
-                           f"{_fmt_shape(mask07.shape)}")
-        _check_dtype(mask07)
-        _check_kept_fraction(mask07, 0.7)
-        verified.append("keeps a fraction 1 - p_drop of the units (p_drop = 0.2 and 0.7)")
+        for case_shape, axes in cases:
+            case_shape = tuple(int(s) for s in case_shape)
+            axes = tuple(int(a) for a in axes)
+            shared, _ = _call(draw_mask, name, case_shape, p_shared, seeds[0], axes)
+            _check_shared_shape(shared, case_shape, axes)
+            _check_dtype(shared)
+            _check_independent_elsewhere(shared, axes, p_shared)
+            _check_kept_fraction(shared, p_shared, what="its decisions")
+        verified.append(f"a shared mask has size 1 along shared_axes, independent decisions "
+                        f"elsewhere, and keeps 1 - p_drop of them (p_drop = {p_shared})")
 
-        _check_reproducible(draw_mask, name, main, 0.2, mask, used_global, seeds)
-        verified.append("draws from the rng argument: same seed, same mask; other seed, other mask")
+        first_shape, first_axes = cases[0] if cases else (main, ())
+        first_shape = tuple(int(s) for s in first_shape)
+        first_axes = tuple(int(a) for a in first_axes)
+        again, used = _call(draw_mask, name, first_shape, p_shared, seeds[0], first_axes)
+        _check_reproducible(draw_mask, name, main, p_elem, mask, used_global or used, seeds)
+        _check_reproducible(draw_mask, name, first_shape, p_shared, again, False, seeds,
+                            first_axes)
+        verified.append("draws from the rng argument: same seed, same mask; other seed, "
+                        "other mask")
 
         _check_edge_cases(draw_mask, name, tuple(edge), seeds[0])
+        if cases:
+            _check_edge_cases(draw_mask, name, first_shape, seeds[0], first_axes)
         for other_shape in others:
-            other_shape = tuple(other_shape)
+            other_shape = tuple(int(s) for s in other_shape)
             out, _ = _call(draw_mask, name, other_shape, 0.5, seeds[0])
             if out.shape != other_shape:
                 raise _Problem(
                     f"for shape {_fmt_shape(other_shape)} your mask has shape "
-                    f"{_fmt_shape(out.shape)}: accept any shape tuple and pass it on, "
-                    "rng.random(shape)"
+                    f"{_fmt_shape(out.shape)}: accept a shape with any number of axes"
                 )
-        verified.append("p_drop = 0 keeps all, p_drop = 1 drops all; works for 1-D and 3-D shapes")
+        verified.append("p_drop = 0 keeps all, p_drop = 1 drops all; works for a 1-D shape")
 
     return _run(name, steps)
 

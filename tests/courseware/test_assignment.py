@@ -55,8 +55,10 @@ def test_points_and_grade_ids(source):
 def test_solution_region_keeps_the_stub_signature(source):
     nb, _ = source
     code = _by_id(nb)["ex-masks-draw-code"].source
-    assert code.startswith("def draw_mask(shape, p_drop, rng):\n    \"\"\"Boolean keep-mask")
-    assert "    ### BEGIN SOLUTION\n    return rng.random(shape) < 1 - p_drop\n    ### END SOLUTION" in code
+    assert code.startswith("def draw_mask(shape, p_drop, rng, shared_axes=()):\n"
+                           "    \"\"\"Boolean keep-mask")
+    assert "    ### BEGIN SOLUTION\n    mask_shape = " in code
+    assert "    return rng.random(mask_shape) < 1 - p_drop\n    ### END SOLUTION" in code
 
 
 def test_every_check_cell_imports_what_it_uses(source):
@@ -79,7 +81,7 @@ def test_no_solution_text_outside_solution_regions(source):
     for cell in nb.cells:
         if cell.metadata["nbgrader"]["solution"]:
             continue
-        assert "rng.random(shape) < 1 - p_drop\n" not in cell.source or "BEGIN" in cell.source
+        assert "rng.random(mask_shape) < 1 - p_drop" not in cell.source or "BEGIN" in cell.source
 
 
 def _release_like(nb):
@@ -124,9 +126,13 @@ def test_hidden_inputs_differ_from_the_visible_ones(label):
     a, b = hidden_inputs("01_masks", label), hidden_inputs("01_masks", label)
     visible = _visible(JUDGES["01_masks"][label].check)
     assert a["seeds"] != visible["seeds"] and a["seeds"] != b["seeds"]
-    for key in ("shape", "p_drop", "dims"):
+    for key in ("shape", "p_drop", "p_drops", "dims", "cases"):
         if key in a:
             assert repr(a[key]) != repr(visible[key]), key
+    for p in a.get("p_drops", ()):
+        assert p not in visible["p_drops"] and abs(p - 0.5) > 0.05
+    for (shape, axes), (v_shape, v_axes) in zip(a.get("cases", ()), visible.get("cases", ())):
+        assert (shape, axes) != (v_shape, v_axes) and len(shape) == len(v_shape)
 
 
 def _visible(check) -> dict:
@@ -161,8 +167,9 @@ def test_hidden_inputs_of_chapters_2_to_4_are_fresh_and_not_the_visible_ones(cha
 
 @pytest.mark.parametrize("seed", range(5))
 def test_reference_solutions_pass_on_hidden_inputs(seed):
-    def draw_mask(shape, p_drop, rng):
-        return rng.random(shape) < 1 - p_drop
+    def draw_mask(shape, p_drop, rng, shared_axes=()):
+        mask_shape = tuple(1 if i in shared_axes else s for i, s in enumerate(shape))
+        return rng.random(mask_shape) < 1 - p_drop
 
     def dropconnect(x, W, p_drop, rng):
         masks = rng.random((x.shape[0], *W.shape)) < 1 - p_drop
@@ -184,12 +191,15 @@ def test_a_weight_mask_shared_by_the_batch_fails_hidden_inputs_with_its_message(
 
 
 def test_a_function_that_only_knows_the_visible_shapes_fails_hidden_inputs():
-    visible = {(200, 500), (100, 1000), (50, 40), (7,), (2, 3, 4)}
+    visible = {((200, 500), ()), ((40, 30, 50), (1,)), ((64, 12, 5, 7), (2, 3)),
+               ((50, 40), ()), ((7,), ())}
 
-    def draw_mask(shape, p_drop, rng):
-        if tuple(shape) in visible:
-            return rng.random(shape) < 1 - p_drop
-        return np.ones(shape, dtype=bool)
+    def draw_mask(shape, p_drop, rng, shared_axes=()):
+        mask_shape = tuple(1 if i in shared_axes else s for i, s in enumerate(shape))
+        if (tuple(shape), tuple(shared_axes)) in visible and p_drop in (0.0, 0.2, 0.5,
+                                                                         0.7, 1.0):
+            return rng.random(mask_shape) < 1 - p_drop
+        return np.ones(mask_shape, dtype=bool)
 
     assert check_draw_mask(draw_mask).passed
     assert not check_draw_mask(draw_mask, **hidden_inputs("01_masks", "ex-masks-draw")).passed
@@ -222,7 +232,7 @@ def test_the_release_prose_is_plain_markdown(source):
     text = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert not re.search(r"\{(exercise|admonition|term|ref|numref|cite:p|cite:t)\}", text)
     assert not re.search(r"^\([\w:-]+\)=", text, re.MULTILINE)
-    assert "**Exercise: Draw a mask** (`ex-masks-draw`)" in text
+    assert "**Exercise: Draw a mask, shared along some axes** (`ex-masks-draw`)" in text
     assert "> **How many random bits does a mask need?**" in text
 
 

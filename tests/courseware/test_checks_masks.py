@@ -11,79 +11,117 @@ from dropout_lib.masks import bernoulli_mask
 # --------------------------------------------------------------------------- draw_mask
 
 
-def reference_draw_mask(shape, p_drop, rng):
-    return rng.random(shape) < 1 - p_drop
+def _shared_shape(shape, shared_axes):
+    return tuple(1 if i in shared_axes else s for i, s in enumerate(shape))
 
 
-def library_draw_mask(shape, p_drop, rng):
-    return bernoulli_mask(shape, p_drop, rng)
+def reference_draw_mask(shape, p_drop, rng, shared_axes=()):
+    return rng.random(_shared_shape(shape, shared_axes)) < 1 - p_drop
 
 
-def stub_draw_mask(shape, p_drop, rng):
+def library_draw_mask(shape, p_drop, rng, shared_axes=()):
+    return bernoulli_mask(shape, p_drop, rng, shared_axes=shared_axes)
+
+
+def stub_draw_mask(shape, p_drop, rng, shared_axes=()):
     raise NotImplementedError("draw the mask here")
 
 
-def backwards_rule(shape, p_drop, rng):          # keeps where u < p_drop
-    return rng.random(shape) < p_drop
+def backwards_rule(shape, p_drop, rng, shared_axes=()):   # keeps where u < p_drop
+    return rng.random(_shared_shape(shape, shared_axes)) < p_drop
 
 
-def keep_meaning(shape, p_drop, rng):            # treats p as the keep probability
-    return rng.random(shape) >= 1 - p_drop
+def keep_meaning(shape, p_drop, rng, shared_axes=()):     # p taken as the keep probability
+    return rng.random(_shared_shape(shape, shared_axes)) >= 1 - p_drop
 
 
-def global_rng(shape, p_drop, rng):
-    return np.random.rand(*shape) < 1 - p_drop
+def global_rng(shape, p_drop, rng, shared_axes=()):
+    return np.random.rand(*_shared_shape(shape, shared_axes)) < 1 - p_drop
 
 
-def fixed_seed_inside(shape, p_drop, rng):
-    return np.random.default_rng(0).random(shape) < 1 - p_drop
+def fixed_seed_inside(shape, p_drop, rng, shared_axes=()):
+    return reference_draw_mask(shape, p_drop, np.random.default_rng(0), shared_axes)
 
 
-def float_mask(shape, p_drop, rng):
-    return (rng.random(shape) < 1 - p_drop).astype(np.float64)
+def float_mask(shape, p_drop, rng, shared_axes=()):
+    return reference_draw_mask(shape, p_drop, rng, shared_axes).astype(np.float64)
 
 
-def scaled_mask(shape, p_drop, rng):
-    return (rng.random(shape) < 1 - p_drop) / (1 - p_drop)
+def scaled_mask(shape, p_drop, rng, shared_axes=()):
+    return reference_draw_mask(shape, p_drop, rng, shared_axes) / (1 - p_drop)
 
 
-def wrong_shape(shape, p_drop, rng):             # one value per unit only
+def not_shared(shape, p_drop, rng, shared_axes=()):       # ignores shared_axes
+    return rng.random(shape) < 1 - p_drop
+
+
+def shared_full_size(shape, p_drop, rng, shared_axes=()):  # shared, but not size 1
+    return np.broadcast_to(reference_draw_mask(shape, p_drop, rng, shared_axes), shape)
+
+
+def shared_elsewhere(shape, p_drop, rng, shared_axes=()):  # the other axes are shared
+    others = [i for i in range(len(shape)) if i not in shared_axes] if shared_axes else []
+    return reference_draw_mask(shape, p_drop, rng, others)
+
+
+def axis_off_by_one(shape, p_drop, rng, shared_axes=()):   # counts axes from 1
+    return reference_draw_mask(shape, p_drop, rng,
+                               [(a + 1) % len(shape) for a in shared_axes])
+
+
+def shared_dropped_axis(shape, p_drop, rng, shared_axes=()):  # removes the shared axes
+    full = [s for i, s in enumerate(shape) if i not in shared_axes]
+    return rng.random(full) < 1 - p_drop
+
+
+def edits_shape(shape, p_drop, rng, shared_axes=()):       # writes into the shape it got
+    for a in shared_axes:
+        shape[a] = 1
+    return rng.random(shape) < 1 - p_drop
+
+
+def no_shared_argument(shape, p_drop, rng):                # the old signature
+    return rng.random(shape) < 1 - p_drop
+
+
+def wrong_shape(shape, p_drop, rng, shared_axes=()):       # one value per unit only
     return rng.random(shape[-1:]) < 1 - p_drop
 
 
-def shared_across_batch(shape, p_drop, rng):     # same row for every example
-    row = rng.random((1, *shape[1:])) < 1 - p_drop
-    return np.broadcast_to(row, shape).copy()
+def shared_across_batch(shape, p_drop, rng, shared_axes=()):  # same row for every example
+    axes = tuple(shared_axes) or (0,)
+    return np.broadcast_to(reference_draw_mask(shape, p_drop, rng, axes),
+                           _shared_shape(shape, shared_axes)).copy()
 
 
-def per_example_only(shape, p_drop, rng):        # whole example kept or dropped
+def per_example_only(shape, p_drop, rng, shared_axes=()):  # whole example kept or dropped
     col = rng.random((shape[0], *([1] * (len(shape) - 1)))) < 1 - p_drop
-    return np.broadcast_to(col, shape).copy()
+    return np.broadcast_to(col, _shared_shape(shape, shared_axes)).copy()
 
 
-def half_always(shape, p_drop, rng):
-    return rng.random(shape) < 0.5
+def half_always(shape, p_drop, rng, shared_axes=()):
+    return rng.random(_shared_shape(shape, shared_axes)) < 0.5
 
 
-def less_equal(shape, p_drop, rng):              # u <= q keeps units at p_drop = 1 when u = 0
-    u = rng.random(shape)
+def less_equal(shape, p_drop, rng, shared_axes=()):  # u <= q keeps units at p_drop = 1 if u = 0
+    u = rng.random(_shared_shape(shape, shared_axes))
     u.flat[0] = 0.0
     return u <= 1 - p_drop
 
 
-def returns_list(shape, p_drop, rng):
-    return (rng.random(shape) < 1 - p_drop).tolist()
+def returns_list(shape, p_drop, rng, shared_axes=()):
+    return reference_draw_mask(shape, p_drop, rng, shared_axes).tolist()
 
 
-def returns_none(shape, p_drop, rng):
-    rng.random(shape) < 1 - p_drop  # noqa: B015
+def returns_none(shape, p_drop, rng, shared_axes=()):
+    reference_draw_mask(shape, p_drop, rng, shared_axes)
 
 
-def crashes(shape, p_drop, rng):
+def crashes(shape, p_drop, rng, shared_axes=()):
     return rng.random(shape) < 1 - p_drop[0]
 
 
-def only_2d(shape, p_drop, rng):
+def only_2d(shape, p_drop, rng, shared_axes=()):
     n, d = shape
     return rng.random((n, d)) < 1 - p_drop
 
@@ -109,16 +147,23 @@ def test_stub_is_not_implemented():
 
 
 @pytest.mark.parametrize("fn, fragments", [
-    (backwards_rule, ("keeps 20% of units", "expected about 80%",
-                      "u < p_drop instead of u < 1 - p_drop")),
+    (backwards_rule, ("keeps 20% of units instead of about 80%", "your rule is backwards")),
     (keep_meaning, ("keeps 20% of units", "probability of DROPPING")),
     (half_always, ("keeps 50%", "is p_drop used at all")),
     (global_rng, ("global random state", "rng argument")),
     (fixed_seed_inside, ("two different rng seeds gave the same mask",)),
     (float_mask, ("dtype float64", "boolean (True = keep)")),
     (scaled_mask, ("values other than 0 and 1", "not the rescaled activations")),
+    (not_shared, ("shape (40, 30, 50), expected (40, 1, 50)",
+                  "your mask is not shared along axis 1")),
+    (shared_full_size, ("is shared along axis 1 but keeps its full size there",)),
+    (shared_elsewhere, ("shared along axes 0 and 2 instead of axis 1",)),
+    (axis_off_by_one, ("shared along axis 2 instead of axis 1",)),
+    (shared_dropped_axis, ("keep one axis per axis of the activations",)),
+    (edits_shape, ("raised TypeError", "must stay as it is")),
+    (no_shared_argument, ("raised TypeError", "must accept the argument shared_axes")),
     (wrong_shape, ("your mask has shape (500,) but the activations have shape (200, 500)",
-                   "shared along its size-1 axes")),
+                   "one independent decision per example and unit")),
     (shared_across_batch, ("every example (row) got the same mask",)),
     (per_example_only, ("keeps or drops all of its units together",)),
     (less_equal, ("with p_drop = 1 every unit must be dropped",)),
@@ -131,13 +176,31 @@ def test_typical_mistakes_get_their_message(fn, fragments):
     _assert_fails(check_draw_mask(fn), *fragments)
 
 
+@pytest.mark.parametrize("fn", [backwards_rule, not_shared, shared_full_size,
+                                shared_elsewhere, axis_off_by_one, float_mask, global_rng])
+def test_messages_name_the_mistake_without_the_code(fn):
+    message = check_draw_mask(fn).messages[0]
+    assert "rng.random" not in message and "u <" not in message, message
+
+
+def test_shared_check_takes_other_inputs():
+    kwargs = {"seeds": (11, 12), "p_drops": (0.35, 0.62),
+              "cases": (((33, 25, 47), (2,)), ((55, 9, 4, 6), (1, 3)))}
+    assert check_draw_mask(reference_draw_mask, **kwargs).passed
+    _assert_fails(check_draw_mask(not_shared, **kwargs), "not shared along axis 2")
+    _assert_fails(check_draw_mask(axis_off_by_one, **kwargs),
+                  "shared along axis 0 instead of axis 2")
+    _assert_fails(check_draw_mask(backwards_rule, **kwargs),
+                  "keeps 35% of units instead of about 65%")
+
+
 def test_same_seed_different_masks_is_caught():
     state = {"calls": 0}
 
-    def stateful(shape, p_drop, rng):
+    def stateful(shape, p_drop, rng, shared_axes=()):
         state["calls"] += 1
-        extra = np.random.default_rng(state["calls"])
-        return extra.random(shape) < 1 - p_drop
+        return reference_draw_mask(shape, p_drop, np.random.default_rng(state["calls"]),
+                                   shared_axes)
 
     _assert_fails(check_draw_mask(stateful), "the same rng seed gave different masks")
 
@@ -254,8 +317,8 @@ def test_dropconnect_reference_solutions_pass(fn):
     (dc_not_scaled, ("must be scaled by 1 / (1 - p_drop)",)),
     (dc_times_keep, ("multiplied by 1 - p_drop",)),
     (dc_divide_by_p, ("divided by p_drop",)),
-    (dc_backwards, ("keeps 30% of connections", "expected about 70%",
-                    "u < p_drop instead of u < 1 - p_drop")),
+    (dc_backwards, ("keeps 30% of connections instead of about 70%",
+                    "your rule is backwards")),
     (dc_global_rng, ("global random state",)),
     (dc_own_generator, ("two different rng seeds gave the same output",)),
     (dc_in_place_weights, ("changed the weights W in place",)),
@@ -291,7 +354,8 @@ def test_report_prints_one_line_verdicts(capsys):
     report(check_draw_mask(backwards_rule))
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "✓ draw_mask: 5 of 5 checks passed"
-    assert out[1].startswith("✗ draw_mask: with p_drop = 0.2 your mask keeps 20% of units")
+    assert out[1].startswith("✗ draw_mask: with p_drop = 0.2 your mask keeps 20% of units "
+                             "instead of about 80%")
 
 
 def test_report_mentions_further_problems(capsys):

@@ -130,7 +130,7 @@ def test_masks_chapter_edition(tmp_path):
     nb = nbformat.read(MASKS, as_version=4)
     student, chapter = student_notebook(nb, "01_masks", "book/01_masks.ipynb")
     labels = [ex.label for ex in chapter.exercises]
-    assert labels == ["ex-masks-draw", "ex-masks-predict", "ex-masks-var", "ex-masks-shared",
+    assert labels == ["ex-masks-predict", "ex-masks-var", "ex-masks-shared", "ex-masks-draw",
                       "ex-masks-dropconnect"]
     assert [ex.label for ex in chapter.exercises if ex.auto_graded] == ["ex-masks-draw",
                                                                         "ex-masks-dropconnect"]
@@ -148,8 +148,8 @@ def test_cli_writes_every_toc_chapter_and_counts_exercises(tmp_path, capsys):
         assert (tmp_path / path.name).exists()
         n = len(parse_chapter(nbformat.read(path, as_version=4), path.stem).exercises)
         assert re.search(rf"{re.escape(path.name)}: {n} exercises", out), out
-    assert "5 exercises (2 implement, 1 predict-then-run, 1 derive, 1 explore), " \
-           "2 auto-graded" in out
+    assert "01_masks.ipynb: 5 exercises (1 predict-then-run, 1 derive, 1 explore, " \
+           "2 implement), 2 auto-graded" in out
 
 
 # --------------------------------------------------------------------------- no leaks
@@ -180,7 +180,7 @@ def test_solution_lines_cover_code_and_markdown():
     assert lines[code_line] == "ex-masks-draw"
     assert any(label == "ex-masks-var" and "M_i^2 = M_i" in line for line, label in lines.items())
     # the stub's def line and docstring are in the student edition on purpose: not a leak
-    assert "def draw_mask(shape, p_drop, rng):" not in lines
+    assert "def draw_mask(shape, p_drop, rng, shared_axes=()):" not in lines
     assert not any(line.startswith(":class:") or "{solution-end}" in line for line in lines)
 
 
