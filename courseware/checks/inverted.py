@@ -83,7 +83,7 @@ def _call_forward(fn: Callable, x: np.ndarray, p_drop: float, train: bool,
     if not np.array_equal(x_in, x):
         raise _Problem(
             f"{name} modified its input x in place (e.g. x *= mask); the caller may still "
-            "need x, so compute a new array: out = x * mask / (1 - p_drop)"
+            "need x, so compute the output as a new array"
         )
     if not np.all(np.isfinite(out)):
         raise _Problem(f"{name} returned NaN or infinite values for finite x "
@@ -288,7 +288,7 @@ def _call_backward(fn: Callable, dout: np.ndarray, cache: Any) -> np.ndarray:
     if not np.array_equal(dout_in, dout):
         raise _Problem(
             f"{name} modified dout in place (e.g. dout *= mask); the caller may still need "
-            "dout, so return a new array: dx = dout * mask / (1 - p_drop)"
+            "dout, so return the gradient as a new array"
         )
     return dx
 
@@ -324,7 +324,8 @@ def _diagnose_gradient(dx: np.ndarray, dout: np.ndarray, mask: np.ndarray, p_dro
         return ("your backward pass zeroes different units than the forward pass did: it "
                 "must reuse the mask stored in the cache, not draw a new one" + tail)
     return ("your gradient does not match centred differences of your forward pass; "
-            "expected dx = dout * mask / (1 - p_drop) with the forward pass's mask" + tail)
+            "the backward pass must apply what the forward pass applied, which the cache "
+            "should hold" + tail)
 
 
 def check_dropout_backward(dropout_forward: Callable, dropout_backward: Callable, *,
@@ -416,23 +417,19 @@ def _lr_problem(p: float, value: float) -> str | None:
     if near(q * q):
         return None
     head = f"lr_factor({p:g}) = {value:.4g} is not the factor"
+    compare = ("after one step V must again equal q times W. Compare the twin's step, "
+               "(factor x learning rate) x (gradient with respect to V), with q times the "
+               "original's step, learning rate x (gradient with respect to W)")
     if near(1.0):
-        return (f"{head}: with the same learning rate the twin's step is too large. V = q W "
-                "multiplies activations 1/q times larger, so its gradient is 1/q times the "
-                "gradient with respect to W, while V itself must move only q times as far")
+        return f"{head}: with the same learning rate the two runs drift apart; {compare}"
     if near(q):
-        return (f"{head}: the factor q = 1 - p_drop makes the step on V as large as the step "
-                "on W, but V = q W must move only q times as far; its gradient is also 1/q "
-                "times larger, so account for the gradient too")
+        return f"{head}: q alone does not do it, account for the gradient too; {compare}"
     if near(1.0 / q) or near(1.0 / (q * q)):
-        return (f"{head}: your factor is above 1, but the twin's weights are q times smaller "
-                "and their gradients 1/q times larger, so their learning rate must shrink")
+        return f"{head}: your factor is above 1; {compare}"
     if p > 0 and (near(p * p) or near(p)):
         return (f"{head}: you used p_drop where the keep probability q = 1 - p_drop belongs "
                 "(the two coincide only at p_drop = 0.5)")
-    return (f"{head}: after one step V must again equal q times W. Compare the twin's step, "
-            "(factor x learning rate) x (gradient with respect to V), with q times the "
-            "original's step, learning rate x (gradient with respect to W)")
+    return f"{head}: {compare}"
 
 
 def check_lr_factor(lr_factor: Callable, *,

@@ -375,7 +375,7 @@ def test_lr_factor_reference_passes():
     (lr_stub, ("not implemented yet: lr_factor raises NotImplementedError",)),
     (lr_same, ("lr_factor(0.2) = 1 is not the factor", "same learning rate")),
     (lr_keep, ("lr_factor(0.2) = 0.8 is not the factor", "account for the gradient too")),
-    (lr_inverse, ("above 1", "must shrink")),
+    (lr_inverse, ("above 1", "Compare the twin's step")),
     (lr_drop_squared, ("keep probability q = 1 - p_drop",)),
     (lr_text, ("returned a str", "return a number")),
     (lr_constant, ("lr_factor(0.2) = 0.5 is not the factor", "must again equal q times W")),
@@ -389,6 +389,23 @@ def test_lr_factor_messages_do_not_give_the_answer_away():
     for fn in (lr_same, lr_keep, lr_inverse, lr_drop_squared, lr_constant):
         message = check_lr_factor(fn).messages[0]
         assert "0.64" not in message and "q^2" not in message and "q * q" not in message
+        # nor the derivation: the gradient's factor is the exercise's first step
+        assert "1/q" not in message and "times larger" not in message, message
+        assert "Compare the twin's step" in message or "p_drop belongs" in message
+
+
+@pytest.mark.parametrize("fwd, bwd", [
+    (in_place, reference_backward), (reference_forward, ignores_mask),
+    (reference_forward, forgets_scale), (reference_forward, new_mask),
+    (reference_forward, passes_through), (reference_forward, in_place_backward),
+    (reference_forward, lambda dout, cache: dout * 0.5 + 1.0),
+])
+def test_messages_name_the_mistake_without_quoting_the_solution(fwd, bwd):
+    result = check_dropout_backward(fwd, bwd)
+    assert not result.passed
+    message = result.messages[0]
+    for code in ("dout * mask", "x * mask", "mask / (1 - p_drop)", "mask * scale"):
+        assert code not in message, message
 
 
 def test_stored_visible_answers_fail_the_hidden_drop_probabilities():
