@@ -186,9 +186,13 @@ def _reliability(rows: list, prefix: str) -> dict[str, list]:
     conf = np.nansum([b["confidence"] * b["count"] for b in bins], axis=0)
     acc = np.nansum([b["accuracy"] * b["count"] for b in bins], axis=0)
     with np.errstate(invalid="ignore"):
-        return {"count": count.tolist(),
-                "confidence": np.round(conf / count, 6).tolist(),
-                "accuracy": np.round(acc / count, 6).tolist()}
+        conf, acc = np.round(conf / count, 6), np.round(acc / count, 6)
+    # Empty bins are None (JSON has no NaN).
+    return {"count": count.tolist(),
+            "confidence": [None if c == 0 else float(v)
+                           for c, v in zip(count, conf, strict=True)],
+            "accuracy": [None if c == 0 else float(v)
+                         for c, v in zip(count, acc, strict=True)]}
 
 
 def _one_split(dataset: str, scale: str, split: int, seeds: Sequence[int],
