@@ -16,8 +16,8 @@ limit              default      what happens when it is hit
 ``cpu``            300 s        CPU seconds of the kernel process (``RLIMIT_CPU``)
 ``file_size``      256 MiB      one file written (``RLIMIT_FSIZE``): ``OSError``
 ``processes``      64           processes and threads of the kernel's user
-                                (``RLIMIT_NPROC``; each of the parallel jobs has its own
-                                user id, so one submission cannot starve another)
+                                (``RLIMIT_NPROC``; each submission graded at a time has
+                                its own user id, so one cannot starve another)
 ``tmp``            512 MiB      the kernel's private ``/tmp`` (its home and working
                                 folder live there; bubblewrap's ``--size`` tmpfs)
 =================  ===========  =====================================================

@@ -18,8 +18,8 @@ submission it
 
 With bubblewrap (``bwrap``, Debian's ``bubblewrap`` package; ``tools/ensure_bwrap.sh``)
 the kernel runs inside it (:func:`bwrap_args`), as an unprivileged user (when the grader
-runs as root, the user id :data:`UID_BASE` + the job's slot; otherwise the grader's own,
-never root), in a root file system built from nothing: read-only ``/usr``, ``/etc``,
+runs as root, a user id of its own, :data:`UID_BASE` + the grading process's id;
+otherwise the grader's own, never root), in a root file system built from nothing: read-only ``/usr``, ``/etc``,
 Python, the virtual environment and the two packages it imports (``courseware`` and
 ``dropout_lib``); a private ``/tmp`` of limited size (its home and working folder); no
 network (it talks to the grader over Unix sockets in an exchange folder, the only
@@ -60,12 +60,17 @@ __all__ = ["ENV_ALLOW", "UID_BASE", "Sandbox", "become_subreaper", "bwrap_args",
 KERNEL_NAME = "dropout-book"
 #: The only variables of the grader's environment a kernel sees (besides its own folders).
 ENV_ALLOW = ("LANG", "LC_ALL", "TZ")
-#: When the grader runs as root, the kernel of job slot ``k`` runs as user ``UID_BASE + k``
-#: (no such user exists: it owns nothing but its own folders).
-UID_BASE = int(os.environ.get("COURSEWARE_UID_BASE", "64000"))
+#: When the grader runs as root, a kernel runs as user ``UID_BASE + p``, ``p`` the process
+#: id of the grading process that starts it: no two submissions graded at the same time
+#: on this machine, even by two batches, share a user (and so a process limit). No such
+#: user exists: it owns nothing but its own folders.
+UID_BASE = int(os.environ.get("COURSEWARE_UID_BASE", "100000"))
 _TIMEOUT_ENAME = "CoursewareCellTimeout"
 _PR_SET_CHILD_SUBREAPER = 36
 
+
+#: Further folders the kernel sees, read-only (``os.pathsep``-separated; for the tests).
+SHOW_ENV = "COURSEWARE_SANDBOX_SHOW"
 
 #: The bubblewrap executable; ``COURSEWARE_BWRAP=none`` runs without it.
 BWRAP = os.environ.get("COURSEWARE_BWRAP", "bwrap")
@@ -82,7 +87,7 @@ def bwrap_works() -> bool:
             why = "COURSEWARE_BWRAP=none"
         if exe:
             try:
-                uid = UID_BASE if os.geteuid() == 0 else None
+                uid = UID_BASE + os.getpid() if os.geteuid() == 0 else None
                 done = subprocess.run(
                     [exe, *_namespaces(), "--die-with-parent", "--ro-bind", "/usr", "/usr",
                      *_system_links(), *_tmpfs(1), "--dev", "/dev", "--proc", "/proc",
@@ -138,6 +143,9 @@ def visible_paths() -> list[Path]:
     need = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
             Path(sys.executable).resolve().parent.parent,
             ROOT / "courseware", ROOT / "dropout_lib", ROOT / "_toc.yml"}
+    # the courseware tests load their reference solutions and typical mistakes in the
+    # kernel: they show their folder (never set this when grading students)
+    need |= {Path(p).resolve() for p in os.environ.get(SHOW_ENV, "").split(os.pathsep) if p}
     out = []
     for path in sorted(need):
         if any(path.is_relative_to(p) for p in (Path("/usr"), Path("/etc"))):
@@ -343,7 +351,7 @@ class Sandbox:
         ``time.monotonic()`` after which nothing more runs (default: ``limits.deadline``
         seconds after the sandbox starts).
     slot : int
-        The job's slot (0, 1, ...): its kernel's user id is ``UID_BASE + slot``.
+        The job's slot (0, 1, ...) in its batch.
     """
 
     def __init__(self, timeout_cell: float | None = None, output_limit: int = 100_000, *,
@@ -356,7 +364,7 @@ class Sandbox:
         self.bwrap = bwrap_works() if bwrap is None else bwrap
         self.course = course
         self.deadline = deadline
-        self.uid = UID_BASE + slot if self.bwrap and os.geteuid() == 0 else None
+        self.uid = UID_BASE + os.getpid() if self.bwrap and os.geteuid() == 0 else None
         self.dir: Path | None = None
         self.client: _Client | None = None
         self.restarts = 0

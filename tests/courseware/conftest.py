@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+# The batches and test_judges load the checks' tests (reference solutions, typical
+# mistakes) in the sandboxed kernel, which sees only Python and the packages otherwise.
+os.environ["COURSEWARE_SANDBOX_SHOW"] = str(Path(__file__).resolve().parent)
+
 
 @pytest.fixture(scope="session")
 def empty_gradebook(tmp_path_factory) -> Path:

@@ -29,14 +29,24 @@ from courseware.sandbox import bwrap_works
 pytestmark = pytest.mark.slow
 
 CH = "01_masks"
-DRAW = "def draw_mask(shape, p_drop, rng):\n    return rng.random(shape) < 1 - p_drop\n"
+DRAW = ("def draw_mask(shape, p_drop, rng, shared_axes=()):\n"
+        "    shape = tuple(1 if a in shared_axes else n for a, n in enumerate(shape))\n"
+        "    return rng.random(shape) < 1 - p_drop\n")
 DROPCONNECT = ("import numpy as np\n\n\n"
                "def dropconnect(x, W, p_drop, rng):\n"
                "    masks = rng.random((x.shape[0], *W.shape)) < 1 - p_drop\n"
                "    return np.einsum('ni,nij->nj', x, W * masks) / (1 - p_drop)\n")
-WRONG_DRAW = "def draw_mask(shape, p_drop, rng):\n    return rng.random(shape) < p_drop\n"
+WRONG_DRAW = ("def draw_mask(shape, p_drop, rng, shared_axes=()):\n"
+              "    shape = tuple(1 if a in shared_axes else n for a, n in enumerate(shape))\n"
+              "    return rng.random(shape) < p_drop\n")
 PASS_LINE = "✓ draw_mask: 5 of 5 checks passed"
-FULL = {"ex-masks-draw": "1", "ex-masks-dropconnect": "2"}
+#: exercise -> full points, as gradebook.csv shows them (from the release: see ``_full``)
+FULL: dict[str, str] = {}
+
+
+def _full(rel) -> dict[str, str]:
+    return {k: f"{e['points']:g}" for k, e in rel.metadata["courseware"]["exercises"].items()
+            if e["auto"]}
 
 
 def _gid(cell):
@@ -98,7 +108,7 @@ def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | N
     nb = _honest(rel)
     _edit(nb, "ex-masks-draw-code", textwrap.dedent(f"""\
         import json, os
-        def draw_mask(shape, p_drop, rng):
+        def draw_mask(shape, p_drop, rng, shared_axes=()):
             for path in [os.environ.get("DROPOUT_LIB_GRADE_LOG"), "grade.log", "/tmp/grade.log"]:
                 if path:
                     with open(path, "a") as f:
@@ -157,7 +167,7 @@ def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | N
 
     nb = _honest(rel)
     _edit(nb, "ex-masks-draw-code",
-          "def draw_mask(shape, p_drop, rng):\n    while True:\n        pass\n")
+          "def draw_mask(shape, p_drop, rng, shared_axes=()):\n    while True:\n        pass\n")
     out["infinite-loop"] = (nb, "ex-masks-draw")
 
     nb = _honest(rel)
@@ -179,10 +189,12 @@ def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | N
     nb = _honest(rel)
     _edit(nb, "ex-masks-draw-code", textwrap.dedent("""\
         import numpy as np
-        VISIBLE = {(200, 500), (100, 1000), (50, 40), (7,), (2, 3, 4)}
-        def draw_mask(shape, p_drop, rng):
+        VISIBLE = {(200, 500), (100, 1000), (50, 40), (7,), (2, 3, 4), (40, 30, 50),
+                   (64, 12, 5, 7)}
+        def draw_mask(shape, p_drop, rng, shared_axes=()):
             if tuple(shape) in VISIBLE:
-                return rng.random(shape) < 1 - p_drop
+                return rng.random(tuple(1 if a in shared_axes else n
+                                        for a, n in enumerate(shape))) < 1 - p_drop
             return np.ones(shape, dtype=bool)
         """))
     out["visible-only"] = (nb, "ex-masks-draw")
@@ -256,7 +268,7 @@ def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | N
             _try(lambda: os.listdir({str(ROOT / ".git")!r})),
             _try(lambda: os.getuid() == 0),
         ]
-        def draw_mask(shape, p_drop, rng):
+        def draw_mask(shape, p_drop, rng, shared_axes=()):
             raise RuntimeError(f"LEAK{{LEAK}}")
         """))
     out["read-secrets"] = (nb, "ex-masks-draw")
@@ -272,7 +284,7 @@ def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | N
                 WROTE.append(True)
             except OSError:
                 WROTE.append(False)
-        def draw_mask(shape, p_drop, rng):
+        def draw_mask(shape, p_drop, rng, shared_axes=()):
             raise RuntimeError(f"WROTE{WROTE}")
         """))
     out["site-packages"] = (nb, "ex-masks-draw")
@@ -281,8 +293,9 @@ def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | N
     _edit(nb, "ex-masks-draw-code", textwrap.dedent("""\
         from importlib import import_module
         _lib = import_module("drop" + "out_lib")
-        def draw_mask(shape, p_drop, rng):
-            return getattr(_lib, "bernoulli" + "_mask")(shape, p_drop, rng)
+        def draw_mask(shape, p_drop, rng, shared_axes=()):
+            return getattr(_lib, "bernoulli" + "_mask")(shape, p_drop, rng,
+                                                        shared_axes=shared_axes)
         """))
     out["library"] = (nb, "ex-masks-draw")
 
@@ -300,8 +313,9 @@ def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | N
         import numpy as np
         _state = np.random.get_state()
         np.random.get_state = lambda: _state
-        def draw_mask(shape, p_drop, rng):
+        def draw_mask(shape, p_drop, rng, shared_axes=()):
             np.random.seed(int(rng.integers(2**31)))
+            shape = tuple(1 if a in shared_axes else n for a, n in enumerate(shape))
             return np.random.random_sample(shape) < 1 - p_drop
         """))
     out["global-rng-hidden"] = (nb, "ex-masks-draw")
@@ -349,6 +363,7 @@ def launch(tmp_path_factory, new_course) -> dict:
     course = new_course("course")
     rel_path = release(CH, course)
     rel = nbformat.read(rel_path, as_version=4)
+    FULL.update(_full(rel))
     subs = tmp_path_factory.mktemp("submissions")
     marker = f"courseware-background-{uuid.uuid4().hex}"
     outside = tmp_path_factory.mktemp("outside")    # stands for /tmp or any shared folder
@@ -436,7 +451,7 @@ def test_a_deleted_exercise_is_not_found(graded):
 
 def test_typical_mistakes_get_their_messages(graded):
     student = next(s for s in graded["order"] if s.endswith("a-mistakes"))
-    assert "did you keep where u < p_drop" in _verdict(graded, student, "ex-masks-draw")
+    assert "probability of DROPPING a unit" in _verdict(graded, student, "ex-masks-draw")
     assert "every example got the same weight mask" in _verdict(graded, student,
                                                                "ex-masks-dropconnect")
 
@@ -480,7 +495,8 @@ def test_the_chapters_solutions_are_out_of_reach(graded):
     """With bubblewrap, the attack that execs the book's own solution cell finds no chapter
     (0 points); without it, it gets the points: what the guide says to look out for."""
     student = next(s for s in graded["order"] if s.endswith("a-read-solutions"))
-    assert graded["rows"][student]["ex-masks-draw"] == ("0" if graded["bwrap"] else "1")
+    assert graded["rows"][student]["ex-masks-draw"] == ("0" if graded["bwrap"]
+                                                        else FULL["ex-masks-draw"])
 
 
 def test_unmodified_and_unreadable_submissions_score_zero(graded):
@@ -505,7 +521,7 @@ def test_check_my_work_uses_the_visible_inputs(graded):
                            str(graded["subs"] / f"{student}.ipynb")],
                           cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert "PASS  ex-masks-draw      ✓ draw_mask: 5 of 5 checks passed" in done.stdout
+    assert "PASS  ex-masks-draw      ✓ draw_mask:" in done.stdout
     assert "PASS  ex-masks-dropconnect" in done.stdout
 
 
@@ -520,7 +536,8 @@ def test_hand_grades_entered_in_nbgrader_reach_the_csv(graded):
     out = course / "after-hand-grading.csv"
     gradebook_csv(out, course)
     row = next(r for r in csv.DictReader(out.open()) if r["student_id"] == "s00b-honest")
-    assert row["ex-masks-var"] == "2" and row["total"] == "5"
+    total = sum(float(v) for v in FULL.values()) + 2
+    assert row["ex-masks-var"] == "2" and row["total"] == f"{total:g}"
     assert row["waiting_for_hand_grading"] == "2"
 
 
@@ -752,8 +769,10 @@ def test_a_grader_failure_or_a_dead_grading_process_is_a_row(graded, tmp_path, m
     assert "RuntimeError: the grader tripped" in results["boom"].grader_error
     assert "exit code 3" in results["die"].grader_error
     assert not results["fine"].grader_error
-    assert sum(s.score for s in results["fine"].scores.values() if s.auto) == 3
-    assert any(line.startswith("boom: 0 of 3") and "grader error" in line for line in lines)
+    total = sum(float(v) for v in FULL.values())
+    assert sum(s.score for s in results["fine"].scores.values() if s.auto) == total
+    assert any(line.startswith(f"boom: 0 of {total:g}") and "grader error" in line
+               for line in lines)
     out = tmp_path / "g.csv"
     gradebook_csv(out, course)
     rows = {r["student_id"]: r for r in csv.DictReader(out.open())}

@@ -232,7 +232,7 @@ def test_hand_graded_exercises_wait_for_a_human(graded, chapter):
     g = graded[chapter]
     manual = [k for k, e in g["exercises"].items() if not e["auto"]]
     row = g["rows"]["a-reference"]
-    assert manual and all(row[k] == "" for k in manual)
+    assert manual and all(row[k] == "pending" for k in manual)
     assert row["waiting_for_hand_grading"] == str(len(manual))
 
 

@@ -58,7 +58,7 @@ def test_in_bubblewrap_only_its_copy_is_reachable(tmp_path, listener):
                           f"assert not os.path.exists({str(ROOT / 'book')!r})\n"
                           f"assert not os.path.exists({str(ROOT / '.git')!r})\n"
                           f"assert sorted(os.listdir({str(ROOT)!r})) <= "
-                          "['.venv', '_toc.yml', 'courseware', 'dropout_lib']\n"
+                          "['.venv', '_toc.yml', 'courseware', 'dropout_lib', 'tests']\n"
                           "assert os.getuid() != 0\n")[0]
             home = sb.run("import os, pathlib\n"
                           f"assert set(os.listdir({str(Path.home())!r})) <= "
