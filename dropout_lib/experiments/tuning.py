@@ -24,7 +24,7 @@ from .._progress import progress_bar
 from ..data import Splits
 from .core import Config, _check_seeds, run
 
-__all__ = ["Tuned", "expand_grid", "tune", "without_test"]
+__all__ = ["BOUNDS", "Tuned", "expand_grid", "tune", "without_test"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ class Tuned:
         agree with the chosen one on every other field. The choice is on
         an edge when it is the smallest or largest number of that line and
         the line holds more than one number (``None`` and strings are not
-        numbers: ``max_norm=None`` or the optimizer are never an edge).
+        numbers: ``max_norm=None`` or the optimizer are never an edge). A
+        choice at a natural bound of :data:`BOUNDS` (L2 of 0) is
+        ``at_bound`` instead: there is nothing beyond it to try.
         """
         chosen = self.settings[self.best]
         out = {}
@@ -73,8 +75,11 @@ class Tuned:
             nums = sorted({v for v in line if _is_number(v)})
             edge = (_is_number(value) and len(nums) > 1
                     and value in (nums[0], nums[-1]))
+            lo, hi = BOUNDS.get(key, (None, None))
+            at_bound = bool(edge) and (value == lo or value == hi)
             out[key] = {"chosen": value, "values": nums,
-                        "on_edge": bool(edge)}
+                        "on_edge": bool(edge) and not at_bound,
+                        "at_bound": at_bound}
         return out
 
     def record(self) -> dict[str, Any]:
@@ -121,10 +126,35 @@ def without_test(data: Splits) -> Splits:
                   n_classes=data.n_classes)
 
 
+#: Natural bounds of the fields :func:`tune` may extend a grid along: a
+#: choice on an edge gets the next value beyond it (a geometric step, or an
+#: arithmetic one for drop probabilities) until it is interior or the next
+#: value would leave these bounds (``0`` for L2 is such a bound: no penalty).
+BOUNDS: dict[str, tuple[float, float]] = {
+    "lr": (0.0, np.inf), "l2": (0.0, np.inf), "max_norm": (0.0, np.inf),
+    "p_drop_hidden": (0.0, 1.0), "p_drop_input": (0.0, 1.0),
+    "p_drop": (0.0, 1.0)}
+
+
+def _beyond(values: list[float], key: str, upward: bool) -> float | None:
+    """The next grid value past the smallest or largest, inside BOUNDS."""
+    lo, hi = BOUNDS[key]
+    v = sorted(values)
+    a, b = (v[-2], v[-1]) if upward else (v[1], v[0])
+    if key.startswith("p_drop") or a <= 0 or b <= 0:
+        nxt = b + (b - a)                      # arithmetic step
+    else:
+        nxt = b * (b / a)                      # geometric step
+    if not lo < nxt < hi:                      # halfway to the bound
+        nxt = (b + (hi if upward else lo)) / 2
+    nxt = float(f"{nxt:.6g}")
+    return nxt if lo < nxt < hi and nxt not in v else None
+
+
 def tune(config: Config, data: Splits, grid: Any, *, seeds: Sequence[int],
          metric: str = "val_loss", progress: bool = False,
          score: Callable[[Config, Splits, int], tuple[float, int]] | None = None,
-         ) -> Tuned:
+         extend: bool = False, max_rounds: int = 4) -> Tuned:
     """Train every setting of ``grid`` over ``seeds``; keep the best on validation.
 
     Parameters
@@ -145,6 +175,12 @@ def tune(config: Config, data: Splits, grid: Any, *, seeds: Sequence[int],
         metric of one setting and seed, and the epochs it trained, for data
         without a test split (e.g. an ensemble's). Default: one network
         trained by :func:`~dropout_lib.experiments.run`.
+    extend : bool, default False
+        While the choice lies on the edge of a field of :data:`BOUNDS`
+        (see :meth:`Tuned.edges`), add the next value beyond it along the
+        line through the choice and train it too, for at most
+        ``max_rounds`` rounds: the choice ends inside the grid, or at a
+        natural bound, or the record says it is still on an edge.
 
     Returns
     -------
@@ -152,25 +188,45 @@ def tune(config: Config, data: Splits, grid: Any, *, seeds: Sequence[int],
     """
     check_choice(metric, "metric", ("val_loss", "val_acc"))
     seeds = _check_seeds(seeds)
+    check_bool(extend, "extend")
     settings = expand_grid(grid)
-    configs = [config.replace(**s) for s in settings]  # validates them all
+    [config.replace(**s) for s in settings]  # validates them all
     val = without_test(data)
-    scores = np.empty((len(configs), len(seeds)))
-    epochs = 0
-    bar = progress_bar(scores.size, "tuning", check_bool(progress, "progress"))
     if score is None:
         score = functools.partial(_one_network, metric=metric)
-    for i, cfg in enumerate(configs):
-        for j, seed in enumerate(seeds):
-            scores[i, j], n_epochs = score(cfg, val, seed)
-            epochs += n_epochs
-            bar.tick(f"setting {i + 1}/{len(configs)} {metric} "
-                     f"{scores[i, j]:.4f}")
-    bar.close()
+    bar = progress_bar(len(settings) * len(seeds), "tuning",
+                       check_bool(progress, "progress"))
+    rows: list[np.ndarray] = []
+    epochs = 0
     sign = 1.0 if metric == "val_loss" else -1.0
-    mean = sign * scores.mean(axis=1)
-    best = int(np.argmin(np.where(np.isfinite(mean), mean, np.inf)))
-    return Tuned(configs[best], settings, scores, metric, seeds, best, epochs)
+    for _ in range(max_rounds + 1):
+        for s in settings[len(rows):]:
+            row = np.empty(len(seeds))
+            for j, seed in enumerate(seeds):
+                row[j], n_epochs = score(config.replace(**s), val, seed)
+                epochs += n_epochs
+                bar.tick(f"setting {len(rows) + 1}/{len(settings)} {metric} "
+                         f"{row[j]:.4f}")
+            rows.append(row)
+        scores = np.array(rows)
+        mean = sign * scores.mean(axis=1)
+        best = int(np.argmin(np.where(np.isfinite(mean), mean, np.inf)))
+        tuned = Tuned(config.replace(**settings[best]), list(settings),
+                      scores, metric, seeds, best, epochs)
+        new = []
+        for key, e in tuned.edges().items():
+            if not (extend and e["on_edge"] and key in BOUNDS):
+                continue
+            nxt = _beyond(e["values"], key, e["chosen"] == e["values"][-1])
+            if nxt is not None:
+                new.append({**settings[best], key: nxt})
+        if not new:
+            break
+        settings.extend(new)
+        if hasattr(bar, "bar"):
+            bar.bar.total += len(new) * len(seeds)
+    bar.close()
+    return tuned
 
 
 def _one_network(config: Config, data: Splits, seed: int, *,

@@ -81,8 +81,12 @@ def test_edges_are_taken_along_the_line_through_the_choice():
     interior = settings.index({"optimizer": "adam", "lr": 3e-3, "l2": 1e-3})
     e = _tuned(settings, interior).edges()
     assert e["lr"] == {"chosen": 3e-3, "values": [1e-3, 3e-3, 1e-2],
-                       "on_edge": False}
+                       "on_edge": False, "at_bound": False}
     assert e["l2"]["on_edge"] is True          # the largest L2 tried
+    zero = _tuned(settings, settings.index(
+        {"optimizer": "adam", "lr": 3e-3, "l2": 0.0})).edges()
+    assert zero["l2"] == {"chosen": 0.0, "values": [0.0, 1e-3],
+                          "on_edge": False, "at_bound": True}
     assert e["optimizer"]["on_edge"] is False  # not a number
     low = _tuned(settings, 0).edges()
     assert low["lr"]["on_edge"] is True
@@ -93,3 +97,50 @@ def test_edges_are_taken_along_the_line_through_the_choice():
     assert none["max_norm"]["on_edge"] is False
     rec = _tuned(settings, interior).record()
     assert rec["edges"] == e and rec["chosen"] == interior
+
+
+def _bowl(best):
+    """A score with its minimum at ``best`` (log lr), no training."""
+    calls = []
+
+    def score(config, data, seed):
+        calls.append((config.lr, config.l2, seed))
+        return (np.log10(config.lr) - best) ** 2 + config.l2, 1
+    return score, calls
+
+
+def test_extend_walks_off_an_edge_until_the_choice_is_interior(data):
+    score, calls = _bowl(best=-4.6)           # lr about 2.5e-5
+    t = tune(TINY, data, {"lr": [1e-3, 1e-2], "l2": [0.0, 1e-3]},
+             seeds=[0, 1], score=score, extend=True, max_rounds=6)
+    e = t.edges()
+    assert e["lr"]["on_edge"] is False and e["l2"]["on_edge"] is False
+    assert t.config.l2 == 0.0
+    # 1e-3 -> 1e-4 -> 1e-5 -> 1e-6: the nearest to 10**-4.6 is now inside
+    assert e["lr"]["values"] == [1e-6, 1e-5, 1e-4, 1e-3, 1e-2]
+    assert t.config.lr == 1e-5
+    assert t.scores.shape == (len(t.settings), 2) == (7, 2)
+    assert len(calls) == 14                    # every setting and seed once
+    assert t.record()["edges"]["lr"]["on_edge"] is False
+
+
+def test_extend_stops_at_max_rounds_and_says_so(data):
+    score, _ = _bowl(best=-9.0)                # far below every grid
+    t = tune(TINY, data, {"lr": [1e-3, 1e-2]}, seeds=[0], score=score,
+             extend=True, max_rounds=2)
+    assert len(t.settings) == 4
+    assert t.edges()["lr"]["on_edge"] is True  # still on the edge: recorded
+
+
+def test_without_extend_the_grid_is_the_grid(data):
+    score, _ = _bowl(best=-9.0)
+    t = tune(TINY, data, {"lr": [1e-3, 1e-2]}, seeds=[0], score=score)
+    assert len(t.settings) == 2 and t.edges()["lr"]["on_edge"] is True
+
+
+def test_drop_probabilities_extend_arithmetically_inside_zero_and_one(data):
+    from dropout_lib.experiments.tuning import _beyond
+    assert _beyond([0.2, 0.4], "p_drop_hidden", upward=False) == 0.1
+    assert _beyond([0.7, 0.9], "p_drop_hidden", upward=True) == 0.95
+    assert _beyond([1e-3, 1e-2], "lr", upward=True) == 0.1
+    assert _beyond([0.0, 1e-3], "l2", upward=False) is None
