@@ -41,12 +41,12 @@ from nbformat import NotebookNode
 
 from . import readable as _glue
 from .book import ROOT
-from .student import Exercise, parse_chapter
+from .student import META_KEY, Chapter, Exercise, parse_chapter
 
-__all__ = ["COURSE", "glue_values", "release", "source_notebook", "write_config"]
+__all__ = ["COURSE", "glue_values", "handout", "release", "source_notebook", "write_config"]
 
 COURSE = ROOT / "nbgrader"
-META = "courseware"            # notebook metadata: {"chapter": ..., "exercises": {...}}
+META = META_KEY    # notebook metadata: {"chapter": ..., "exercises": {label: {...}}}
 _NOT_IMPLEMENTED = re.compile(r"^\s*raise NotImplementedError\b")
 
 
@@ -166,8 +166,25 @@ def source_notebook(chapter_path: Path) -> tuple[NotebookNode, str]:
     convention.
     """
     book = nbformat.read(chapter_path, as_version=4)
-    name = chapter_path.stem
     chapter = parse_chapter(book, chapter_path.name)
+    return handout(book, chapter_path.stem, chapter, solutions=True)
+
+
+#: The text of an empty hand-graded answer (what nbgrader's release shows in its place).
+ANSWER_STUB = "YOUR ANSWER HERE"
+
+
+def handout(book: NotebookNode, name: str, chapter: Chapter, *, solutions: bool
+            ) -> tuple[NotebookNode, str]:
+    """The cells every handout of a chapter shares, and the rubric (markdown).
+
+    With ``solutions`` this is nbgrader's source notebook (a header cell, the book's
+    solutions inside nbgrader's solution regions); without, it is what the release shows
+    in those cells (the book's stubs, empty answers) and has no header: the student
+    edition (:func:`courseware.student.student_notebook`) adds its own. Either way every
+    cell carries the release's ``grade_id``, so the grader reads both alike.
+    ``chapter`` is ``parse_chapter(book)``, which the caller has validated.
+    """
     values = _glue.values(book, chapter.roles)
     all_values = _glue.values(book)          # the rubric may quote the solutions' numbers
     by_cell = {ex.cell: ex for ex in chapter.exercises}
@@ -175,14 +192,15 @@ def source_notebook(chapter_path: Path) -> tuple[NotebookNode, str]:
                                              if k in ("kernelspec", "language_info")})
     rubric = [f"# Rubric: {chapter.title}\n",
               "Solutions of the hand-graded exercises, from the book's chapter.\n"]
-    header = nbformat.v4.new_markdown_cell(
-        f"**Assignment: {chapter.title}.** Write your code in the cells that end in "
-        "`raise NotImplementedError` and your answers in the cells that say "
-        "*YOUR ANSWER HERE*; run each check cell to see what, if anything, is wrong "
-        "(or `make check NB=<this notebook>`). Other cells are locked. Before handing "
-        "in: *Kernel → Restart & Run All*. Your grade is decided on inputs other than "
-        "the visible checks', so make your functions right, not the checks pass.")
-    out.cells.append(_nbgrader(header, "header", locked=True))
+    if solutions:
+        header = nbformat.v4.new_markdown_cell(
+            f"**Assignment: {chapter.title}.** Write your code in the cells that end in "
+            "`raise NotImplementedError` and your answers in the cells that say "
+            "*YOUR ANSWER HERE*; run each check cell to see what, if anything, is wrong "
+            "(or `make check NB=<this notebook>`). Other cells are locked. Before handing "
+            "in: *Kernel → Restart & Run All*. Your grade is decided on inputs other than "
+            "the visible checks', so make your functions right, not the checks pass.")
+        out.cells.append(_nbgrader(header, "header", locked=True))
     exercises = {}
     for i, cell in enumerate(book.cells):
         role, owner = chapter.roles[i], chapter.owner[i]
@@ -197,8 +215,8 @@ def source_notebook(chapter_path: Path) -> tuple[NotebookNode, str]:
             solution = [book.cells[j] for j in ex.solution if book.cells[j].cell_type == "code"
                         and all(re.search(rf"^\s*def {d}\(", book.cells[j].source, re.MULTILINE)
                                 for d in defs)] if defs else []
-            code = _solution_code(cell.source, solution[0].source) if solution else cell.source
-            new.source = code
+            if solutions and solution:
+                new.source = _solution_code(cell.source, solution[0].source)
             out.cells.append(_nbgrader(new, f"{ex.label}-code", solution=True))
         elif role == "check" and ex is not None:
             new.source = _check_source(cell.source)
@@ -213,7 +231,8 @@ def source_notebook(chapter_path: Path) -> tuple[NotebookNode, str]:
                                for j in ex.solution)
             answer = nbformat.v4.new_markdown_cell(
                 f"**Your answer ({ex.label}).**\n\n### BEGIN SOLUTION\n"
-                f"See rubric.md, {ex.label}.\n### END SOLUTION")
+                f"See rubric.md, {ex.label}.\n### END SOLUTION" if solutions else
+                f"**Your answer ({ex.label}).**\n\n{ANSWER_STUB}")
             out.cells.append(_nbgrader(answer, ex.label, solution=True, grade=True,
                                        points=_points(ex)))
             exercises[ex.label] = {"type": ex.type, "points": _points(ex), "auto": False}

@@ -923,32 +923,15 @@ def check(path: Path, timeout_cell: float = 30) -> Submission:
     """The student's "check my work": the visible checks' inputs and messages, no hidden
     inputs, no gradebook."""
     sub = nbformat.read(path, as_version=4)
-    chapter = ((sub.metadata.get(META) or sub.metadata.get("dropout_lib") or {})
-               .get("chapter") or Path(path).stem)
+    chapter = (sub.metadata.get(META) or {}).get("chapter") or Path(path).stem
     book = ROOT / "book" / f"{chapter}.ipynb"
     if not book.is_file():
-        raise ToolError(f"{path} does not say which chapter it is (metadata.{META}.chapter)")
+        old = wrong_format(sub, chapter)
+        raise ToolError(old or f"{path} does not say which chapter it is "
+                        f"(metadata.{META}.chapter)")
     release, _ = source_notebook(book)
-    if sub.metadata.get(META) is None and isinstance(sub.metadata.get("dropout_lib"), dict):
-        sub = _as_release(sub, chapter)
     return grade_notebook(sub, release, hidden=False,
                           limits=Limits.from_env(cell=timeout_cell))
-
-
-def _as_release(sub: NotebookNode, chapter: str) -> NotebookNode:
-    """A student edition of ``make student`` read as the release: its stub cells (by
-    their tags) become the answer cells of their exercises (for ``make check`` only;
-    grading for credit takes the release of ``make assignment``)."""
-    from .student import parse_chapter
-
-    sub = copy.deepcopy(sub)
-    parsed = parse_chapter(sub, chapter, strict=False)
-    for cell, role, owner in zip(sub.cells, parsed.roles, parsed.owner):
-        if role == "stub" and owner:
-            cell.metadata["nbgrader"] = {"grade_id": f"{owner}-code", "solution": True,
-                                         "grade": False, "locked": False}
-    sub.metadata[META] = {"chapter": chapter}
-    return sub
 
 
 def _print(res: Submission) -> None:

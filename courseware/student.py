@@ -9,11 +9,17 @@ writes ``<out>/<chapter>.ipynb`` in which
 
 - every solution cell is removed: each cell from a ``{solution-start}`` markdown cell
   through its ``{solution-end}`` cell, and every cell tagged ``solution``;
-- outputs and execution counts are cleared, and every glued number of the prose
-  (``{glue:text}`name```) is written in from the chapter's stored outputs;
+- outputs and execution counts are cleared, every glued number of the prose
+  (``{glue:text}`name```) is written in from the chapter's stored outputs, and the MyST
+  of the prose is rewritten as plain Markdown (:mod:`courseware.readable`);
 - exercises, stubs (code ending in ``raise NotImplementedError``), checks and the prose
-  are kept, with their tags, so that ``make check NB=...`` can check the result;
+  are kept, with their tags, and a hand-graded exercise gets an answer cell;
 - a header cell says that this is the student edition and how to check one's work.
+
+It is the handout: the cells are those of nbgrader's release (``make assignment``,
+:func:`courseware.assignment.handout`), with the same ``grade_id`` s and the same notebook
+metadata (``courseware``), so ``make check`` and ``make autograde`` read a completed
+student edition as they read the release.
 
 The student edition is a set of plain notebooks, not a website: students have to run the
 notebooks anyway (outputs are cleared, and the checks only mean something when run), and
@@ -32,7 +38,6 @@ notebook it searches it for every distinctive line of the chapter's solutions
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import re
 import sys
@@ -42,7 +47,6 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from . import readable as _glue
 from .book import ROOT, toc_notebooks
 
 __all__ = ["Chapter", "EditionError", "Exercise", "find_leaks", "main", "parse_chapter",
@@ -59,8 +63,10 @@ _DIFFICULTY = re.compile(r"\*\*Difficulty:\*\*[ \t]*(★*)")
 
 #: The tag of the header cell that the student edition puts first.
 HEADER_TAG = "student-header"
-#: Notebook metadata key that marks a student edition (read by the grader).
-META_KEY = "dropout_lib"
+#: The notebook metadata key of every handout (the student edition and nbgrader's release):
+#: ``{"chapter": ..., "exercises": {label: {"type", "points", "auto"}}}``, plus
+#: ``"edition": "student"`` and ``"source"`` (the chapter's path) in the student edition.
+META_KEY = "courseware"
 
 
 class EditionError(ValueError):
@@ -362,7 +368,8 @@ def _header(chapter: Chapter, file_name: str) -> str:
         "`raise NotImplementedError` in the code cell under the exercise with your code, "
         "then run the check cell that follows: `✓` means every check passed, `✗` says "
         "what is wrong. Predict-then-run, derive and explore exercises are answered in "
-        "cells you add; they are not auto-graded.\n>\n"
+        "the cell *Your answer* under them (add cells as you need); they are graded by "
+        "hand. Do not delete or split the answer, code and check cells.\n>\n"
         "> To check the whole notebook the way your instructor's grader runs it (in a "
         "fresh, sandboxed kernel, on the visible checks' inputs; your grade uses other "
         f"inputs):\n> `make check NB={file_name}`\n>\n"
@@ -385,38 +392,16 @@ def student_notebook(nb: NotebookNode, name: str, source: str | None = None
         The chapter's path (relative to the repository, or absolute), recorded in the
         notebook's metadata so the grader can take the check cells from the book.
     """
+    from .assignment import handout   # assignment imports this module
+
     chapter = parse_chapter(nb, name, strict=True)
-    out = copy.deepcopy(nb)
-    glued = _glue.values(nb, chapter.roles)
-    cells = []
-    for cell, role in zip(out.cells, chapter.roles):
-        if role == "solution":
-            continue
-        if cell.cell_type == "markdown":
-            cell.source = _glue.fill(cell.source, glued)   # JupyterLab shows no glue
-        cell.metadata.pop("execution", None)
-        cell.metadata.pop("collapsed", None)
-        cell.metadata.pop("scrolled", None)
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-        cells.append(cell)
+    out, _ = handout(nb, name, chapter, solutions=False)
     header = nbformat.v4.new_markdown_cell(_header(chapter, f"{name}.ipynb"))
-    header.metadata["tags"] = [HEADER_TAG]
-    header.pop("id", None)
-    out.cells = [header] + cells
-    keep = {k: out.metadata[k] for k in ("kernelspec", "language_info") if k in out.metadata}
-    keep[META_KEY] = {
-        "edition": "student",
-        "chapter": name,
-        "source": source,
-        "exercises": [{"label": ex.label, "type": ex.type, "difficulty": ex.difficulty,
-                       "auto_graded": ex.auto_graded} for ex in chapter.exercises],
-    }
-    out.metadata = nbformat.from_dict(keep)
-    if out.nbformat_minor >= 5:
-        for i, cell in enumerate(out.cells):
-            cell.setdefault("id", f"student-{i}")
+    header.metadata["tags"] = [HEADER_TAG]      # no grade_id: the grader ignores it
+    out.cells.insert(0, header)
+    out.metadata[META_KEY].update(edition="student", source=source)
+    for i, cell in enumerate(out.cells):
+        cell["id"] = f"student-{i}"
     nbformat.validate(out)
     leaks = find_leaks(nb, out)
     if leaks:

