@@ -194,7 +194,8 @@ def tab_walk(new_page, site):
 def test_tab_reaches_first_exercise_without_stopping_on_math(tab_walk):
     math = [s for s in tab_walk["stops"] if s.get("math")]
     assert not math, (f"Tab stopped on {len(math)} formulas before the first exercise "
-                      f"(MathJax's menuOptions.settings.inTabOrder should be false); "
+                      f"(MathJax must load without its ui/menu component, or with "
+                      f"menuOptions.settings.inTabOrder false); "
                       f"{tab_walk['math_tab_stops']} formulas are tab stops")
     assert tab_walk["reached"], (
         f"{MAX_TABS} presses of Tab did not reach the first exercise of {CHAPTER}; "
