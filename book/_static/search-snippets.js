@@ -41,10 +41,12 @@
     }
     text = text.replace(/\\(left|right)\b/g, "")
       .replace(/\\([A-Za-z]+)/g, (m, name) => (name in SYMBOLS ? SYMBOLS[name] : name))
+      .replace(/\\\{/g, "\u0001").replace(/\\\}/g, "\u0002")
       .replace(/\\[,;:! ]/g, " ")
       .replace(/&/g, "")
       .replace(/\\\\/g, " ")
-      .replace(/[{}]/g, "");
+      .replace(/[{}]/g, "")
+      .replace(/\u0001/g, "{").replace(/\u0002/g, "}");
     return text.replace(/\s+/g, " ").trim();
   };
 
@@ -70,7 +72,7 @@
                       ".tag_hide-input .cell_input", ".tag_hide-cell", ".tag_remove-input .cell_input"];
       article.querySelectorAll(folded.join(", ")).forEach((el) => el.remove());
       article.querySelectorAll(".math").forEach((el) => {
-        el.textContent = ` ${plainTex(el.textContent)} `;
+        el.textContent = plainTex(el.textContent);
       });
       let root = article;
       if (anchor) {
