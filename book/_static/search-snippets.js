@@ -50,6 +50,10 @@
     return text.replace(/\s+/g, " ").trim();
   };
 
+  // For the browser tests (tests/browser/test_navigation.py), which check a snippet against
+  // the article's text written the same way.
+  window.searchSnippets = {plainTex};
+
   if (window.location.protocol === "file:" && typeof window.fetch === "function") {
     const browserFetch = window.fetch.bind(window);
     window.fetch = (resource, options) => {
