@@ -6,6 +6,24 @@ figure pasted elsewhere with `{glue:figure}` is a bare <figure><img>, like an im
 author placed by hand. The class lets book/_static/reader.css give notebook figures
 their dark-mode variant without touching any other image (logos, photographs,
 diagrams), and lets the browser tests find them.
+
+A figure that shows a colour map (a heat map, an image grid) also gets class
+`nb-colour-map`. In dark mode reader.css inverts the other figures (a dark variant with
+the same hues), but inverting a colour map flips its lightness: viridis turns pink and
+olive, and its colour bar no longer matches what a reader knows. Those figures keep
+their colours on their own white background. A figure shows a colour map when at least
+`notebook_figures_colour_map_min` (12) distinct saturated colours each cover 0.1% of it:
+the book's line, bar and scatter plots have at most 9, its colour maps 16 or more.
+
+On the written page every such <img> also gets its size as attributes instead of an
+inline style. myst-nb writes a 2x figure's CSS size as `style="width: 691px; height:
+351px;"`; the theme's `max-width: 100%` then narrows the width on a phone but not the
+height, and a figure was squashed to half its aspect ratio at 390 px. As `width` and
+`height` attributes the size only tells the browser the intrinsic aspect ratio (so it
+reserves the right box before the image loads), and reader.css's `height: auto` keeps
+that ratio at every width. Every figure after the page's first is lazy-loaded. Sphinx
+already wraps a sized image in a link to the image file (a tap opens it full size);
+a figure without one is wrapped here.
 """
 from __future__ import annotations
 
@@ -16,20 +34,107 @@ from docutils import nodes
 
 OUTPUT_NAME = re.compile(r"^[0-9a-f]{64}\.(png|jpe?g|svg|gif|webp)$")
 CLASS = "nb-output"
+COLOUR_MAP = "nb-colour-map"
 
 
 def is_output_image(uri: str) -> bool:
     return bool(OUTPUT_NAME.match(PurePosixPath(uri.replace("\\", "/")).name))
 
 
+def distinct_colours(path) -> int:
+    """How many distinct saturated colours (16 levels a channel) each cover at least
+    0.1% of the image at `path`; 0 if it cannot be read."""
+    try:
+        import numpy as np
+        from PIL import Image
+
+        with Image.open(path) as im:
+            rgb = np.asarray(im.convert("RGB")).reshape(-1, 3).astype(np.int32)
+    except Exception:  # not an image Pillow reads (an SVG), or no Pillow: no colour map
+        return 0
+    hi, lo = rgb.max(axis=1), rgb.min(axis=1)
+    colourful = rgb[((hi - lo) > 0.25 * np.maximum(hi, 1)) & (hi > 40)] // 16
+    if not len(colourful):
+        return 0
+    _, counts = np.unique(colourful @ np.array([256, 16, 1]), return_counts=True)
+    return int((counts >= 0.001 * len(rgb)).sum())
+
+
+_COLOURS: dict[str, int] = {}
+
+
+def _image_path(app, uri: str):
+    from pathlib import Path
+
+    path = Path(uri)
+    return path if path.is_absolute() else Path(app.srcdir) / uri
+
+
 def _mark(app, doctree, docname):
     if not str(app.env.doc2path(docname)).endswith(".ipynb"):
         return
     for image in doctree.findall(nodes.image):
-        if is_output_image(image.get("uri", "")) and CLASS not in image["classes"]:
+        uri = image.get("uri", "")
+        if not is_output_image(uri):
+            continue
+        if CLASS not in image["classes"]:
             image["classes"].append(CLASS)
+        key = str(_image_path(app, uri))
+        if key not in _COLOURS:
+            _COLOURS[key] = distinct_colours(key)
+        if (_COLOURS[key] >= app.config.notebook_figures_colour_map_min
+                and COLOUR_MAP not in image["classes"]):
+            image["classes"].append(COLOUR_MAP)
+
+
+_IMG = re.compile(r"<img\b[^>]*>")
+_STYLE_SIZE = re.compile(
+    r'\sstyle="\s*width:\s*(\d+(?:\.\d+)?)px;\s*height:\s*(\d+(?:\.\d+)?)px;?\s*"')
+_LINK_BEFORE = re.compile(r"<a\b[^>]*>\s*$")
+
+
+def _has_class(tag: str, name: str) -> bool:
+    m = re.search(r'\sclass="([^"]*)"', tag)
+    return bool(m) and name in m.group(1).split()
+
+
+def sized_figures(body: str) -> tuple[str, int]:
+    """`body` with each notebook figure's inline size turned into width/height attributes,
+    every figure after the first lazy-loaded, and every figure inside a link to its file.
+    Returns the new body and how many figures were rewritten."""
+    out, pos, count = [], 0, 0
+    for m in _IMG.finditer(body):
+        tag = m.group(0)
+        if not _has_class(tag, CLASS):
+            continue
+        new = tag
+        size = _STYLE_SIZE.search(new)
+        if size:
+            w, h = (str(round(float(v))) for v in size.groups())
+            new = new.replace(size.group(0), f' width="{w}" height="{h}"')
+        extra = ' decoding="async"' if "decoding=" not in new else ""
+        if count and "loading=" not in new:
+            extra += ' loading="lazy"'
+        new = re.sub(r"\s*/?>$", lambda end: extra + end.group(0), new, count=1)
+        src = re.search(r'\ssrc="([^"]*)"', new)
+        if src and not _LINK_BEFORE.search(body[max(0, m.start() - 300):m.start()]):
+            new = f'<a class="{CLASS}-link" href="{src.group(1)}">{new}</a>'
+        out.append(body[pos:m.start()])
+        out.append(new)
+        pos = m.end()
+        count += 1
+    out.append(body[pos:])
+    return "".join(out), count
+
+
+def _size(app, pagename, templatename, context, doctree):
+    body = context.get("body")
+    if body and CLASS in body:
+        context["body"], _ = sized_figures(body)
 
 
 def setup(app):
+    app.add_config_value("notebook_figures_colour_map_min", 12, "html")
     app.connect("doctree-resolved", _mark)
+    app.connect("html-page-context", _size)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -7,12 +7,14 @@ Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) driven by Playwright. Never 
 
 Every page of the toc is opened once per session by `site.visit(entry)`, which records
 what the page did (requests, errors, images, math, solutions, widths of figures, code
-and tables, the dark theme, download menu) into a PageVisit; the tests in test_site.py,
+and tables, the dark theme, download menu, and the same page narrowed to a phone's
+390 px: its width, figure shapes and header buttons) into a PageVisit; the tests in test_site.py,
 test_layout.py, test_reading.py and test_page_weight.py each assert one aspect of those
 records.
 """
 from __future__ import annotations
 
+import html as html_lib
 import http.server
 import os
 import re
@@ -200,7 +202,8 @@ class Recorder:
             self.bad_responses.append(f"{response.status} {response.url}")
 
     def _console(self, msg):
-        if msg.type == "error":
+        # MathJax reports a bad configuration as a warning ('MathJax: Invalid option').
+        if msg.type == "error" or (msg.type == "warning" and msg.text.startswith("MathJax")):
             loc = msg.location or {}
             where = f" [{loc.get('url', '')}:{loc.get('lineNumber', '')}]" if loc else ""
             self.console_errors.append(f"{msg.text}{where}")
@@ -314,8 +317,9 @@ _JS_LAYOUT = """async (sel) => {
   const figures = [...article.querySelectorAll(FIGURES)].map(img => ({
     src: img.currentSrc || img.src, alt: (img.getAttribute('alt') || '').slice(0, 60),
     label: label(img), width_attr: img.getAttribute('width'),
-    natural_width: img.naturalWidth, shown: shown(img),
-    displayed: Math.round(img.getBoundingClientRect().width * 10) / 10}));
+    natural_width: img.naturalWidth, natural_height: img.naturalHeight, shown: shown(img),
+    displayed: Math.round(img.getBoundingClientRect().width * 10) / 10,
+    displayed_height: Math.round(img.getBoundingClientRect().height * 10) / 10}));
   const inputs = [...article.querySelectorAll('.cell_input pre')].map((pre, i) => {
     const lines = pre.textContent.split('\\n');
     const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), '');
@@ -365,8 +369,12 @@ _JS_DARK = """async (sel) => {
   await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
   const article = document.querySelector(sel);
   const name = img => (img.currentSrc || img.src).split('/').pop();
-  const figures = [...article.querySelectorAll(FIGURES)].map(img =>
-    ({src: name(img), filter: getComputedStyle(img).filter}));
+  const figures = [...article.querySelectorAll(FIGURES)].map(img => {
+    const st = getComputedStyle(img);
+    return {src: name(img), filter: st.filter, colour_map: img.classList.contains('nb-colour-map'),
+            padding: ['Top', 'Right', 'Bottom', 'Left'].map(k => parseFloat(st['padding' + k]) || 0),
+            background: st.backgroundColor};
+  });
   const others = [...document.querySelectorAll('img')].filter(img => !img.matches(FIGURES))
     .map(img => ({src: name(img), filter: getComputedStyle(img).filter}));
   const corners = [...article.querySelectorAll('img')].map(img => {
@@ -386,6 +394,41 @@ _JS_DARK = """async (sel) => {
   const hidden = outside.filter(img => !shown(img)).map(img => img.getAttribute('alt') || name(img));
   if (before === undefined) delete root.dataset.theme; else root.dataset.theme = before;
   return {theme_applied: true, figures, others, corners, images: outside.length, hidden};
+}"""
+
+# The page narrowed to a phone (the visit resizes the window, it does not reload): the
+# page's own width, each notebook figure's rendered and natural size, and the header's
+# visible buttons with their size.
+PHONE = {"width": 390, "height": 844}
+_JS_PHONE = """async (sel) => {
+  await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+  const article = document.querySelector(sel);
+  const shown = el => { const b = el.getBoundingClientRect(), st = getComputedStyle(el);
+    return b.width > 0 && b.height > 0 && st.visibility !== 'hidden' && st.display !== 'none'; };
+  const figures = [...article.querySelectorAll('.cell_output img, img.nb-output')]
+    .filter(shown).map(img => { const b = img.getBoundingClientRect();
+      return {src: (img.currentSrc || img.src).split('/').pop().slice(0, 16),
+              alt: (img.getAttribute('alt') || '').slice(0, 50),
+              width: b.width, height: b.height,
+              natural_width: img.naturalWidth, natural_height: img.naturalHeight}; });
+  const buttons = [...document.querySelectorAll(
+      '.bd-header-article .header-article-items button, .bd-header-article .header-article-items .btn')]
+    .filter(b => !b.closest('.dropdown-menu')).filter(shown).map(b => {
+      const r = b.getBoundingClientRect();
+      return {name: b.getAttribute('aria-label') || b.getAttribute('title') || b.className.slice(0, 40),
+              cls: String(b.className), width: Math.round(r.width * 10) / 10,
+              height: Math.round(r.height * 10) / 10}; });
+  const doc = document.documentElement;
+  const vw = doc.clientWidth;
+  const clipped = el => { for (let p = el.parentElement; p && p !== doc && p !== document.body;
+                               p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== 'visible') return true; } return false; };
+  const wide = doc.scrollWidth > vw + 1 ? [...document.querySelectorAll('body *')]
+    .filter(el => el.getBoundingClientRect().right > vw + 1 && !clipped(el)
+                  && getComputedStyle(el).position !== 'fixed')
+    .slice(0, 5).map(el => `${el.tagName.toLowerCase()}.${String(el.className).split(' ')[0]}: `
+                           + (el.textContent || '').trim().slice(0, 50)) : [];
+  return {page_scroll: doc.scrollWidth, page_client: vw, figures, buttons, wide};
 }"""
 
 _JS_ICONS = """() => [...document.querySelectorAll('link[rel~="icon"]')].map(l => l.href)"""
@@ -415,6 +458,9 @@ class PageVisit:
     download: dict = field(default_factory=dict)
     layout: dict = field(default_factory=dict)
     dark: dict = field(default_factory=dict)
+    phone: dict = field(default_factory=dict)
+    viewport_metas: int = 0
+    title: str = ""
     not_run: dict = field(default_factory=dict)  # step -> why that check could not run
 
 
@@ -438,6 +484,10 @@ class Site:
         html_file = self.server.root / f"{entry}.html"
         raw = html_file.read_text(encoding="utf-8") if html_file.is_file() else ""
         v.source_has_math = bool(re.search(r'class="[^"]*\bmath\b', raw))
+        head = raw.split("</head>", 1)[0]
+        v.viewport_metas = len(re.findall(r'<meta\s+name="viewport"', head))
+        title = re.search(r"<title>(.*?)</title>", head, re.S)
+        v.title = html_lib.unescape(title.group(1)).strip() if title else ""
 
         # Other tests open pages of their own; a background tab gets throttled
         # timers, which made every visit wait out its timeouts (20 s a page).
@@ -448,7 +498,7 @@ class Site:
         v.final_url = page.url
         v.article_found = page.locator(ARTICLE).count() == 1
         for step in (self._images, self._math, self._solutions, self._layout, self._dark,
-                     self._download):
+                     self._phone, self._download):
             name = step.__name__.lstrip("_")
             if v.status != 200 or not v.article_found:
                 v.not_run[name] = f"the page did not load (HTTP {v.status}, article found: " \
@@ -515,6 +565,14 @@ class Site:
 
     def _dark(self, page, v: PageVisit):
         v.dark = page.evaluate(_JS_DARK, ARTICLE)
+
+    def _phone(self, page, v: PageVisit):
+        before = page.viewport_size
+        page.set_viewport_size(PHONE)
+        try:
+            v.phone = page.evaluate(_JS_PHONE, ARTICLE)
+        finally:
+            page.set_viewport_size(before)
 
     def _download(self, page, v: PageVisit):
         menu = page.locator(".dropdown-download-buttons")

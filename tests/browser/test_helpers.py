@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -171,3 +172,60 @@ def test_intended_width(attr, natural, dpi, want):
 ])
 def test_focus_ring_visible(style, width, colour, shadow, visible):
     assert focus_ring_visible(style, width, colour, shadow) is visible
+
+
+# ---------------------------------------------------------------------------------------
+# The page rewrites behind the phone tests (_ext/notebook_figures.py, narrow_tables.py,
+# page_head.py): pure functions on HTML text.
+
+def _ext(name: str):
+    import importlib
+    import sys
+    from pathlib import Path
+
+    folder = str(Path(__file__).resolve().parents[2] / "_ext")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module(name)
+
+
+def test_figures_get_size_attributes_lazy_loading_and_a_link():
+    sized_figures = _ext("notebook_figures").sized_figures
+    body = ('<a class="reference internal image-reference" href="a.png">'
+            '<img alt="first" class="nb-output" src="a.png" style="width: 691px; height: 351px;" />'
+            '</a><p><img alt="second" class="nb-output nb-colour-map" src="b.png" '
+            'style="width: 690px; height: 651px;" /></p><img alt="logo" src="logo.png" />')
+    out, n = sized_figures(body)
+    assert n == 2
+    assert 'width="691" height="351" decoding="async" />' in out  # the first: not lazy
+    assert out.count('href="a.png"') == 1                          # its link is kept
+    assert ('<a class="nb-output-link" href="b.png"><img alt="second" class="nb-output '
+            'nb-colour-map" src="b.png" width="690" height="651" decoding="async" '
+            'loading="lazy" /></a>') in out
+    assert "style=" not in out and '<img alt="logo" src="logo.png" />' in out
+
+
+def test_prose_tables_get_labels_and_number_tables_do_not():
+    reflow_table = _ext("narrow_tables").reflow_table
+    prose = ('<table class="table"><thead><tr><th><p>claim</p></th><th>verdict</th>'
+             '<th>evidence</th></tr></thead><tbody><tr><td><p>' + "A long claim. " * 6
+             + '</p></td><td>holds</td><td><a href="x">x</a></td></tr></tbody></table>')
+    out = reflow_table(prose)
+    assert out.startswith('<table class="reflow-table table">')
+    assert re.findall(r'data-label="([^"]*)"', out) == ["claim", "verdict", "evidence"]
+    numbers = prose.replace("A long claim. " * 6, "0.93")
+    assert reflow_table(numbers) == numbers
+    two_columns = re.sub(r"<th>evidence</th>|<td><a href=\"x\">x</a></td>", "", prose)
+    assert reflow_table(two_columns) == two_columns
+
+
+def test_one_viewport_and_a_single_title():
+    head = _ext("page_head")
+    page = ('<html><head><meta name="viewport" content="a" />\n<meta name="viewport" '
+            'content="b" /><title>Book &#8212; Book</title>\n  <meta name="viewport" '
+            'content="c"/>\n</head><body><meta name="viewport" content="in body"></body>')
+    out, removed = head.one_viewport(page)
+    assert removed == 2 and out.count('name="viewport"') == 2 and 'content="a"' in out
+    assert head.single_title(out).count("<title>Book</title>") == 1
+    other = "<title>Claims &#8212; Book</title>"
+    assert head.single_title(other) == other

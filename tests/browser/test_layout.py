@@ -13,6 +13,7 @@ the keyboard tests walk chapter 1 once with Tab.
 """
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -122,16 +123,36 @@ def test_wide_tables_scroll_in_their_own_box(any_visit):
 
 def test_dark_mode_figures_are_inverted_not_dimmed(visit):
     """In the dark theme each figure is drawn as a dark variant (invert + hue-rotate), and
-    the theme's dimming (brightness) is gone; other images keep the theme's rule."""
+    the theme's dimming (brightness) is gone; a colour map (class nb-colour-map) keeps its
+    colours (no filter: an inverted viridis turns pink and olive). No figure has the
+    theme's grey frame (padding on a light background). Other images keep the theme's
+    rule."""
     checked(visit, "dark")
     figures = visit.dark["figures"]
-    problems = [f"{f['src'][:16]}: filter {f['filter']!r}" for f in figures
-                if "invert(" not in f["filter"] or "hue-rotate(" not in f["filter"]
-                or "brightness(" in f["filter"]]
+    problems = []
+    for f in figures:
+        if f["colour_map"]:
+            if f["filter"] != "none":
+                problems.append(f"{f['src'][:16]} (colour map): filter {f['filter']!r}")
+        elif ("invert(" not in f["filter"] or "hue-rotate(" not in f["filter"]
+              or "brightness(" in f["filter"]):
+            problems.append(f"{f['src'][:16]}: filter {f['filter']!r}")
+        if any(p > 0 for p in f["padding"]):
+            problems.append(f"{f['src'][:16]}: a frame of {f['padding']} px padding "
+                            f"({f['background']})")
     assert not problems, (f"{visit.url}: figures not drawn as a dark variant in dark "
                           f"mode:\n{listing(problems)}")
     inverted_others = [f["src"] for f in visit.dark["others"] if "invert(" in f["filter"]]
     assert not inverted_others, f"{visit.url}: images outside figures inverted: {inverted_others}"
+
+
+def test_some_figures_are_colour_maps(book_html):
+    """Guards the colour-map branch above: the book has colour-map figures (chapter 1's
+    activations and feature maps, chapter 5's heat maps), and the build finds them."""
+    pages = [book_html / f"{e}.html" for e in NOTEBOOK_PAGES]
+    found = sum(p.read_text(encoding="utf-8").count("nb-colour-map") for p in pages
+                if p.is_file())
+    assert found >= 3, f"only {found} figures marked nb-colour-map (expected at least 3)"
 
 
 # ---------------------------------------------------------------------------------------
@@ -194,7 +215,8 @@ def tab_walk(new_page, site):
 def test_tab_reaches_first_exercise_without_stopping_on_math(tab_walk):
     math = [s for s in tab_walk["stops"] if s.get("math")]
     assert not math, (f"Tab stopped on {len(math)} formulas before the first exercise "
-                      f"(MathJax's menuOptions.settings.inTabOrder should be false); "
+                      f"(MathJax must load without its ui/menu component, or with "
+                      f"menuOptions.settings.inTabOrder false); "
                       f"{tab_walk['math_tab_stops']} formulas are tab stops")
     assert tab_walk["reached"], (
         f"{MAX_TABS} presses of Tab did not reach the first exercise of {CHAPTER}; "
@@ -212,3 +234,58 @@ def test_header_buttons_show_a_focus_ring(tab_walk, button):
         f"the {button} button shows no focus ring when reached with Tab: outline "
         f"{ring['outlineStyle']} {ring['outlineWidth']} {ring['outlineColor']}, "
         f"box-shadow {ring['boxShadow']}")
+
+
+# ---------------------------------------------------------------------------------------
+# The skip link and the search page's field
+
+def _luminance(rgb: str) -> float:
+    parts = [float(x) for x in re.findall(r"[\d.]+", rgb)[:3]]
+    lin = [(c / 255) / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4
+           for c in parts]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(fg: str, bg: str) -> float:
+    hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+_JS_SKIP = """() => {
+  const a = document.activeElement, bar = a && a.closest('.skip-link');
+  if (!bar) return null;
+  const r = bar.getBoundingClientRect(), sa = getComputedStyle(a), sb = getComputedStyle(bar);
+  return {top: r.top, height: r.height, text: a.textContent.trim(), color: sa.color,
+          background: sb.backgroundColor, fontSize: parseFloat(sa.fontSize)};
+}"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_skip_link_is_visible_when_focused(new_page, site, theme):
+    page, _ = new_page()
+    page.goto(site.page_url(CHAPTER), wait_until="load")
+    page.evaluate(f"document.documentElement.dataset.theme = '{theme}'")
+    page.keyboard.press("Tab")
+    page.wait_for_timeout(400)  # the bar slides in (0.15 s)
+    bar = page.evaluate(_JS_SKIP)
+    assert bar, "the first Tab stop is not the skip link"
+    assert bar["top"] >= -1 and bar["height"] >= 30, f"the skip link is not in view: {bar}"
+    ratio = contrast(bar["color"], bar["background"])
+    assert ratio >= 4.5, (f"the skip link's text ({bar['color']} on {bar['background']}) "
+                          f"has contrast {ratio:.1f}, under 4.5")
+
+
+def test_search_icon_does_not_cover_the_query(new_page, server):
+    page, _ = new_page()
+    page.goto(server.url("search.html?q=dropout"), wait_until="load")
+    box = page.evaluate("""() => {
+      const form = document.querySelector('.bd-search-container form.bd-search');
+      const icon = form.querySelector('.fa-magnifying-glass'), input = form.querySelector('input');
+      const st = getComputedStyle(input), i = icon.getBoundingClientRect(),
+            f = input.getBoundingClientRect();
+      return {icon_right: i.right, text_left: f.left + parseFloat(st.paddingLeft)
+              + parseFloat(st.borderLeftWidth)};
+    }""")
+    assert box["icon_right"] <= box["text_left"] + 0.5, (
+        f"on search.html the search icon (right edge {box['icon_right']:.0f} px) covers "
+        f"the query, whose text starts at {box['text_left']:.0f} px")

@@ -198,11 +198,18 @@ def _normal(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+# The article's text as a snippet shows it (book/_static/search-snippets.js): without the
+# code the page folds, and with each formula's TeX as plain text (its own plainTex).
 _JS_ARTICLE_TEXT = """(html) => {
   const doc = new DOMParser().parseFromString(html, 'text/html');
   doc.querySelectorAll('.headerlink, script, style').forEach(el => el.remove());
   const article = doc.querySelector('article.bd-article');
-  return article ? article.textContent : null;
+  if (!article) return null;
+  article.querySelectorAll('details.hide, .tag_hide-input .cell_input, .tag_hide-cell, '
+                           + '.tag_remove-input .cell_input').forEach(el => el.remove());
+  const plain = (window.searchSnippets || {}).plainTex || (t => t);
+  article.querySelectorAll('.math').forEach(el => { el.textContent = plain(el.textContent); });
+  return article.textContent;
 }"""
 
 

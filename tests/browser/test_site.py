@@ -255,6 +255,7 @@ def search(new_page, server, word: str) -> tuple[str, list[str], object]:
     page.wait_for_function(
         f"() => document.querySelectorAll('#search-results ul.search > li').length >= {expected}")
     hrefs = results.evaluate_all("(lis) => lis.map(li => li.querySelector('a').href)")
+    rec.page = page
     return summary, hrefs, rec
 
 
@@ -273,3 +274,50 @@ def test_search_for_nonsense_finds_nothing(new_page, server):
     summary, hrefs, rec = search(new_page, server, "xqzvkwpl")
     assert not hrefs, f"searching for a nonsense word found {hrefs}"
     assert "did not match" in summary, summary
+
+
+_JS_SNIPPETS = """() => [...document.querySelectorAll('#search-results ul.search > li')]
+    .map(li => ({page: li.querySelector('a').href.split('/').pop(),
+                 snippet: (li.querySelector('.context') || {}).textContent || ''}))"""
+SNIPPET_WORD = "p_drop"
+# Text that only folded plotting code or un-typeset TeX would put in a snippet.
+# (The book folds its plotting cells; a shown cell may import matplotlib, none draws.)
+NOT_IN_SNIPPETS = re.compile(r"\\\(|\\\[|\\text\{|\\frac|plt\.|fig, ax|ax\.set_")
+
+
+def test_search_snippets_are_plain_prose(new_page, server):
+    """Snippets read as the page does: formulas as plain text (p_drop, not
+    \\(p_{\\text{drop}}\\)), and no code the page folds (hide-input plotting cells)."""
+    summary, hrefs, rec = search(new_page, server, SNIPPET_WORD)
+    assert hrefs, f"searching for {SNIPPET_WORD!r} found nothing ({summary!r})"
+    page = rec.page
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('#search-results p.context').length >= n",
+        arg=min(3, len(hrefs)))
+    page.wait_for_timeout(500)
+    snippets = page.evaluate(_JS_SNIPPETS)
+    bad = [f"{s['page']}: {m.group(0)!r} in …{s['snippet'][max(0, m.start() - 40):m.end() + 40]}…"
+           for s in snippets for m in [NOT_IN_SNIPPETS.search(s["snippet"])] if m]
+    assert not bad, "search snippets with TeX or folded code:\n" + listing(bad)
+
+
+def test_search_over_file_is_quiet(browser, book_html):
+    """Opened from a file:// address (the intro's "Reading offline"), search lists the
+    pages that match the full text, without snippets, and logs no error: the pages
+    cannot be fetched there (CORS), and search-snippets.js answers those fetches empty."""
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+        page.goto((book_html / "search.html").as_uri() + f"?q={SEARCH_WORD}")
+        page.wait_for_function(
+            "() => /found \\d+ page|did not match/.test("
+            "(document.querySelector('#search-results p.search-summary') || {}).textContent || '')")
+        page.wait_for_timeout(500)
+        found = page.locator("#search-results ul.search > li").count()
+    finally:
+        ctx.close()
+    assert found, f"searching for {SEARCH_WORD!r} over file:// found nothing"
+    assert not errors, "search over file:// logged:\n" + listing(errors)
