@@ -71,8 +71,8 @@ from .judge import JUDGES, judge_exercise
 from .libmatch import matches_library
 from .limits import Limits, explain
 from .remote import deadline_message
-from .sandbox import (Sandbox, become_subreaper, bwrap_problem, bwrap_works, changed,
-                      fingerprint, kill_tree)
+from .sandbox import (Sandbox, _children, become_subreaper, bwrap_problem, bwrap_works,
+                      changed, fingerprint, is_subreaper, kill_tree)
 
 __all__ = ["ExerciseScore", "Submission", "ToolError", "autograde", "collect",
            "grade_notebook", "gradebook_csv", "main"]
@@ -627,7 +627,6 @@ def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
     if not bwrap:
         log("warning: no bubblewrap sandbox: grading as this user, one at a time "
             "(--unsafe-no-sandbox)")
-    become_subreaper()
     # Read every submission first: a submission's code cannot then edit or plant another.
     raw = collect(Path(submissions), pattern)
     if not raw:
@@ -660,6 +659,9 @@ def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
             f"({res.elapsed_s:.0f} s){note}")
         results.append(res)
 
+    was_subreaper = is_subreaper()
+    become_subreaper()
+    others = _children()      # a caller's own children (the tests' other batches) stay
     try:
         while pending or running:
             while pending and len(running) < jobs:
@@ -681,7 +683,7 @@ def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
                     _kill(proc)
                 proc.join(5)
                 del running[slot]
-                kill_tree(None, {p.pid for p, *_ in running.values()})
+                kill_tree(None, others | {p.pid for p, *_ in running.values()})
                 res = None
                 try:
                     with open(out, "rb") as f:
@@ -713,6 +715,8 @@ def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
         for proc, *_ in running.values():
             _kill(proc)
         shutil.rmtree(tmp, ignore_errors=True)
+        if not was_subreaper:
+            become_subreaper(False)
     log(f"{len(results)} submissions graded in {time.monotonic() - t_batch:.0f} s "
         f"({limits.describe()})")
     return results

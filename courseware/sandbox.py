@@ -54,7 +54,7 @@ from .book import ROOT
 
 from .limits import Limits
 
-__all__ = ["ENV_ALLOW", "UID_BASE", "Sandbox", "become_subreaper", "bwrap_args",
+__all__ = ["ENV_ALLOW", "UID_BASE", "Sandbox", "become_subreaper", "bwrap_args", "is_subreaper",
            "bwrap_works", "fingerprint"]
 
 KERNEL_NAME = "dropout-book"
@@ -67,6 +67,7 @@ ENV_ALLOW = ("LANG", "LC_ALL", "TZ")
 UID_BASE = int(os.environ.get("COURSEWARE_UID_BASE", "100000"))
 _TIMEOUT_ENAME = "CoursewareCellTimeout"
 _PR_SET_CHILD_SUBREAPER = 36
+_PR_GET_CHILD_SUBREAPER = 37
 
 
 #: Further folders the kernel sees, read-only (``os.pathsep``-separated; for the tests).
@@ -194,11 +195,23 @@ def bwrap_args(folder: Path, course: Path | None = None, limits: Limits | None =
     return args
 
 
-def become_subreaper() -> bool:
-    """Make this process the reaper of its orphaned descendants (Linux); False elsewhere."""
+def become_subreaper(on: bool = True) -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux), or (``on=False``)
+    no longer; False if that failed or is not possible here."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        return libc.prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def is_subreaper() -> bool:
+    """Whether orphaned descendants of this process are re-parented to it (Linux)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        flag = ctypes.c_int(0)
+        return libc.prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0 \
+            and flag.value != 0
     except (OSError, AttributeError):
         return False
 
@@ -218,18 +231,27 @@ def _proc_table() -> dict[int, tuple[int, int, int]]:
     return table
 
 
-def kill_tree(pgid: int | None, known_children: set[int]) -> int:
-    """Kill the kernel's process group and session, and every orphan re-parented to us.
+def kill_tree(pgid: int | None, known_children: set[int], pids: set[int] = frozenset()
+              ) -> int:
+    """Kill the kernel's process group and session, ``pids`` (the kernel's own process,
+    which may have left its group), and, if this process is a subreaper
+    (:func:`become_subreaper`), every orphan re-parented to it.
 
     ``known_children`` are this process's children that are not the student's (started
-    before the kernel). Returns how many processes were killed.
+    before the kernel). A process that is no subreaper (the tests' own, which start the
+    grading batches from other threads) gets no orphans, so its other children, started
+    after ``known_children`` was taken, are left alone. Returns how many processes were
+    killed.
     """
     me = os.getpid()
+    orphans = is_subreaper()
     killed = 0
     for _ in range(20):
         victims = [pid for pid, (ppid, pg, sid) in _proc_table().items()
                    if pid != me and ((pgid is not None and (pg == pgid or sid == pgid))
-                                     or (ppid == me and pid not in known_children))]
+                                     or (pid in pids and ppid == me)
+                                     or (orphans and ppid == me
+                                         and pid not in known_children))]
         if not victims:
             break
         for pid in victims:
@@ -239,19 +261,21 @@ def kill_tree(pgid: int | None, known_children: set[int]) -> int:
             except OSError:
                 pass
         time.sleep(0.05)
-        _reap()
-    _reap()
+        _reap(victims)
     return killed
 
 
-def _reap() -> None:
-    while True:
+def _reap(pids) -> None:
+    """Collect the exit status of those of ``pids`` that are our children and have ended.
+
+    Never ``waitpid(-1)``: that would also take the status of children this process
+    started elsewhere (a batch the tests run in the background), and their
+    ``subprocess.Popen`` would then report exit status 0."""
+    for pid in pids:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
-            return
-        if pid == 0:
-            return
+            continue
 
 
 def _children() -> set[int]:
@@ -480,12 +504,14 @@ class Sandbox:
 
     def stop(self) -> None:
         pgid = self._pgid()
+        prov = getattr(self.client.km if self.client else None, "provisioner", None)
+        kernel = {getattr(prov, "pid", None)} - {None}
         if self.client is not None and self.client.km is not None:
             try:
                 self.client._cleanup_kernel()
             except Exception:  # noqa: BLE001 - the kernel may already be gone
                 pass
-        self.killed += kill_tree(pgid, self._known)
+        self.killed += kill_tree(pgid, self._known, kernel)
         self.client = None
 
     def restart(self) -> None:
