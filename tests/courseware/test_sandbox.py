@@ -136,3 +136,21 @@ def test_a_repository_under_tmp_stays_visible(tmp_path, monkeypatch):
     binds = [i for i in range(len(args) - 2)
              if args[i] == "--ro-bind" and args[i + 1] == str(repo / "courseware")]
     assert binds and binds[0] > tmpfs and args[binds[0] + 2] == str(repo / "courseware")
+
+
+def test_a_sandbox_leaves_its_callers_other_children_alone():
+    """The tests start grading batches from other threads while a sandbox runs in the
+    test process: closing the sandbox must neither kill those nor take their exit status
+    (a reaped child's ``Popen`` reports 0)."""
+    import subprocess
+    import sys
+    import time
+
+    with Sandbox(timeout_cell=20) as sb:
+        running = subprocess.Popen([sys.executable, "-c",
+                                    "import time; time.sleep(2); raise SystemExit(7)"])
+        ended = subprocess.Popen([sys.executable, "-c", "raise SystemExit(5)"])
+        time.sleep(0.5)                 # `ended` has exited and waits to be reaped
+        assert sb.run("x = 1")[0] == "ok"
+    assert running.poll() is None
+    assert running.wait(10) == 7 and ended.wait(10) == 5
