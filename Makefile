@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 HTML   := _build/html
 # Every command that runs a notebook or a test runs under the reference numeric environment
 # (tools/numeric_env.py: OpenBLAS kernel and thread count); its pins win over the caller's.
@@ -15,7 +15,7 @@ PIN    := $(PY) tools/numeric_env.py run --
 KERNEL := $(VENV)/share/jupyter/kernels/dropout-book/kernel.json
 NBVAL  := --nbval --nbval-kernel-name=dropout-book
 
-.PHONY: help setup book site test unit nbval browser chromium execute lab bench student grade clean \
+.PHONY: help setup lock book site test unit nbval browser chromium execute lab bench student grade clean \
         assignment autograde feedback gradebook check bench-grading
 
 help:
@@ -32,17 +32,27 @@ help:
 	@echo "make gradebook [ROSTER=roster.csv]  gradebook.csv: a row per student, points, total, status"
 	@echo "make bench-grading CH=01_masks N=6   seconds per submission of synthetic students"
 	@echo "make check NB=my.ipynb   a student's own check of their work (visible checks)"
+	@echo "make lock     re-resolve requirements.txt into requirements.lock (exact versions, hashes)"
 	@echo "make bench    run the speed benchmarks (prints ratios, asserts nothing)"
 	@echo "make clean    remove _build, caches and .venv"
 
-# (Re)install whenever requirements.txt or pyproject.toml change.
-$(STAMP): requirements.txt pyproject.toml
+# (Re)install whenever the lock or pyproject.toml change. The lock (requirements.lock,
+# made from requirements.txt by `make lock`) gives every package's exact version and
+# hashes; the book's own package is then installed editable, without dependencies.
+$(STAMP): requirements.lock pyproject.toml
 	@echo "==> setting up $(VENV) (Python: $$($(PYTHON) --version))"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# Re-resolve requirements.txt into requirements.lock (the newest versions it allows);
+# then run `make test` and commit both. `make test` fails while the two disagree.
+lock: $(STAMP)
+	$(PY) tools/lock.py refresh
 
 # The notebooks' kernel, with the pins in its env (it wins over the caller's environment).
 $(KERNEL): $(STAMP) tools/numeric_env.py
