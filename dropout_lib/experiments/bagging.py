@@ -21,7 +21,14 @@ Three parts, each on several data splits with paired training seeds:
    Osband's question, whether the spread shrinks with 16 times more data.
 
 Every comparison a verdict rests on is saved with
-:func:`dropout_lib.experiments.evidence.comparison` under ``"comparisons"``.
+:func:`dropout_lib.experiments.evidence.comparison` under ``"comparisons"``;
+test loss and accuracy with per-example differences (a bootstrap over test
+images per split), ECE, AUROC and the regression bands without (their
+per-split intervals are over seeds on one test set).
+
+Not controlled: the plain arm tunes only ``lr`` (no L2), and there is no
+matched-capacity control (five bagging-width networks without bootstrap,
+or one), so bagging's deficit mixes resampling, width and averaging.
 
 Run from the command line (about 20 CPU minutes; writes the book's file)::
 
@@ -417,6 +424,7 @@ def _comparisons(parts: dict[str, list[dict]], reg: dict[str, Any]
                 ("mc_dropout", "weight_scaling", "auroc_entropy", "higher"),
                 ("mc_dropout", "temperature", "auroc_entropy", "higher"),
                 ("deep_ensemble", "mc_dropout", "test_loss", "lower"),
+                ("deep_ensemble", "mc_dropout", "auroc_entropy", "higher"),
                 ("deep_ensemble", "mc_dropout", "auroc_mi", "higher")):
             eff = [np.subtract(m[b][metric], m[a][metric]) for m in M]
             kw = {}

@@ -126,3 +126,23 @@ def test_bad_arguments_name_the_argument():
         bagging.arm_config("cifar", "plain")
     with pytest.raises(ValueError, match="arm"):
         bagging.arm_config("digits", "boosting")
+
+
+def test_ensemble_against_mc_dropout_is_saved_by_entropy_and_by_mi(small):
+    # the deep ensemble's AUROC gain is recorded by both uncertainty scores,
+    # so a chapter cannot report the favourable one alone
+    for metric in ("auroc_entropy", "auroc_mi"):
+        rec = small["comparisons"][
+            f"deep_ensemble-vs-mc_dropout-{metric}-digits"]
+        for p, row in zip(small["datasets"]["digits"], rec["effects"]):
+            np.testing.assert_allclose(
+                row, np.subtract(p["mc"]["deep_ensemble"][metric],
+                                 p["mc"]["mc_dropout"][metric]), atol=2e-6)
+
+
+def test_full_file_holds_every_comparison_the_study_makes():
+    res = registry.load(bagging.NAME, ROOT / bagging.CACHE_FILE)
+    names = set(res["comparisons"])
+    for ds in ("digits", "mnist"):
+        for metric in ("auroc_entropy", "auroc_mi", "test_loss"):
+            assert f"deep_ensemble-vs-mc_dropout-{metric}-{ds}" in names
