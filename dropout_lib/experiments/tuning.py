@@ -177,10 +177,12 @@ def tune(config: Config, data: Splits, grid: Any, *, seeds: Sequence[int],
         trained by :func:`~dropout_lib.experiments.run`.
     extend : bool, default False
         While the choice lies on the edge of a field of :data:`BOUNDS`
-        (see :meth:`Tuned.edges`), add the next value beyond it along the
-        line through the choice and train it too, for at most
-        ``max_rounds`` rounds: the choice ends inside the grid, or at a
-        natural bound, or the record says it is still on an edge.
+        (see :meth:`Tuned.edges`), add the next value beyond it to that
+        field of the choice's (sub-)grid and train the grown grid's new
+        settings (the full product, so every other field is tried beside
+        the new value), for at most ``max_rounds`` rounds: the choice ends
+        inside the grid, or at a natural bound, or the record says it is
+        still on an edge.
 
     Returns
     -------
@@ -189,8 +191,14 @@ def tune(config: Config, data: Splits, grid: Any, *, seeds: Sequence[int],
     check_choice(metric, "metric", ("val_loss", "val_acc"))
     seeds = _check_seeds(seeds)
     check_bool(extend, "extend")
-    settings = expand_grid(grid)
-    [config.replace(**s) for s in settings]  # validates them all
+    grids = [dict(grid)] if isinstance(grid, Mapping) else [dict(g) for g in grid]
+    settings: list[dict[str, Any]] = []
+    origin: list[int] = []                     # the sub-grid of each setting
+    for k, g in enumerate(grids):
+        for st in expand_grid(g):
+            settings.append(st)
+            origin.append(k)
+    [config.replace(**st) for st in settings]  # validates them all
     val = without_test(data)
     if score is None:
         score = functools.partial(_one_network, metric=metric)
@@ -200,10 +208,10 @@ def tune(config: Config, data: Splits, grid: Any, *, seeds: Sequence[int],
     epochs = 0
     sign = 1.0 if metric == "val_loss" else -1.0
     for _ in range(max_rounds + 1):
-        for s in settings[len(rows):]:
+        for st in settings[len(rows):]:
             row = np.empty(len(seeds))
             for j, seed in enumerate(seeds):
-                row[j], n_epochs = score(config.replace(**s), val, seed)
+                row[j], n_epochs = score(config.replace(**st), val, seed)
                 epochs += n_epochs
                 bar.tick(f"setting {len(rows) + 1}/{len(settings)} {metric} "
                          f"{row[j]:.4f}")
@@ -213,18 +221,27 @@ def tune(config: Config, data: Splits, grid: Any, *, seeds: Sequence[int],
         best = int(np.argmin(np.where(np.isfinite(mean), mean, np.inf)))
         tuned = Tuned(config.replace(**settings[best]), list(settings),
                       scores, metric, seeds, best, epochs)
-        new = []
-        for key, e in tuned.edges().items():
-            if not (extend and e["on_edge"] and key in BOUNDS):
-                continue
-            nxt = _beyond(e["values"], key, e["chosen"] == e["values"][-1])
-            if nxt is not None:
-                new.append({**settings[best], key: nxt})
-        if not new:
+        if not extend:
             break
-        settings.extend(new)
+        g = grids[origin[best]]
+        grew = False
+        for key, e in tuned.edges().items():
+            if e["on_edge"] and key in BOUNDS and key in g:
+                nxt = _beyond(list(g[key]), key,
+                              e["chosen"] == max(g[key]))
+                if nxt is not None:
+                    g[key] = sorted([*g[key], nxt])
+                    grew = True
+        if not grew:
+            break
+        # the whole product of the grown sub-grid: every other field is
+        # tried at every one of its values beside the new one
+        for st in expand_grid(g):
+            if st not in settings:
+                settings.append(st)
+                origin.append(origin[best])
         if hasattr(bar, "bar"):
-            bar.bar.total += len(new) * len(seeds)
+            bar.bar.total = len(settings) * len(seeds)
     bar.close()
     return tuned
 

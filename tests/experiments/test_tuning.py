@@ -119,8 +119,11 @@ def test_extend_walks_off_an_edge_until_the_choice_is_interior(data):
     # 1e-3 -> 1e-4 -> 1e-5 -> 1e-6: the nearest to 10**-4.6 is now inside
     assert e["lr"]["values"] == [1e-6, 1e-5, 1e-4, 1e-3, 1e-2]
     assert t.config.lr == 1e-5
-    assert t.scores.shape == (len(t.settings), 2) == (7, 2)
-    assert len(calls) == 14                    # every setting and seed once
+    # the full product: every L2 beside every new learning rate, no holes
+    assert t.scores.shape == (len(t.settings), 2) == (10, 2)
+    assert {(st["lr"], st["l2"]) for st in t.settings} == {
+        (lr, l2) for lr in e["lr"]["values"] for l2 in (0.0, 1e-3)}
+    assert len(calls) == 20                    # every setting and seed once
     assert t.record()["edges"]["lr"]["on_edge"] is False
 
 
@@ -130,6 +133,15 @@ def test_extend_stops_at_max_rounds_and_says_so(data):
              extend=True, max_rounds=2)
     assert len(t.settings) == 4
     assert t.edges()["lr"]["on_edge"] is True  # still on the edge: recorded
+
+
+def test_extend_grows_only_the_sub_grid_of_the_choice(data):
+    score, _ = _bowl(best=-4.0)
+    t = tune(TINY, data, [{"lr": [1e-2, 3e-2], "l2": [0.0]},
+                          {"lr": [0.5], "l2": [1e-3, 1e-2]}],
+             seeds=[0], score=score, extend=True, max_rounds=8)
+    assert t.config.lr < 1e-2 and not t.edges()["lr"]["on_edge"]
+    assert all(st["l2"] == 0.0 for st in t.settings if st["lr"] < 0.5)
 
 
 def test_without_extend_the_grid_is_the_grid(data):
