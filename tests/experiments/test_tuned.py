@@ -150,3 +150,20 @@ def test_cache_matches_a_rerun_of_its_cheapest_configuration(numerics_exact):
                                                 abs=tol)
     if numerics_exact:
         assert hist.best_epoch == fin["best_epoch"][0]
+
+
+def test_cache_choices_have_neighbours_along_every_varied_field(cached):
+    """The extension grows the choice's sub-grid as a full product: a field
+    that varies among the settings of the choice's family (same optimizer
+    and fields) is tried at >= 2 values on the line through the choice."""
+    for ds, block in cached["datasets"].items():
+        for sp in block["splits"]:
+            for arm in ("plain", "dropout"):
+                t = sp["tuning"][arm]
+                s = t["settings"][t["chosen"]]
+                family = [o for o in t["settings"] if o.keys() == s.keys()
+                          and o.get("optimizer") == s.get("optimizer")]
+                for key, e in t["edges"].items():
+                    if len({str(o.get(key)) for o in family}) > 1:
+                        assert len(e["values"]) >= 2, (ds, sp["split_seed"],
+                                                       arm, key)
