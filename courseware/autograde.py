@@ -70,9 +70,9 @@ from .checks import CheckResult
 from .judge import JUDGES, judge_exercise
 from .libmatch import matches_library
 from .limits import Limits, explain
-from .remote import deadline_message
+from .remote import deadline_message, io_over
 from .sandbox import (Sandbox, _children, become_subreaper, bwrap_problem, bwrap_works,
-                      changed, fingerprint, is_subreaper, kill_tree)
+                      changed, fingerprint, is_subreaper, kill_tree, unmount_leftovers)
 
 __all__ = ["ExerciseScore", "Submission", "ToolError", "autograde", "collect",
            "grade_notebook", "gradebook_csv", "main"]
@@ -112,6 +112,11 @@ class Submission:
     grader_error: str = ""            # not empty: the grader failed on this submission
     submitted_at: str = ""            # ISO time, from the file (or the LMS's name)
     file: str = ""
+    unreadable: bool = False          # not a notebook at all (empty, garbage)
+    #: where ``submitted_at`` comes from: "nbgrader timestamp.txt", "LMS file name",
+    #: "file modification time" (not trusted for lateness) or "" (unknown)
+    time_from: str = ""
+    late: bool | None = None          # the LMS's late flag (Canvas ``LATE_``), if any
 
 
 def _gid(cell: NotebookNode) -> str | None:
@@ -263,6 +268,9 @@ def _run_all(sb: Sandbox, cells: list[tuple[int, str]], problems: list[str]) -> 
     done: list[str] = []
     for n, code in cells:
         status, text = sb.run(code)
+        hoard = io_over(sb)
+        if hoard:
+            problems.append(f"code cell {n}: {hoard}")
         if status == "deadline":
             problems.append(f"code cell {n} and the cells after it did not run: "
                             f"{deadline_message(sb)}")
@@ -444,16 +452,53 @@ def _annotate(nb: NotebookNode, scores: dict[str, ExerciseScore], problems: list
         + pending))
     for cell in nb.cells:
         gid = _gid(cell)
+        locked = cell.metadata.get("nbgrader", {}).get("locked")
         if cell.cell_type == "code":
-            cell.outputs = [] if gid in scores or cell.metadata.get("nbgrader", {}).get(
-                "locked") else cell.get("outputs", [])
+            cell.outputs = [] if gid in scores or locked else _safe_outputs(
+                cell.get("outputs", []))
             cell.execution_count = None
+        elif cell.cell_type == "markdown" and not locked:
+            cell.source = safe_markdown(cell.source)
         if gid in scores and scores[gid].auto and cell.cell_type == "code":
             s = scores[gid]
             text = s.messages[0] if s.messages else "not graded"
             cell.outputs = [nbformat.v4.new_output(
                 "stream", name="stdout",
                 text=f"{text}\n[graded on hidden inputs: {s.score:g} of {s.points:g} points]\n")]
+
+
+_SAFE_TAGS = ["a", "abbr", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3",
+              "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "span", "strong", "sub",
+              "sup", "table", "tbody", "td", "th", "thead", "tr", "ul"]
+#: Output types a student's notebook may carry into feedback and formgrader (its stored
+#: outputs are the student's file, not a run of ours: HTML and scripts are dropped).
+_SAFE_OUTPUTS = ("text/plain", "image/png", "image/jpeg")
+
+
+def safe_markdown(source: str) -> str:
+    """A student's markdown cell as feedback and formgrader may show it: unchanged if it
+    holds no HTML; else rendered and sanitised (bleach, as nbconvert's ``clean_html``),
+    so that a ``<script>`` or an ``onerror=`` reaches no browser."""
+    if not re.search(r"<\s*[A-Za-z!/?]", source):
+        return source
+    import bleach
+    from nbconvert.filters import markdown2html
+
+    return bleach.clean(markdown2html(source), tags=_SAFE_TAGS,
+                        attributes={"*": ["class"], "a": ["href", "title"]},
+                        protocols=["http", "https", "mailto"])
+
+
+def _safe_outputs(outputs: list) -> list:
+    out = []
+    for o in outputs:
+        o = copy.deepcopy(o)
+        if "data" in o:
+            o["data"] = {k: v for k, v in o["data"].items() if k in _SAFE_OUTPUTS}
+            if not o["data"]:
+                continue
+        out.append(o)
+    return out
 
 
 # --------------------------------------------------------------------------- the batch
@@ -487,8 +532,10 @@ def _grade_file(student: str, data: bytes, release: NotebookNode, limits: Limits
                 raise ValueError("it has no cells")
         except Exception as err:  # noqa: BLE001 - any unreadable file is the student's
             text = str(err).splitlines()[0][:120] if str(err) else ""
-            return _failed(student, release, f"not a readable notebook "
-                           f"({type(err).__name__}{': ' + text if text else ''})")
+            res = _failed(student, release, f"not a readable notebook "
+                          f"({type(err).__name__}{': ' + text if text else ''})")
+            res.unreadable = True
+            return res
         return grade_notebook(sub, release, student=student, limits=limits, course=course,
                               bwrap=bwrap, slot=slot, seeds=seeds)
     except BaseException as err:  # noqa: BLE001 - one submission never stops the batch
@@ -520,16 +567,40 @@ LMS_NAMES = (
 )
 
 
-def collect(submissions: Path, pattern: str | None = None) -> dict[str, tuple[bytes, str, str]]:
-    """student id -> (the notebook's bytes, its submission time as ISO text, its file).
+@dataclass
+class Collected:
+    """One collected submission file."""
+
+    data: bytes
+    submitted_at: str          # ISO time, or "" when only the file's own time is known
+    file: str                  # its path inside the submissions folder
+    time_from: str             # see Submission.time_from
+    late: bool | None = None   # the LMS's late flag
+    file_time: str = ""        # the file's modification time (copying resets it)
+
+
+def valid_id(sid: str) -> bool:
+    """A student id that names a folder of its own: not empty, no ``.`` or ``..``, no
+    leading dot, no path separator."""
+    return bool(sid) and not sid.startswith(".") and "/" not in sid and "\\" not in sid \
+        and os.sep not in sid and sid not in (".", "..")
+
+
+def collect(submissions: Path, pattern: str | None = None,
+            rejected: list[str] | None = None) -> dict[str, Collected]:
+    """student id -> :class:`Collected`.
 
     Reads every ``*.ipynb`` in ``submissions`` (and one level of sub-folders, as
     ``<student_id>/<file>.ipynb`` or ``nbgrader collect``'s ``<id>/<ch>/<ch>.ipynb``).
     The student id comes from ``pattern`` (a regular expression with a ``student_id``
     group, matched against the file name without ``.ipynb``), else from the LMS names of
-    :data:`LMS_NAMES`, else the sub-folder's name, else the file's name. The time is a
-    ``timestamp.txt`` beside the file (nbgrader's), a time in the name (Blackboard), or
-    the file's modification time. A student with two files keeps the later one.
+    :data:`LMS_NAMES`, else the sub-folder's name, else the file's name; a file whose id
+    is not :func:`valid_id` (``...ipynb`` gives ``..``) is skipped and named in
+    ``rejected``. The time is a ``timestamp.txt`` beside the file (nbgrader's) or a time
+    in the name (Blackboard); Canvas's names carry only a late flag (``LATE_``). The
+    file's modification time, which copying or unzipping resets, is kept apart
+    (``file_time``) and never used for lateness. A student with two files keeps the
+    later one.
     """
     import datetime as dt
     import re
@@ -537,34 +608,44 @@ def collect(submissions: Path, pattern: str | None = None) -> dict[str, tuple[by
     folder = Path(submissions)
     files = sorted([*folder.glob("*.ipynb"), *folder.glob("*/*.ipynb"),
                     *folder.glob("*/*/*.ipynb")])
-    found: dict[str, tuple[bytes, str, str]] = {}
+    found: dict[str, Collected] = {}
     for path in files:
         rel = path.relative_to(folder)
-        sid = None
+        sid, when, late = None, None, None
         for regex in ([pattern] if pattern else []) + list(LMS_NAMES):
             m = re.match(regex, path.stem)
             if m and m.groupdict().get("student_id"):
                 sid = m.group("student_id")
                 when = m.groupdict().get("timestamp")
+                if "late" in m.groupdict():
+                    late = m.group("late") is not None
                 break
-        else:
-            when = None
         if sid is None:
             sid = rel.parts[0] if len(rel.parts) > 1 else path.stem
         sid = re.sub(r"[^\w.@+-]", "_", sid)
+        if not valid_id(sid):
+            if rejected is not None:
+                rejected.append(str(rel))
+            continue
+        mtime = dt.datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0)
         stamp = path.parent / "timestamp.txt"
+        at, source = None, ""
         if when:
-            at = dt.datetime.strptime(when, "%Y-%m-%d-%H-%M-%S")
+            at, source = dt.datetime.strptime(when, "%Y-%m-%d-%H-%M-%S"), "LMS file name"
         elif stamp.is_file():
             try:
                 at = dt.datetime.fromisoformat(stamp.read_text().strip().replace(" UTC", ""))
+                source = "nbgrader timestamp.txt"
             except ValueError:
-                at = dt.datetime.fromtimestamp(path.stat().st_mtime)
-        else:
-            at = dt.datetime.fromtimestamp(path.stat().st_mtime)
-        iso = at.replace(microsecond=0).isoformat(sep=" ")
-        if sid not in found or found[sid][1] < iso:
-            found[sid] = (path.read_bytes(), iso, str(rel))
+                pass
+        if at is None:
+            source = "LMS late flag" if late is not None else "file modification time"
+        iso = at.replace(microsecond=0).isoformat(sep=" ") if at else ""
+        got = Collected(path.read_bytes(), iso, str(rel), source, late,
+                        mtime.isoformat(sep=" "))
+        old = found.get(sid)
+        if old is None or (old.submitted_at or old.file_time) < (iso or got.file_time):
+            found[sid] = got
     return found
 
 
@@ -584,10 +665,16 @@ def _child(student: str, data: bytes, release: NotebookNode, limits: Limits, cou
         os._exit(code)
 
 
+def record_path(course: Path, chapter: str, student: str) -> Path:
+    """Where a submission's record is kept: ``<course>/records/<chapter>/<id>.json``,
+    outside ``autograded/`` (whose files nbgrader copies into the student's feedback:
+    the seeds of the hidden inputs must not reach the student)."""
+    return course / "records" / chapter / f"{student}.json"
+
+
 def _seeds_of(course: Path, chapter: str, student: str) -> dict[str, int] | None:
     try:
-        record = json.loads((course / "autograded" / student / chapter / "record.json")
-                            .read_text())
+        record = json.loads(record_path(course, chapter, student).read_text())
         return {k: int(v["seed"]) for k, v in record["exercises"].items() if "seed" in v}
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -604,9 +691,9 @@ def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
     with its own deadline and limits; a process that outlives its deadline by a minute is
     killed, and a submission whose grading fails in any way scores 0 as a "grader error"
     with the reason. Each result is stored as soon as it is known (gradebook, autograded
-    notebook, ``record.json`` with the seeds of its hidden inputs) and logged in one
-    line naming the student. Without bubblewrap it refuses (:class:`ToolError`) unless
-    ``unsafe``: then one at a time, and the folders a kernel or the grader imports from
+    notebook, the record of :func:`record_path` with the seeds of its hidden inputs) and
+    logged in one line naming the student. Without bubblewrap it refuses
+    (:class:`ToolError`) unless ``unsafe``: then one at a time, and the folders a kernel or the grader imports from
     are compared after each submission; one that changed them scores 0 and the batch
     stops.
     """
@@ -628,11 +715,22 @@ def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
         log("warning: no bubblewrap sandbox: grading as this user, one at a time "
             "(--unsafe-no-sandbox)")
     # Read every submission first: a submission's code cannot then edit or plant another.
-    raw = collect(Path(submissions), pattern)
+    rejected: list[str] = []
+    raw = collect(Path(submissions), pattern, rejected)
+    for name in rejected:
+        log(f"skipped {name}: its student id would not be a folder name of its own "
+            "(., .., a leading dot or a path separator); rename it")
     if not raw:
-        raise ToolError(f"no *.ipynb in {submissions}")
+        raise ToolError(f"no *.ipynb in {submissions} with a usable student id")
     if due:
         _set_due(course, chapter, due)
+        guessed = sorted(k for k, v in raw.items() if v.time_from == "file modification time")
+        if guessed:
+            log(f"warning: --due given, but {len(guessed)} submission(s) have no submission "
+                "time (no nbgrader timestamp.txt, no LMS time or late flag in the name): "
+                "their lateness is unknown and not computed from the files' modification "
+                "times, which copying and unzipping reset (e.g. "
+                f"{', '.join(guessed[:3])}); see the 'late' column")
     watch = [course / "source", course / "release", course / "nbgrader_config.py",
              course / "gradebook.db", *map(Path, watch)]
     jobs = max(1, jobs or 2) if bwrap else 1
@@ -647,7 +745,9 @@ def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
 
     def finish(res: Submission, student: str) -> None:
         res.student = student
-        _, res.submitted_at, res.file = raw[student]
+        got = raw[student]
+        res.submitted_at, res.file = got.submitted_at, got.file
+        res.time_from, res.late = got.time_from, got.late
         try:
             _store([res], release, course, limits)
         except Exception as err:  # noqa: BLE001 - logged; the batch goes on
@@ -666,7 +766,8 @@ def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
         while pending or running:
             while pending and len(running) < jobs:
                 slot = next(k for k in range(jobs) if k not in running)
-                student, (data, _, _) = pending.pop(0)
+                student, got = pending.pop(0)
+                data = got.data
                 out = str(tmp / f"{slot}-{uuid.uuid4().hex}.pickle")
                 seeds = _seeds_of(course, chapter, student) if reuse_seeds else None
                 proc = ctx.Process(target=_child, args=(student, data, release, limits,
@@ -682,6 +783,7 @@ def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
                 if late and proc.is_alive():
                     _kill(proc)
                 proc.join(5)
+                unmount_leftovers(proc.pid)
                 del running[slot]
                 kill_tree(None, others | {p.pid for p, *_ in running.values()})
                 res = None
@@ -748,7 +850,7 @@ def _set_due(course: Path, chapter: str, due: str) -> None:
 def _store(results: list[Submission], release: NotebookNode, course: Path,
            limits: Limits | None = None) -> None:
     """Write the scores into nbgrader's gradebook, the autograded notebooks and each
-    submission's ``record.json`` (its scores, messages, seeds, times, limits)."""
+    submission's record (:func:`record_path`: scores, messages, seeds, times, limits)."""
     import datetime as dt
 
     from nbgrader.api import Gradebook
@@ -764,7 +866,7 @@ def _store(results: list[Submission], release: NotebookNode, course: Path,
             when = (dt.datetime.fromisoformat(res.submitted_at) if res.submitted_at
                     else None)
             sub = gb.update_or_create_submission(chapter, res.student, timestamp=when)
-            late = float(sub.total_seconds_late or 0)
+            late = float(sub.total_seconds_late or 0) if when else None
             for label, s in res.scores.items():
                 grade = gb.find_grade(label, chapter, chapter, res.student)
                 grade.auto_score = s.score if s.auto else None
@@ -778,10 +880,13 @@ def _store(results: list[Submission], release: NotebookNode, course: Path,
             nbformat.write(nb, folder / f"{chapter}.ipynb")
             (folder / "timestamp.txt").write_text(res.submitted_at or time.strftime(
                 "%Y-%m-%d %H:%M:%S", time.gmtime()))
+            (folder / "record.json").unlink(missing_ok=True)    # where older versions kept it
             (folder / "problems.txt").write_text("\n".join(res.problems) + "\n")
             record = {
                 "student": res.student, "chapter": chapter, "file": res.file,
                 "submitted_at": res.submitted_at, "seconds_late": late,
+                "time_from": res.time_from, "late": _late(res.late, late),
+                "unreadable": res.unreadable,
                 "graded_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                 "elapsed_s": round(res.elapsed_s, 1), "grader_error": res.grader_error,
                 "limits": dataclasses.asdict(limits) if limits else None,
@@ -791,7 +896,18 @@ def _store(results: list[Submission], release: NotebookNode, course: Path,
                                       **({"seed": res.seeds[label]} if label in res.seeds
                                          else {})}
                               for label, s in res.scores.items()}}
-            (folder / "record.json").write_text(json.dumps(record, indent=1))
+            path = record_path(course, chapter, res.student)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(record, indent=1))
+
+
+def _late(flag: bool | None, seconds: float | None) -> str:
+    """"yes", "no" or "unknown": the LMS's flag, else the trusted submission time."""
+    if flag is not None:
+        return "yes" if flag else "no"
+    if seconds is not None:
+        return "yes" if seconds > 0 else "no"
+    return "unknown"
 
 
 def _failed_notebook(release: NotebookNode, res: Submission) -> NotebookNode:
@@ -802,7 +918,8 @@ def _failed_notebook(release: NotebookNode, res: Submission) -> NotebookNode:
     return nb
 
 
-def feedback(chapter: str | None = None, course: Path = COURSE) -> list[Path]:
+def feedback(chapter: str | None = None, course: Path = COURSE,
+             student: str | None = None) -> list[Path]:
     """nbgrader's HTML feedback, one file per autograded student (every chapter that has
     autograded submissions if ``chapter`` is None), with a banner on top when exercises
     still wait for hand grading."""
@@ -811,8 +928,12 @@ def feedback(chapter: str | None = None, course: Path = COURSE) -> list[Path]:
     if not chapters:
         raise ToolError(f"nothing autograded in {course}: run `make autograde` first")
     for ch in chapters:
-        nbgrader(course, "generate_feedback", ch, "--force")
-    pages = sorted(p for ch in chapters for p in (course / "feedback").glob(f"*/{ch}/*.html"))
+        # the students' own HTML (a markdown answer's <script>) is sanitised
+        nbgrader(course, "generate_feedback", ch, "--force",
+                 "--HTMLExporter.sanitize_html=True",
+                 *([f"--student={student}"] if student else []))
+    pages = sorted(p for ch in chapters for p in (course / "feedback").glob(f"*/{ch}/*.html")
+                   if student is None or p.parent.parent.name == student)
     waiting = _pending(course)
     for page in pages:
         labels = waiting.get((page.parent.parent.name, page.parent.name), [])
@@ -856,8 +977,13 @@ def gradebook_csv(out: Path, course: Path = COURSE, roster: Path | None = None) 
     from nbgrader.api import Gradebook
 
     rows, columns = [], []
-    errors = {p.parent.parent.name: json.loads(p.read_text()).get("grader_error")
-              for p in (course / "autograded").glob("*/*/record.json")}
+    records: dict[str, dict] = {}
+    for p in sorted(course.glob("records/*/*.json")):
+        try:
+            records[p.stem] = json.loads(p.read_text())
+        except (OSError, ValueError):
+            continue
+    errors = {k: r.get("grader_error") for k, r in records.items()}
     with Gradebook(f"sqlite:///{(course / 'gradebook.db').resolve()}") as gb:
         for assignment in gb.assignments:
             for nb in assignment.notebooks:
@@ -883,10 +1009,13 @@ def gradebook_csv(out: Path, course: Path = COURSE, roster: Path | None = None) 
                 continue
             row["total"] = f"{total:g}"
             row["waiting_for_hand_grading"] = str(waiting)
+            rec = records.get(student.id, {})
             row["status"] = (GRADER_ERROR if errors.get(student.id) else
+                             "unreadable" if rec.get("unreadable") else
                              "pending hand grading" if waiting else "graded")
             row["submitted_at"] = max(stamps) if stamps else ""
-            row["seconds_late"] = f"{late:g}"
+            row["seconds_late"] = f"{late:g}" if stamps else ""
+            row["late"] = rec.get("late", "") or ""
             rows.append(row)
     if roster is not None:
         listed = _roster(roster)
@@ -895,14 +1024,14 @@ def gradebook_csv(out: Path, course: Path = COURSE, roster: Path | None = None) 
             if sid not in have:
                 rows.append({"student_id": sid, **{c: "0" for c in columns}, "total": "0",
                              "waiting_for_hand_grading": "0", "status": "not submitted",
-                             "submitted_at": "", "seconds_late": ""})
+                             "submitted_at": "", "seconds_late": "", "late": ""})
         for row in rows:
             if row["student_id"] not in listed and row["status"] != "not submitted":
                 row["status"] += " (not on the roster)"
     with open(out, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, ["student_id", *columns, "total",
                                     "waiting_for_hand_grading", "status", "submitted_at",
-                                    "seconds_late"])
+                                    "seconds_late", "late"])
         writer.writeheader()
         writer.writerows(rows)
     return len(rows)
@@ -925,7 +1054,11 @@ def _roster(path: Path) -> list[str]:
 
 def check(path: Path, timeout_cell: float = 30) -> Submission:
     """The student's "check my work": the visible checks' inputs and messages, no hidden
-    inputs, no gradebook."""
+    inputs, no gradebook. Without bubblewrap it says so on stderr (one line) and runs the
+    code as this user."""
+    if not bwrap_works():
+        print(f"warning: no bubblewrap sandbox ({bwrap_problem()}): this notebook's code "
+              "runs as you, unsandboxed", file=sys.stderr)
     sub = nbformat.read(path, as_version=4)
     chapter = (sub.metadata.get(META) or {}).get("chapter") or Path(path).stem
     book = ROOT / "book" / f"{chapter}.ipynb"

@@ -77,7 +77,10 @@ class Limits:
 
     def launcher(self, uid: int | None) -> list[str]:
         """The command prefix that applies the limits (and the user id) to a kernel."""
-        cmd = [sys.executable, "-m", "courseware.limits", "--memory", str(self.memory),
+        from pathlib import Path
+
+        exe = Path(sys.executable)      # its folders resolved, as the sandbox shows them
+        cmd = [str(exe.parent.resolve() / exe.name), "-m", "courseware.limits", "--memory", str(self.memory),
                "--cpu", str(self.cpu), "--file-size", str(self.file_size),
                "--processes", str(self.processes)]
         if uid is not None:

@@ -31,6 +31,7 @@ import json
 import os
 import secrets
 import select
+import stat
 import time
 import uuid
 from contextlib import contextmanager
@@ -58,8 +59,15 @@ def _npy(a: np.ndarray) -> str:
 
 def _load(text: Any) -> np.ndarray:
     try:
+        if isinstance(text, dict):       # {"raw", "dtype", "shape"} (the kernel's format)
+            dtype = np.dtype(str(text["dtype"]))
+            if dtype.hasobject or dtype.fields is not None:
+                raise ValueError("not a plain dtype")
+            shape = tuple(int(n) for n in text["shape"])
+            data = base64.b64decode(str(text["raw"]))
+            return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
         return np.load(io.BytesIO(base64.b64decode(str(text))), allow_pickle=False)
-    except (ValueError, TypeError, OSError, EOFError):
+    except (ValueError, TypeError, OSError, EOFError, KeyError):
         raise KernelGone("the answer was not a valid array") from None
 
 
@@ -89,32 +97,52 @@ def _encode(value: Any) -> Any:
     raise TypeError(f"cannot send a {type(value).__name__} to the kernel")
 
 
-#: Runs in the kernel, once per call, as a fresh snippet (it defines no lasting names
-#: except the table of objects returned by reference). It only computes: whatever it
-#: writes is parsed as data by :meth:`RemoteFunction.__call__`.
-_SNIPPET = '''\
-def __courseware_call(name, request_path, answer_path):
-    import base64, io, json, os, uuid
+#: Runs in the kernel first, right after it starts and before any student code (again
+#: after every restart): it takes private references to what the exchange relies on
+#: (NumPy's real global generator and its bound ``seed``/``get_state``, ``ndarray.tobytes``,
+#: ``binascii``, ``json.dumps``/``loads``, ``open``, ``os.unlink``) and keeps them in the
+#: closure of the call function, registered under a random key (``sys.modules[KEY]``).
+#: Replacing ``numpy.save``, ``numpy.random.mtrand._rand`` or ``numpy.array_equal``
+#: afterwards changes nothing it reports. It only computes: whatever it writes is parsed
+#: as data by :meth:`RemoteFunction.__call__`.
+_BOOT = """\
+def __courseware_boot(key):
+    import base64, binascii, builtins, io, json, os, sys, uuid
     import numpy
-    refs = globals().setdefault("__courseware_refs", {})
-    def npy(a):
-        buf = io.BytesIO()
-        numpy.save(buf, a, allow_pickle=False)
-        return base64.b64encode(buf.getvalue()).decode()
+    a2b, b2a = binascii.a2b_base64, binascii.b2a_base64
+    tobytes, ndarray, generic = numpy.ndarray.tobytes, numpy.ndarray, numpy.generic
+    asarray, load_npy, dtype_of = numpy.asarray, numpy.load, numpy.dtype
+    rand = numpy.random.mtrand._rand
+    seed, get_state = rand.seed, rand.get_state
+    Generator, PCG64 = numpy.random.Generator, numpy.random.PCG64
+    dumps, loads, open_, unlink = json.dumps, json.loads, builtins.open, os.unlink
+    isinstance_, type_, str_, len_, int_, bool_ = (builtins.isinstance, builtins.type,
+                                                   builtins.str, builtins.len,
+                                                   builtins.int, builtins.bool)
+    hex_ = uuid.uuid4
+    refs = {}
+    def raw(a):
+        a = asarray(a)
+        if a.dtype.fields is not None or a.dtype.hasobject:
+            buf = io.BytesIO()
+            numpy.save(buf, a, allow_pickle=False)
+            return b2a(buf.getvalue(), newline=False).decode()
+        return {"raw": b2a(tobytes(a), newline=False).decode(), "dtype": a.dtype.str,
+                "shape": [int_(n) for n in a.shape]}
     def load(s):
-        return numpy.load(io.BytesIO(base64.b64decode(s)), allow_pickle=False)
+        return load_npy(io.BytesIO(a2b(s)), allow_pickle=False)
     def decode(v):
-        if isinstance(v, dict) and "__rng__" in v:
-            g = numpy.random.Generator(numpy.random.PCG64())
+        if isinstance_(v, dict) and "__rng__" in v:
+            g = Generator(PCG64())
             g.bit_generator.state = v["__rng__"]
             return g
-        if isinstance(v, dict) and "__npy__" in v:
+        if isinstance_(v, dict) and "__npy__" in v:
             return load(v["__npy__"])
-        if isinstance(v, dict) and "__tuple__" in v:
+        if isinstance_(v, dict) and "__tuple__" in v:
             return tuple(decode(x) for x in v["__tuple__"])
-        if isinstance(v, dict) and "__ref__" in v:
+        if isinstance_(v, dict) and "__ref__" in v:
             return refs[v["__ref__"]]
-        if isinstance(v, dict) and "__mlp__" in v:
+        if isinstance_(v, dict) and "__mlp__" in v:
             m = v["__mlp__"]
             if m["spy"]:
                 from courseware.checks.coadaptation import _SpyMLP as cls
@@ -129,75 +157,86 @@ def __courseware_call(name, request_path, answer_path):
     def encode(v, top):
         if v is None:
             return {"none": True}
-        if type(v) in (bool, int, float):
+        if type_(v) in (bool, int, float):
             return {"py": v}
-        if type(v) is str:
+        if type_(v) is str:
             return {"py": v[:2000]}
-        if isinstance(v, numpy.ndarray) and not v.dtype.hasobject:
-            return {"npy": npy(v)}
-        if isinstance(v, numpy.generic) and not isinstance(v, numpy.object_):
-            return {"scalar": npy(numpy.asarray(v))}
-        if top and type(v) in (tuple, list) and len(v) <= 64:
-            return {"seq": type(v).__name__, "items": [encode(x, False) for x in v]}
-        key = uuid.uuid4().hex
-        refs[key] = v
-        kind = "ndarray of objects" if isinstance(v, numpy.ndarray) else type(v).__name__
-        return {"ref": key, "type": str(kind)[:80]}
-    fn = globals().get(name)
-    with open(request_path) as f:
-        request = json.load(f)
-    os.unlink(request_path)
-    if fn is None:
-        answer = {"missing": True}
-    elif request == "probe":
-        answer = {"exists": True}
-    else:
-        args = [decode(a) for a in request["args"]]
-        kwargs = {k: decode(a) for k, a in request["kwargs"].items()}
-        arrays = {i: None for i, a in enumerate(args) if isinstance(a, numpy.ndarray)}
-        nets = {i: {k: p.copy() for k, p in a.params.items()}
-                for i, a in enumerate(args) if isinstance(request["args"][i], dict)
-                and "__mlp__" in request["args"][i]}
-        # NumPy's global generator itself (numpy.random.seed and get_state are only
-        # names for its methods, which student code may replace)
-        glob = numpy.random.mtrand._rand
-        glob.seed(request["global_seed"])
-        try:
-            answer = {"value": encode(fn(*args, **kwargs), True)}
-        except BaseException as err:
-            answer = {"raised": type(err).__name__, "message": str(err)[:500]}
-        state = glob.get_state()
-        answer["global_state"] = [npy(numpy.asarray(state[1])), int(state[2])]
-        back = {}
-        for i, old in arrays.items():
-            back[str(i)] = {"npy": npy(args[i])}
-        for i, old in nets.items():
-            net = args[i]
-            changed = {k: npy(numpy.asarray(p)) for k, p in net.params.items()
-                       if k not in old or not numpy.array_equal(p, old[k])}
-            calls = [[bool(train), None if ab is None
-                      else {str(k): npy(numpy.asarray(u)) for k, u in ab.items()}]
-                     for train, ab in getattr(net, "calls", [])]
-            back[str(i)] = {"params": changed, "calls": calls}
-        answer["back"] = back
-    with open(answer_path, "w") as f:
-        json.dump(answer, f)
-__courseware_call(@NAME@, @REQUEST@, @PATH@); del __courseware_call
-'''
+        if isinstance_(v, ndarray) and not v.dtype.hasobject:
+            return {"npy": raw(v)}
+        if isinstance_(v, generic) and not isinstance_(v, numpy.object_):
+            return {"scalar": raw(asarray(v))}
+        if top and type_(v) in (tuple, list) and len_(v) <= 64:
+            return {"seq": type_(v).__name__, "items": [encode(x, False) for x in v]}
+        k = hex_().hex
+        refs[k] = v
+        kind = "ndarray of objects" if isinstance_(v, ndarray) else type_(v).__name__
+        return {"ref": k, "type": str_(kind)[:80]}
+    def same(a, b):
+        a, b = asarray(a), asarray(b)
+        return a.shape == b.shape and a.dtype == b.dtype and tobytes(a) == tobytes(b)
+    def call(name, request_path, answer_path):
+        if name is None:
+            refs.clear()
+            return
+        fn = user.get(name)
+        with open_(request_path) as f:
+            request = loads(f.read())
+        unlink(request_path)
+        if fn is None:
+            answer = {"missing": True}
+        elif request == "probe":
+            answer = {"exists": True}
+        else:
+            args = [decode(a) for a in request["args"]]
+            kwargs = {k: decode(a) for k, a in request["kwargs"].items()}
+            arrays = [i for i, a in enumerate(args) if isinstance_(a, ndarray)]
+            nets = {i: {k: p.copy() for k, p in a.params.items()}
+                    for i, a in enumerate(args) if isinstance_(request["args"][i], dict)
+                    and "__mlp__" in request["args"][i]}
+            # NumPy's real global generator, as it was when the kernel started
+            seed(request["global_seed"])
+            try:
+                answer = {"value": encode(fn(*args, **kwargs), True)}
+            except BaseException as err:
+                answer = {"raised": type_(err).__name__, "message": str_(err)[:500]}
+            state = get_state()
+            answer["global_state"] = [raw(asarray(state[1])), int_(state[2])]
+            back = {}
+            for i in arrays:
+                back[str_(i)] = {"npy": raw(args[i])}
+            for i, old in nets.items():
+                net = args[i]
+                changed = {k: raw(p) for k, p in net.params.items()
+                           if k not in old or not same(p, old[k])}
+                calls = [[bool_(train), None if ab is None
+                          else {str_(k): raw(u) for k, u in ab.items()}]
+                         for train, ab in getattr(net, "calls", [])]
+                back[str_(i)] = {"params": changed, "calls": calls}
+            answer["back"] = back
+        text = dumps(answer)
+        with open_(answer_path, "w") as f:
+            f.write(text)
+    user = globals()
+    sys.modules[key] = call
+__courseware_boot(@KEY@); del __courseware_boot
+"""
 
-_FORGET = 'globals().pop("__courseware_refs", None)\n'
+#: One call (or, with name None, forgetting the kept objects) through the bootstrap's
+#: function.
+_SNIPPET = '__import__("sys").modules[@KEY@](@NAME@, @REQUEST@, @PATH@)\n'
 
-#: Runs in the kernel for the length of a :func:`session`: defines the call above once,
-#: then serves one call per line of the request pipe and says "done" on the answer pipe.
-_SERVER = _SNIPPET.split("__courseware_call(@NAME@")[0] + '''\
+#: Runs in the kernel for the length of a :func:`session`: serves one call per line of
+#: the request pipe through the bootstrap's function and says "done" on the answer pipe.
+_SERVER = """\
 def __courseware_serve(requests, answers):
-    import json
+    import json, sys
+    call = sys.modules[@KEY@]
     with open(requests) as inp, open(answers, "w") as out:
         for line in inp:
             if line.strip() == "stop":
                 break
             try:
-                __courseware_call(*json.loads(line))
+                call(*json.loads(line))
             except BaseException:
                 pass
             out.write("done\\n")
@@ -205,9 +244,14 @@ def __courseware_serve(requests, answers):
 try:
     __courseware_serve(@REQUESTS@, @ANSWERS@)
 finally:
-    del __courseware_call, __courseware_serve
-    globals().pop("__courseware_refs", None)
-'''
+    del __courseware_serve
+    __import__("sys").modules[@KEY@](None, None, None)
+"""
+
+
+def bootstrap_code(key: str) -> str:
+    """The code :class:`~courseware.sandbox.Sandbox` runs first in every kernel it starts."""
+    return _BOOT.replace("@KEY@", repr(key))
 
 
 class _Channel:
@@ -226,7 +270,8 @@ class _Channel:
         self.ans = os.open(self.paths[1], os.O_RDWR | os.O_NONBLOCK)
         self.restarts = sandbox.restarts
         code = (_SERVER.replace("@REQUESTS@", repr(str(self.paths[0])))
-                .replace("@ANSWERS@", repr(str(self.paths[1]))))
+                .replace("@ANSWERS@", repr(str(self.paths[1])))
+                .replace("@KEY@", repr(sandbox.key)))
         self.msg_id = sandbox.client.kc.execute(code, store_history=False, allow_stdin=False)
         self.buffer = b""
 
@@ -406,7 +451,15 @@ class RemoteFunction:
         tag = uuid.uuid4().hex
         path = self.sandbox.work / f".answer-{tag}.json"
         req = self.sandbox.work / f".request-{tag}.json"
-        req.write_text(json.dumps(request), encoding="utf-8")
+        _check_disk(self.sandbox)
+        try:
+            fd = os.open(req, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(json.dumps(request))
+        except OSError as err:
+            req.unlink(missing_ok=True)
+            raise KernelGone(f"its folder took no request ({err.strerror}; the /tmp limit "
+                             f"is {self.sandbox.limits.tmp} MiB)") from None
         self.sandbox.give(req)
         channel = getattr(self.sandbox, "channel", None)
         try:
@@ -417,7 +470,8 @@ class RemoteFunction:
                 status = channel.call(json.dumps([self.name, str(req), str(path)]),
                                       self.sandbox.timeout_cell)
             else:
-                snippet = (_SNIPPET.replace("@NAME@", repr(self.name))
+                snippet = (_SNIPPET.replace("@KEY@", repr(self.sandbox.key))
+                           .replace("@NAME@", repr(self.name))
                            .replace("@REQUEST@", repr(str(req)))
                            .replace("@PATH@", repr(str(path))))
                 status, text = self.sandbox.run(snippet)
@@ -432,9 +486,7 @@ class RemoteFunction:
             raise KernelGone("the kernel died while running it (killed, or past a limit: "
                              f"{self.sandbox.limits.describe()}); it was restarted")
         try:
-            if path.stat().st_size > ANSWER_LIMIT:
-                raise KernelGone(f"its answer is larger than {ANSWER_LIMIT // 2**20} MB")
-            answer = json.loads(path.read_text(encoding="utf-8"))
+            answer = json.loads(read_answer(path).decode("utf-8"))
         except KernelGone:
             raise
         except (OSError, ValueError):
@@ -481,27 +533,72 @@ class RemoteFunction:
         return value
 
 
+def read_answer(path) -> bytes:
+    """The bytes of an answer file the kernel wrote, read without trusting it: never
+    through a symbolic link (``O_NOFOLLOW``), never blocking (``O_NONBLOCK``), only a
+    regular file, at most :data:`ANSWER_LIMIT` bytes. Anything else is
+    :class:`KernelGone` with the reason (0 points for that call)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise KernelGone("its answer file was not a regular file (a link, a pipe or a "
+                         f"device: {err.strerror}); 0 points for this call") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise KernelGone("its answer file was not a regular file (a link, a pipe or a "
+                             "device); 0 points for this call")
+        chunks, size = [], 0
+        while size <= ANSWER_LIMIT:
+            chunk = os.read(fd, min(2**20, ANSWER_LIMIT + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > ANSWER_LIMIT:
+            raise KernelGone(f"its answer is larger than {ANSWER_LIMIT // 2**20} MB")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def deadline_message(sandbox: Sandbox) -> str:
     return (f"the submission's time limit of {sandbox.limits.deadline:g} s (running and "
             "judging it) was reached")
 
 
-def _check_disk(sandbox: Sandbox) -> None:
-    """The exchange folder is the one place outside its /tmp the kernel can write: more
-    than the /tmp limit there is emptied and reported as that limit."""
+def io_over(sandbox: Sandbox) -> str:
+    """If the exchange folder (the one place outside its /tmp the kernel can write; a
+    tmpfs of the /tmp limit's size when grading as root) holds more than the /tmp limit
+    (or, mounted, is all but full), empty it and say so; else ``""``."""
     try:
         used = sandbox.io_bytes()
     except OSError:
-        return
-    if used > sandbox.limits.tmp * 2**20:
-        for entry in os.scandir(sandbox.work):
-            if entry.is_file(follow_symlinks=False) and not entry.name.startswith(".kernel-"):
-                try:
-                    os.unlink(entry.path)
-                except OSError:
-                    pass
-        raise KernelGone(f"it wrote {used / 2**20:.0f} MiB into its folder, past the /tmp "
-                         f"limit of {sandbox.limits.tmp} MiB")
+        return ""
+    limit = sandbox.limits.tmp * 2**20
+    if used <= (limit - 2**20 if getattr(sandbox, "io_mounted", False) else limit):
+        return ""
+    for entry in os.scandir(sandbox.work):
+        if entry.name.startswith((".kernel-", ".calls-", ".done-")):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                import shutil
+
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+    return (f"it wrote {used / 2**20:.0f} MiB into its folder, reaching the /tmp "
+            f"limit of {sandbox.limits.tmp} MiB; the folder was emptied")
+
+
+def _check_disk(sandbox: Sandbox) -> None:
+    why = io_over(sandbox)
+    if why:
+        raise KernelGone(why)
 
 
 def _copy(value: Any) -> Any:
@@ -527,4 +624,6 @@ def _moved(state: Any, seed: int) -> bool:
 
 def forget_references(sandbox: Sandbox) -> None:
     """Drop the objects the kernel kept for the grader (after an exercise is judged)."""
-    sandbox.run(_FORGET)
+    sandbox.run(_SNIPPET.replace("@KEY@", repr(sandbox.key))
+                .replace("@NAME@", "None").replace("@REQUEST@", "None")
+                .replace("@PATH@", "None"))

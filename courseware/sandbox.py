@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -193,6 +194,52 @@ def bwrap_args(folder: Path, course: Path | None = None, limits: Limits | None =
              # must not poll the grader's pid (--die-with-parent ends it with the grader)
              "--setenv", "JPY_PARENT_PID", "1", "--"]
     return args
+
+
+def python_path(exe: str) -> str:
+    """``exe`` with its folders' symbolic links resolved (a symlinked virtual environment
+    is shown to the kernel at its real place) but not the last one, so that a virtual
+    environment's ``bin/python`` stays in its environment."""
+    path = Path(exe)
+    if not path.is_absolute():
+        return exe
+    return str(path.parent.resolve() / path.name)
+
+
+_MS_NOSUID, _MS_NODEV, _MNT_DETACH = 2, 4, 2
+
+
+def _mount_tmpfs(folder: Path, mib: int) -> bool:
+    """Mount a tmpfs of ``mib`` MiB on ``folder`` (root only); False if that failed."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.mount(b"tmpfs", str(folder).encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV,
+                          f"size={int(mib)}m,mode=0755".encode()) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _unmount(folder: Path) -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).umount2(str(folder).encode(), _MNT_DETACH)
+    except (OSError, AttributeError):
+        pass
+
+
+def unmount_leftovers(pid: int) -> None:
+    """Unmount the exchange folders a grading process ``pid`` left mounted (it was killed
+    before its sandbox closed) and delete its sandbox folders."""
+    prefix = os.path.join(tempfile.gettempdir(), f"courseware-sub-{pid}-")
+    try:
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        mounts = []
+    for line in mounts:
+        fields = line.split()
+        if len(fields) > 1 and fields[1].startswith(prefix):
+            _unmount(Path(fields[1]))
+    for folder in Path(tempfile.gettempdir()).glob(f"courseware-sub-{pid}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def become_subreaper(on: bool = True) -> bool:
@@ -395,17 +442,28 @@ class Sandbox:
         self.killed = 0
         self.channel = None        # a courseware.remote session, while one is open
         self._known: set[int] = set()
+        #: where the kernel's exchange code is registered (see courseware.remote._BOOT)
+        self.key = f"_courseware_{secrets.token_hex(16)}"
+        self.io_mounted = False
 
     # ------------------------------------------------------------------ life cycle
     def __enter__(self) -> Sandbox:
         if self.deadline is None:
             self.deadline = time.monotonic() + self.limits.deadline
-        self.dir = Path(tempfile.mkdtemp(prefix="courseware-sub-"))
-        for sub in ("io",) if self.bwrap else ("io", "home", "tmp", "work"):
-            (self.dir / sub).mkdir()
-        self.give(self.dir / "io")
-        self._known = _children()
-        self.start()
+        self.dir = Path(tempfile.mkdtemp(prefix=f"courseware-sub-{os.getpid()}-"))
+        try:
+            for sub in ("io",) if self.bwrap else ("io", "home", "tmp", "work"):
+                (self.dir / sub).mkdir()
+            # as root, the exchange folder is a tmpfs of the /tmp limit's size: the
+            # kernel's one writable place on the machine cannot fill its disk
+            self.io_mounted = self.bwrap and os.geteuid() == 0 and _mount_tmpfs(
+                self.dir / "io", self.limits.tmp)
+            self.give(self.dir / "io")
+            self._known = _children()
+            self.start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
@@ -413,6 +471,9 @@ class Sandbox:
             self.stop()
         finally:
             if self.dir is not None:
+                if self.io_mounted:
+                    _unmount(self.dir / "io")
+                    self.io_mounted = False
                 for _ in range(3):      # a process killed a moment ago may still write
                     shutil.rmtree(self.dir, ignore_errors=True)
                     if not self.dir.exists():
@@ -428,21 +489,33 @@ class Sandbox:
     def give(self, path: Path) -> None:
         """Hand a file or folder the grader made to the kernel's user (root only)."""
         if self.uid is not None:
-            os.chown(path, self.uid, self.uid)
+            os.chown(path, self.uid, self.uid, follow_symlinks=False)
 
     def left(self) -> float:
         """Seconds until the submission's deadline."""
         return (self.deadline or float("inf")) - time.monotonic()
 
     def io_bytes(self) -> int:
-        """Bytes in the exchange folder (the one place outside its /tmp it can write)."""
-        total = 0
-        for entry in os.scandir(self.work):
+        """Bytes in the exchange folder (the one place outside its /tmp it can write), its
+        sub-folders included (at most 100,000 entries are looked at)."""
+        if self.io_mounted:
+            st = os.statvfs(self.work)
+            return (st.f_blocks - st.f_bfree) * st.f_frsize
+        total, seen, stack = 0, 0, [str(self.work)]
+        while stack and seen < 100_000:
             try:
-                if entry.is_file(follow_symlinks=False):
-                    total += entry.stat(follow_symlinks=False).st_size
+                entries = list(os.scandir(stack.pop()))
             except OSError:
                 continue
+            for entry in entries:
+                seen += 1
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    else:
+                        total += entry.stat(follow_symlinks=False).st_blocks * 512
+                except OSError:
+                    continue
         return total
 
     def env(self) -> dict[str, str]:
@@ -453,7 +526,7 @@ class Sandbox:
             home, tmp = self.dir / "home", self.dir / "tmp"
         env = {k: os.environ[k] for k in ENV_ALLOW if k in os.environ}
         env.update({
-            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "PATH": f"{Path(python_path(sys.executable)).parent}:/usr/bin:/bin",
             "HOME": str(home), "TMPDIR": str(tmp), "USER": "student", "LOGNAME": "student",
             "IPYTHONDIR": str(home / ".ipython"), "MPLCONFIGDIR": str(home / ".mpl"),
             "JUPYTER_RUNTIME_DIR": str(home / ".runtime"), "MPLBACKEND": "Agg",
@@ -482,12 +555,20 @@ class Sandbox:
 
         def command(extra_arguments=None):
             self.give(Path(km.connection_file))      # written just before this is called
-            return prefix + plain(extra_arguments)
+            cmd = plain(extra_arguments)
+            return prefix + [python_path(cmd[0]), *cmd[1:]]
 
         km.format_kernel_cmd = command
         self.client.start_new_kernel(env=self.env(), stderr=subprocess.DEVNULL,
                                      cwd=str(self.work if self.bwrap else self.dir / "work"))
         self.client.start_new_kernel_client()
+        # before any student code: the exchange's private references (courseware.remote)
+        from .remote import bootstrap_code
+
+        cell = nbformat.v4.new_code_cell(bootstrap_code(self.key))
+        self.client.nb.cells = [cell]
+        self.client.timeout = 60
+        self.client.execute_cell(cell, 0)
 
     def kernel_alive(self) -> bool:
         km = self.client.km if self.client else None

@@ -68,7 +68,8 @@ def _honest(rel):
     return nb
 
 
-def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | None]]:
+def _attacks(rel, marker: str, outside: Path, host: Path
+             ) -> dict[str, tuple[object, str | None]]:
     """name -> (notebook, attacked exercise or None when the batch must stop)."""
     out = {}
 
@@ -210,11 +211,19 @@ def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | N
 
     # ---- issue 25: crashing, stalling, hungry, reading, writing, library-calling students
     nb = _honest(rel)       # 200,000 nested brackets: the grader's JSON parser recurses
+    # (the exchange's own json.dumps is taken before student code runs: this student digs
+    # out the exchange function itself and rewrites each answer after it)
     _edit(nb, "ex-masks-draw-code", textwrap.dedent("""\
-        import json
-        def _deep(obj, f, *a, **k):
-            f.write("[" * 200000 + "]" * 200000)
-        json.dump = _deep
+        import sys
+        def _wrap(call):
+            def inner(name, request_path, answer_path):
+                call(name, request_path, answer_path)
+                if answer_path:
+                    with open(answer_path, "w") as f:
+                        f.write("[" * 200000 + "]" * 200000)
+            return inner
+        for _k in [k for k in sys.modules if k.startswith("_courseware_")]:
+            sys.modules[_k] = _wrap(sys.modules[_k])
         """) + DRAW)
     out["nested-json"] = (nb, "ex-masks-draw")
 
@@ -323,6 +332,88 @@ def _attacks(rel, marker: str, outside: Path) -> dict[str, tuple[object, str | N
     nb = _honest(rel)       # the assignment of another chapter
     nb.metadata["courseware"]["chapter"] = "02_inverted_dropout"
     out["wrong-chapter"] = (nb, "ex-masks-draw")
+
+    # ---- the referee of issue 25
+    forged = host / "forged.json"          # a host file the kernel cannot see
+    forged.write_text('{"raised": "RuntimeError", "message": "HOSTFILE-READ"}')
+    nb = _honest(rel)       # the answer file replaced by a link to a host file
+    _edit(nb, "ex-masks-draw-code", textwrap.dedent(f"""\
+        import os, sys
+        def draw_mask(shape, p_drop, rng, shared_axes=()):
+            os.symlink({str(forged)!r}, sys._getframe(1).f_locals["answer_path"])
+            shape = tuple(1 if a in shared_axes else n for a, n in enumerate(shape))
+            return rng.random(shape) < 1 - p_drop
+        """))
+    out["answer-link"] = (nb, "ex-masks-draw")
+
+    nb = _honest(rel)       # ... by a pipe the kernel keeps open (the grader's read blocked)
+    _edit(nb, "ex-masks-draw-code", textwrap.dedent("""\
+        import os, sys, threading
+        def _drain(fd):
+            while True:
+                os.read(fd, 65536)
+        def draw_mask(shape, p_drop, rng, shared_axes=()):
+            path = sys._getframe(1).f_locals["answer_path"]
+            os.mkfifo(path)
+            fd = os.open(path, os.O_RDWR)
+            threading.Thread(target=_drain, args=(fd,), daemon=True).start()
+            shape = tuple(1 if a in shared_axes else n for a, n in enumerate(shape))
+            return rng.random(shape) < 1 - p_drop
+        """))
+    out["answer-fifo"] = (nb, "ex-masks-draw")
+
+    nb = _honest(rel)       # 700 MiB into a sub-folder of the exchange folder, in a cell
+    _edit(nb, "ex-masks-draw-code", textwrap.dedent("""\
+        import os
+        from ipykernel import get_connection_file
+        HOARD = os.path.join(os.path.dirname(get_connection_file()), "hoard")
+        os.makedirs(HOARD, exist_ok=True)
+        WROTE = 0
+        try:
+            for i in range(14):
+                with open(os.path.join(HOARD, str(i)), "wb") as f:
+                    f.write(b"x" * 50 * 2**20)
+                WROTE += 50
+        except OSError:
+            pass
+        def draw_mask(shape, p_drop, rng, shared_axes=()):
+            raise RuntimeError(f"HOARD{WROTE}")
+        """))
+    out["io-hoard"] = (nb, "ex-masks-draw")
+
+    nb = _honest(rel)       # NumPy's global generator swapped for a decoy
+    _edit(nb, "ex-masks-draw-code", textwrap.dedent("""\
+        import numpy as np
+        _real = np.random.mtrand._rand
+        np.random.mtrand._rand = np.random.RandomState(0)
+        def draw_mask(shape, p_drop, rng, shared_axes=()):
+            _real.seed(int(rng.integers(2**31)))
+            shape = tuple(1 if a in shared_axes else n for a, n in enumerate(shape))
+            return _real.random_sample(shape) < 1 - p_drop
+        """))
+    out["rng-decoy"] = (nb, "ex-masks-draw")
+
+    nb = _honest(rel)       # W changed in place, hidden by a patched np.save
+    _edit(nb, "ex-masks-dropconnect-code", DROPCONNECT.replace(
+        "    return np.einsum", "    out = np.einsum").rstrip("\n") + textwrap.dedent("""
+            _SEEN[id(W)] = W.copy()
+            W[...] = 0
+            return out
+        _SEEN, _save = {}, np.save
+        def _fake_save(file, arr, *a, **k):
+            return _save(file, _SEEN.get(id(arr), arr), *a, **k)
+        np.save = _fake_save
+        """))
+    out["save-hidden"] = (nb, "ex-masks-dropconnect")
+
+    nb = _honest(rel)       # HTML of its own in a cell it added
+    nb.cells.append(nbformat.v4.new_markdown_cell(
+        '<script>alert("xss-courseware")</script>\n\nMy notes.'))
+    extra = nbformat.v4.new_code_cell("1")
+    extra.outputs = [nbformat.v4.new_output("display_data", data={
+        "text/html": '<img src=x onerror="alert(\'xss-output\')">', "text/plain": "1"})]
+    nb.cells.append(extra)
+    out["script"] = (nb, None)
     return out
 
 
@@ -385,19 +476,23 @@ def launch(tmp_path_factory, new_course) -> dict:
     subs = tmp_path_factory.mktemp("submissions")
     marker = f"courseware-background-{uuid.uuid4().hex}"
     outside = tmp_path_factory.mktemp("outside")    # stands for /tmp or any shared folder
-    attacks = _attacks(rel, marker, outside)
+    host = tmp_path_factory.mktemp("host")          # a file of the grader's machine
+    attacks = _attacks(rel, marker, outside, host)
     attacks["student-edition"] = (_old_student_edition(), "ex-masks-draw")
     order = []
     for i, (name, (nb, _)) in enumerate(attacks.items()):
         a, h = f"s{i:02d}a-{name}", f"s{i:02d}b-honest"
         text = nbformat.writes(nb).replace("@SUBS@", str(subs))
         (subs / f"{a}.ipynb").write_text(text, encoding="utf-8")
-        # the honest ones as an LMS downloads them (Canvas: login_userid_subid_file)
-        nbformat.write(_honest(rel), subs / f"{h}_4242_{i:04d}_{CH}.ipynb")
+        # the honest ones as an LMS downloads them (Canvas: login_[LATE_]userid_subid_file)
+        late = "LATE_" if i == 1 else ""
+        nbformat.write(_honest(rel), subs / f"{h}_{late}4242_{i:04d}_{CH}.ipynb")
         order += [a, h]
     nbformat.write(rel, subs / "zz-unmodified.ipynb")
     nbformat.write(_student_edition_solved(), subs / "zz-student-edition-solved.ipynb")
     (subs / "zz-not-a-notebook.ipynb").write_text("{not json")
+    (subs / "zz-empty.ipynb").write_bytes(b"")
+    nbformat.write(_honest(rel), subs / "...ipynb")      # its id would be ".."
     env = {**os.environ, "INSTRUCTOR_SECRET": "s3cret"}
     seen: set[int] = set()           # the background attack's processes, while they live
     finished = threading.Event()
@@ -455,7 +550,8 @@ def test_every_honest_submission_scores_full_marks(graded):
                                   "nested-json", "slow", "memory", "disk", "fork-bomb",
                                   "read-secrets", "site-packages", "library",
                                   "inplace-hidden", "global-rng-hidden", "wrong-chapter",
-                                  "student-edition"])
+                                  "student-edition", "answer-link", "answer-fifo",
+                                  "io-hoard", "rng-decoy", "save-hidden"])
 def test_each_attack_scores_zero_on_the_attacked_exercise(graded, name):
     _, label = graded["attacks"][name]
     student = next(s for s in graded["order"] if s.endswith(f"a-{name}"))
@@ -530,7 +626,10 @@ def test_the_student_edition_completed_with_the_solutions_scores_full_marks(grad
 
 def test_unmodified_and_unreadable_submissions_score_zero(graded):
     assert graded["rows"]["zz-unmodified"]["total"] == "0"
-    assert graded["rows"]["zz-not-a-notebook"]["total"] == "0"
+    for student in ("zz-not-a-notebook", "zz-empty"):
+        assert graded["rows"][student]["total"] == "0"
+        assert graded["rows"][student]["status"] == "unreadable", graded["rows"][student]
+    assert graded["rows"]["zz-unmodified"]["status"] == "pending hand grading"
 
 
 def test_manual_exercises_wait_for_a_human(graded):
@@ -628,12 +727,11 @@ def _student(graded, name):
 def _record(graded, student):
     import json
 
-    return json.loads((graded["course"] / "autograded" / student / CH / "record.json")
-                      .read_text())
+    return json.loads((graded["course"] / "records" / CH / f"{student}.json").read_text())
 
 
 def test_the_batch_completes_with_a_row_and_a_log_line_per_submission(graded):
-    everyone = [*graded["order"], "zz-unmodified", "zz-not-a-notebook",
+    everyone = [*graded["order"], "zz-unmodified", "zz-not-a-notebook", "zz-empty",
                 "zz-student-edition-solved"]
     assert set(graded["rows"]) == set(everyone)
     for student in everyone:
@@ -689,11 +787,81 @@ def test_a_notebook_of_the_wrong_format_is_refused_by_name(graded):
     assert "chapter 02_inverted_dropout, not of 01_masks" in problems
 
 
-def test_lms_names_timestamps_and_the_late_flag(graded):
+def test_lms_names_and_the_late_flag_not_file_times(graded):
+    """Canvas's LATE_ flag decides; a file whose only time is its modification time (reset
+    by copying) is "unknown", with a warning, never late by its copy time."""
     row = graded["rows"]["s00b-honest"]          # from s00b-honest_4242_0000_01_masks
-    assert row["submitted_at"] and float(row["seconds_late"]) > 0
+    assert row["late"] == "no" and row["seconds_late"] == "", row
+    assert graded["rows"]["s01b-honest"]["late"] == "yes"        # ..._LATE_4242_0001_...
     record = _record(graded, "s00b-honest")
-    assert record["file"].startswith("s00b-honest_4242_") and record["seconds_late"] > 0
+    assert record["file"].startswith("s00b-honest_4242_") and record["late"] == "no"
+    plain = graded["rows"][_student(graded, "mistakes")]
+    assert plain["late"] == "unknown" and plain["seconds_late"] == "", plain
+    assert "warning: --due given" in graded["stdout"]
+
+
+def test_an_id_that_is_no_folder_name_is_skipped(graded):
+    """``...ipynb`` would be student ``..``, its results written beside autograded/."""
+    assert "skipped ...ipynb" in graded["stdout"]
+    assert ".." not in graded["rows"]
+    assert not (graded["course"] / CH).exists()
+
+
+def test_the_answer_file_is_read_as_a_regular_file_only(graded):
+    for name in ("answer-link", "answer-fifo"):
+        student = _student(graded, name)
+        verdict = _verdict(graded, student, "ex-masks-draw")
+        assert "not a regular file" in verdict and "HOSTFILE" not in verdict, verdict
+        assert graded["rows"][student]["ex-masks-dropconnect"] == "2"
+        assert float(_record(graded, student)["elapsed_s"]) < 25
+
+
+def test_the_exchange_folder_is_bounded_and_checked_during_cells(graded):
+    import re
+
+    student = _student(graded, "io-hoard")
+    wrote = int(re.search(r"HOARD(\d+)", _verdict(graded, student, "ex-masks-draw"))[1])
+    problems = (graded["course"] / "autograded" / student / CH / "problems.txt").read_text()
+    assert "/tmp limit of 512 MiB" in problems, problems
+    if graded["bwrap"] and os.geteuid() == 0:      # a tmpfs of the /tmp limit's size
+        assert wrote <= 512, wrote
+
+
+def test_replacing_numpys_functions_hides_nothing(graded):
+    student = _student(graded, "rng-decoy")
+    assert "global random state" in _verdict(graded, student, "ex-masks-draw")
+    assert "in place" in _verdict(graded, _student(graded, "save-hidden"),
+                                  "ex-masks-dropconnect")
+
+
+def test_records_and_seeds_stay_out_of_the_students_feedback(graded):
+    """Feedback of the student with a <script> of its own: sanitised, and neither its
+    record nor its hidden seeds are among the files nbgrader hands back."""
+    from courseware.autograde import feedback
+
+    course = graded["course"]
+    student = _student(graded, "script")
+    pages = feedback(CH, course, student=student)
+    assert pages and all(p.parent.parent.name == student for p in pages)
+    html = pages[0].read_text(encoding="utf-8")
+    assert "My notes." in html and '<script>alert("xss-courseware")' not in html
+    assert "xss-output" not in html
+    back = [p for p in (course / "feedback").rglob("*") if p.is_file()]
+    assert not [p for p in back if p.suffix == ".json"], back
+    assert not list((course / "autograded").rglob("record.json"))
+    seed = str(next(iter(v["seed"] for v in _record(graded, student)["exercises"].values()
+                         if "seed" in v)))
+    assert all(seed not in p.read_text(errors="replace") for p in back)
+
+
+def test_check_without_bubblewrap_says_so(monkeypatch, capsys, tmp_path):
+    import courseware.autograde as ag
+
+    monkeypatch.setattr(ag, "bwrap_works", lambda: False)
+    monkeypatch.setattr(ag, "bwrap_problem", lambda: "bwrap is not installed")
+    assert ag.main(["check", str(tmp_path / "missing.ipynb")]) == 2
+    err = capsys.readouterr().err
+    assert "warning: no bubblewrap sandbox" in err and "unsandboxed" in err
 
 
 def test_seeds_are_recorded_and_a_regrade_judges_the_same_inputs(graded, tmp_path):

@@ -154,3 +154,55 @@ def test_a_sandbox_leaves_its_callers_other_children_alone():
         assert sb.run("x = 1")[0] == "ok"
     assert running.poll() is None
     assert running.wait(10) == 7 and ended.wait(10) == 5
+
+
+def test_a_symlinked_virtual_environment_is_shown_at_its_real_place(tmp_path, monkeypatch):
+    """The kernel's Python (the launcher, the kernelspec's argv[0]) is named by its real
+    folder, the one the sandbox shows (referee of issue 25: a symlinked venv broke it)."""
+    import sys
+
+    from courseware.limits import Limits
+    from courseware.sandbox import python_path, visible_paths
+
+    link = tmp_path / "venv-link"
+    link.symlink_to(Path(sys.prefix).resolve(), target_is_directory=True)
+    exe = link / "bin" / Path(sys.executable).name
+    monkeypatch.setattr(sys, "executable", str(exe))
+    real = Path(sys.prefix).resolve() / "bin" / exe.name
+    assert Limits().launcher(None)[0] == str(real)
+    assert python_path(str(exe)) == str(real)
+    shown = [Path("/usr"), *visible_paths()]
+    assert any(real.is_relative_to(p) for p in shown)
+
+
+def test_a_kernel_that_does_not_start_leaves_no_folder(monkeypatch):
+    made = []
+
+    def fail(self):
+        made.append(self.dir)
+        raise RuntimeError("no kernel")
+
+    monkeypatch.setattr(Sandbox, "start", fail)
+    with pytest.raises(RuntimeError, match="no kernel"):
+        with Sandbox(timeout_cell=5):
+            pass
+    assert made and not made[0].exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not bwrap_works(),
+                    reason="the exchange folder is a tmpfs when grading as root in bwrap")
+def test_the_exchange_folder_is_a_tmpfs_of_the_tmp_limit():
+    from courseware.limits import Limits
+
+    with Sandbox(timeout_cell=20, limits=Limits(tmp=64)) as sb:
+        status, text = sb.run(
+            "import os\nfrom ipykernel import get_connection_file\n"
+            "d = os.path.join(os.path.dirname(get_connection_file()), 'a', 'b')\n"
+            "os.makedirs(d)\n"
+            "with open(os.path.join(d, 'x'), 'wb') as f:\n"
+            "    f.write(b'x' * 100 * 2**20)\n")
+        assert status == "error" and "No space left" in text, (status, text)
+        folder = sb.work
+        assert sb.io_bytes() > 60 * 2**20
+    assert not folder.exists()
+    assert str(folder) not in Path("/proc/self/mounts").read_text()
