@@ -117,6 +117,9 @@ class Submission:
     #: "file modification time" (not trusted for lateness) or "" (unknown)
     time_from: str = ""
     late: bool | None = None          # the LMS's late flag (Canvas ``LATE_``), if any
+    #: for the instructor only (the record, not the feedback): the student's cells that
+    #: name the library or import by a computed name (see :func:`review_hints`)
+    review: list[str] = field(default_factory=list)
 
 
 def _gid(cell: NotebookNode) -> str | None:
@@ -379,6 +382,7 @@ def grade_notebook(sub: NotebookNode, release: NotebookNode, *, student: str = "
                           time.monotonic() - t0)
     nb, found, notes = rebuild(release, sub)
     problems = list(notes)
+    review = review_hints(nb)
     used: dict[str, int] = {}
     with Sandbox(limits=limits, course=course, bwrap=bwrap, slot=slot,
                  deadline=t0 + limits.deadline) as sb:
@@ -430,7 +434,28 @@ def grade_notebook(sub: NotebookNode, release: NotebookNode, *, student: str = "
                 _replay(sb, codes)
     _annotate(nb, scores, problems)
     return Submission(student, chapter, scores, problems, nb, time.monotonic() - t0,
-                      seeds=used)
+                      seeds=used, review=review)
+
+
+_HINTS = re.compile(r"dropout_lib|out_lib|import_module|__import__|importlib")
+
+
+def review_hints(nb: NotebookNode) -> list[str]:
+    """The student's code cells (not the locked ones) that name ``dropout_lib`` or import
+    by a computed name: a hint for review, not a verdict (a call with a generator of its
+    own escapes the bit-for-bit comparison of :mod:`courseware.libmatch`)."""
+    out = []
+    number = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        number += 1
+        if cell.metadata.get("nbgrader", {}).get("locked"):
+            continue
+        found = sorted(set(_HINTS.findall(cell.source)))
+        if found:
+            out.append(f"code cell {number} ({_gid(cell) or 'added'}): {', '.join(found)}")
+    return out
 
 
 def _annotate(nb: NotebookNode, scores: dict[str, ExerciseScore], problems: list[str]) -> None:
@@ -755,6 +780,9 @@ def autograde(chapter: str, submissions: Path, course: Path = COURSE, *,
         total = sum(s.score or 0 for s in res.scores.values())
         auto_max = sum(s.points for s in res.scores.values() if s.auto)
         note = f" [{GRADER_ERROR}: {res.grader_error}]" if res.grader_error else ""
+        if res.review:
+            note += (f" [review: {len(res.review)} cell(s) name dropout_lib or import by "
+                     "a computed name; see its record]")
         log(f"{student}: {total:g} of {auto_max:g} auto-graded points "
             f"({res.elapsed_s:.0f} s){note}")
         results.append(res)
@@ -886,6 +914,7 @@ def _store(results: list[Submission], release: NotebookNode, course: Path,
                 "student": res.student, "chapter": chapter, "file": res.file,
                 "submitted_at": res.submitted_at, "seconds_late": late,
                 "time_from": res.time_from, "late": _late(res.late, late),
+                "review": res.review,
                 "unreadable": res.unreadable,
                 "graded_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                 "elapsed_s": round(res.elapsed_s, 1), "grader_error": res.grader_error,

@@ -768,6 +768,12 @@ def test_the_librarys_own_function_scores_zero_by_name(graded):
     student = _student(graded, "library")
     assert "matches dropout_lib.bernoulli_mask" in _verdict(graded, student, "ex-masks-draw")
     assert graded["rows"][student]["ex-masks-dropconnect"] == "2"
+    # the instructor's review hint, kept out of the student's notes
+    assert any("ex-masks-draw-code" in h and "import_module" in h
+               for h in _record(graded, student)["review"])
+    assert _record(graded, "s00b-honest")["review"] == []
+    problems = (graded["course"] / "autograded" / student / CH / "problems.txt").read_text()
+    assert "import_module" not in problems
 
 
 def test_the_kernels_word_does_not_count(graded):
