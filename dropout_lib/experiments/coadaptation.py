@@ -50,6 +50,7 @@ __all__ = [
     "init_sensitivity",
     "initial_net",
     "l2_grid",
+    "p_drop_choice",
     "p_drop_sweep",
     "run_all",
     "run_study",
@@ -86,6 +87,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "epoch_factor": 0.5,
         "split_seeds": (0, 1),
         "seeds": (0,),
+        "tune_seeds": (100,),
         "size_seeds": (0,),
         "init_seeds": (0, 1, 2, 3),
         "widths": (64, 128),
@@ -95,7 +97,8 @@ SCALES: dict[str, dict[str, Any]] = {
         "hidden": (256, 256),
         "epoch_factor": 1.0,
         "split_seeds": (0, 1, 2),
-        "seeds": (0, 1),
+        "seeds": (0, 1, 2),
+        "tune_seeds": (100, 101),
         "size_seeds": (0, 1, 2),
         "init_seeds": tuple(range(10)),
         "widths": (128, 256, 512, 1024),
@@ -108,12 +111,14 @@ P_DROP_GRID = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9)
 TRAIN_SIZE_GRID = (50, 100, 200, 400, 1079)
 L2_GRID = (0.0, 1e-4, 1e-3, 1e-2)
 #: Number of minibatch updates in the main experiment (200 epochs of ceil(200/32) = 7 batches);
-#: the training-set-size sweep keeps it about constant.
+#: the training-set-size sweep allows about as many (both arms stop early on
+#: validation before that).
 UPDATES = 1400
 #: ... and gives every training-set size at least this many epochs.
 MIN_EPOCHS = 100
 #: The co-adaptation control: pairs measured per network, the layer, and the
-#: early stopping both arms use there (no arm is left to overfit).
+#: early stopping both arms use there and in the p_drop and size sweeps (no
+#: arm is left to overfit).
 N_PAIRS = 200
 PAIR_LAYER = 2
 PATIENCE = 30
@@ -198,21 +203,42 @@ def _splits(scale: str, split_seeds: Sequence[int] | None) -> list[int]:
     return out
 
 
-def _merge(results: list) -> dict[str, Any]:
-    """Per metric, the runs of every split side by side (split-major)."""
-    out = {}
-    for m in _METRICS:
-        v = np.concatenate([r.metrics[m] for r in results], axis=1)
-        std = v.std(axis=1, ddof=1) if v.shape[1] > 1 else np.zeros(len(v))
-        out[m] = {"per_seed": v.round(5).tolist(),
-                  "mean": v.mean(axis=1).round(5).tolist(),
-                  "std": std.round(5).tolist()}
+def _block(v: np.ndarray) -> dict[str, list]:
+    std = v.std(axis=1, ddof=1) if v.shape[1] > 1 else np.zeros(len(v))
+    return {"per_seed": v.round(5).tolist(),
+            "mean": v.mean(axis=1).round(5).tolist(),
+            "std": std.round(5).tolist()}
+
+
+def _merge(results: list, best_epoch: bool = False) -> dict[str, Any]:
+    """Per metric, the runs of every split side by side (split-major);
+    with ``best_epoch``, also the epoch each run kept (early stopping)."""
+    out = {m: _block(np.concatenate([r.metrics[m] for r in results], axis=1))
+           for m in _METRICS}
+    if best_epoch:
+        out["best_epoch"] = _block(np.concatenate(
+            [np.array([[h.best_epoch for h in row] for row in r.histories],
+                      dtype=np.float64) for r in results], axis=1))
     return out
+
+
+def _stopped(config: Config, max_epochs: int) -> Config:
+    """``config`` stopped early on the validation loss (patience
+    :data:`PATIENCE`), at most ``max_epochs`` epochs, best epoch kept."""
+    return config.replace(epochs=max_epochs,
+                          early_stopping=EarlyStopping(PATIENCE))
 
 
 def p_drop_sweep(scale: str = "small", *, progress: bool = False,
                  split_seeds: Sequence[int] | None = None) -> dict[str, Any]:
     """Final accuracy and loss against the hidden drop probability.
+
+    Every run stops early on the validation loss (patience
+    :data:`PATIENCE`, at most :data:`MAX_EPOCHS` epochs, best epoch kept).
+    The grid is run twice per split: with the scale's *tuning* seeds, whose
+    validation loss chooses the drop probability, and with its *final*
+    seeds, whose test results are reported (no test number is a choice's
+    own validation run).
 
     Parameters
     ----------
@@ -226,18 +252,28 @@ def p_drop_sweep(scale: str = "small", *, progress: bool = False,
     Returns
     -------
     dict
-        ``"grid"``, ``"split_seeds"``, ``"seeds"``, ``"n_train"``,
-        ``"epochs"`` and, per metric (``"test_acc"``, ...), ``"per_seed"``
-        (grid x runs, split-major), ``"mean"`` and ``"std"``.
+        ``"grid"``, ``"split_seeds"``, ``"seeds"`` (final),
+        ``"tune_seeds"``, ``"n_train"``, ``"epochs"`` (the most allowed),
+        ``"patience"``, per metric (``"test_acc"``, ...; and
+        ``"best_epoch"``) of the final runs ``"per_seed"`` (grid x runs,
+        split-major), ``"mean"`` and ``"std"``, and ``"tune"``: the same
+        for the tuning runs.
     """
-    base = _base_for(scale)
+    s = _scale(scale)
+    base = _stopped(_base_for(scale),
+                    max(1, round(MAX_EPOCHS * s["epoch_factor"])))
     splits = _splits(scale, split_seeds)
-    seeds = list(_scale(scale)["seeds"])
-    res = [sweep_p_drop(base, chapter_data(split_seed=sp), P_DROP_GRID,
-                        seeds=seeds, curves=False, progress=progress)
-           for sp in splits]
+    seeds, tune_seeds = list(s["seeds"]), list(s["tune_seeds"])
+    runs = {}
+    for name, sd in (("tune", tune_seeds), ("final", seeds)):
+        runs[name] = [sweep_p_drop(base, chapter_data(split_seed=sp),
+                                   P_DROP_GRID, seeds=sd, progress=progress)
+                      for sp in splits]
     return {"grid": list(P_DROP_GRID), "split_seeds": splits, "seeds": seeds,
-            "n_train": N_TRAIN, "epochs": base.epochs, **_merge(res)}
+            "tune_seeds": tune_seeds, "n_train": N_TRAIN,
+            "epochs": base.epochs, "patience": PATIENCE,
+            **_merge(runs["final"], best_epoch=True),
+            "tune": _merge(runs["tune"], best_epoch=True)}
 
 
 def train_size_sweep(scale: str = "small", *, progress: bool = False,
@@ -247,15 +283,18 @@ def train_size_sweep(scale: str = "small", *, progress: bool = False,
     training-set size.
 
     Each split's 1079 training images are the pool; each seed draws its own
-    stratified subsets of it; the number of epochs keeps the number of
-    updates about constant.
+    stratified subsets of it. Both arms stop early on the validation loss
+    (patience :data:`PATIENCE`, best epoch kept); the most epochs allowed
+    give about :data:`UPDATES` updates (at least :data:`MIN_EPOCHS`
+    epochs).
 
     Returns
     -------
     dict
-        ``"grid"``, ``"epochs"`` (per size), ``"split_seeds"``, ``"seeds"``,
-        and for ``"plain"`` and ``"dropout"`` the metrics of
-        :func:`p_drop_sweep`.
+        ``"grid"``, ``"epochs"`` (the most allowed, per size),
+        ``"patience"``, ``"split_seeds"``, ``"seeds"``, and for
+        ``"plain"`` and ``"dropout"`` the metrics of :func:`p_drop_sweep`
+        (with ``"best_epoch"``).
     """
     s = _scale(scale)
     splits = _splits(scale, split_seeds)
@@ -264,38 +303,62 @@ def train_size_sweep(scale: str = "small", *, progress: bool = False,
               for n in TRAIN_SIZE_GRID}
     out: dict[str, Any] = {"grid": list(TRAIN_SIZE_GRID),
                            "epochs": list(epochs.values()),
+                           "patience": PATIENCE,
                            "split_seeds": splits, "seeds": seeds}
     for name, cfg in _arms(scale).items():
+        cfg = _stopped(cfg, max(epochs.values()))
         res = [sweep_train_size(cfg, digits_splits(seed=sp), TRAIN_SIZE_GRID,
                                 seeds=seeds, epochs_for=epochs.get,
-                                curves=False, progress=progress)
+                                progress=progress)
                for sp in splits]
-        out[name] = _merge(res)
+        out[name] = _merge(res, best_epoch=True)
     return out
 
 
-def init_sensitivity(scale: str = "small", *, progress: bool = False
-                     ) -> dict[str, Any]:
-    """Spread of the final test accuracy over the initial weights alone.
+#: The convergence target: the first epoch with this training accuracy.
+CONVERGE_TARGET = 0.99
 
-    On split 0; the batch order and the dropout masks come from seed 0;
-    only the seed of the initial weights changes.
+
+def init_sensitivity(scale: str = "small", *, progress: bool = False,
+                     split_seeds: Sequence[int] | None = None
+                     ) -> dict[str, Any]:
+    """Spread of the final test accuracy over the initial weights alone,
+    and the epochs to :data:`CONVERGE_TARGET` training accuracy.
+
+    The chapter's shared settings (no early stopping). On every split, the
+    batch order and the dropout masks come from seed 0; only the seed of
+    the initial weights changes, and the two arms share it (paired).
 
     Returns
     -------
     dict
-        ``"init_seeds"``, ``"train_seed"``, ``"split_seeds"`` and for
-        ``"plain"`` and ``"dropout"`` the metrics, one row of one value per
-        initial seed.
+        ``"init_seeds"``, ``"train_seed"``, ``"split_seeds"``,
+        ``"epochs"``, ``"target"`` and for ``"plain"`` and ``"dropout"``
+        the metrics and ``"epochs_to_target"`` (``epochs + 1`` when the
+        target is never reached; ``"censored"`` counts those), one row of
+        one value per split and initial seed (split-major).
     """
     inits = list(_scale(scale)["init_seeds"])
+    splits = _splits(scale, split_seeds)
+    arms = _arms(scale)
+    epochs = next(iter(arms.values())).epochs
     out: dict[str, Any] = {"init_seeds": inits, "train_seed": 0,
-                           "split_seeds": [0]}
-    for name, cfg in _arms(scale).items():
-        res = sweep(cfg, chapter_data(), param="init_seed", values=inits,
-                    seeds=[0], curves=False, progress=progress)
-        res.metrics = {m: v.T for m, v in res.metrics.items()}  # one row
-        out[name] = _merge([res])
+                           "split_seeds": splits, "epochs": epochs,
+                           "target": CONVERGE_TARGET}
+    for name, cfg in arms.items():
+        res = []
+        for sp in splits:
+            r = sweep(cfg, chapter_data(split_seed=sp), param="init_seed",
+                      values=inits, seeds=[0], curves=False,
+                      progress=progress)
+            r.metrics = {m: v.T for m, v in r.metrics.items()}  # one row
+            res.append(r)
+        out[name] = _merge(res)
+        ep = [co.epochs_to(row[0], "train_acc", CONVERGE_TARGET)
+              for r in res for row in r.histories]
+        out[name]["epochs_to_target"] = _block(np.array(
+            [[epochs + 1 if e is None else e for e in ep]], dtype=np.float64))
+        out.setdefault("censored", {})[name] = sum(e is None for e in ep)
     return out
 
 
@@ -321,8 +384,8 @@ def l2_grid(scale: str = "small", *, progress: bool = False) -> dict[str, Any]:
 
 #: What :func:`coadaptation_by_width` measures on every network.
 WIDTH_METRICS = ("nonadd", "mean_abs_single", "frac_negative",
-                 "rough_change", "rough_weights", "test_loss", "test_acc",
-                 "best_epoch")
+                 "rough_change", "rough_weights", "frac_zero", "test_loss",
+                 "test_acc", "best_epoch")
 
 
 def _measure(net: MLP, net0: MLP, data: Splits, varies: np.ndarray,
@@ -345,6 +408,8 @@ def _measure(net: MLP, net0: MLP, data: Splits, varies: np.ndarray,
             "rough_change": float(co.roughness((W - W0)[:, moved],
                                                 mask=varies).mean()),
             "rough_weights": float(co.roughness(W, mask=varies).mean()),
+            "frac_zero": float(co.activation_stats(net, X)[PAIR_LAYER]
+                               ["frac_zero"]),
             "test_loss": loss, "test_acc": acc}
 
 
@@ -358,8 +423,9 @@ def coadaptation_by_width(scale: str = "small", *, progress: bool = False,
     on the validation loss, from the same initial weights and batches; on
     the test split we measure the non-additivity of 200 random pairs of
     hidden layer 2 (the same pairs in both arms), the mean single-unit
-    damage, and the roughness of the first-layer weights ``W`` and of their
-    change ``W - W0`` over the pixels that vary in the training images.
+    damage, the roughness of the first-layer weights ``W`` and of their
+    change ``W - W0`` over the pixels that vary in the training images, and
+    the share of zero activations of layer 2 on the test images.
 
     Returns
     -------
@@ -442,6 +508,21 @@ def damage_matched(width: dict[str, Any], chapter_width: int) -> np.ndarray:
     return out
 
 
+#: The margin of "no difference" in sensitivity to the initial weights: a
+#: factor of 2 in the standard deviation (log 2), about the smallest
+#: difference 10 initialisations per arm can detect.
+INIT_MARGIN = math.log(2.0)
+
+
+def p_drop_choice(pd: dict[str, Any], val: str = "val_loss") -> np.ndarray:
+    """Per split, the grid index of the drop probability chosen by the
+    mean ``val`` (``"val_loss"``: lowest; ``"val_acc"``: highest) of the
+    tuning runs of :func:`p_drop_sweep`."""
+    v = np.asarray(pd["tune"][val]["per_seed"], dtype=np.float64)
+    sel = v.reshape(v.shape[0], len(pd["split_seeds"]), -1).mean(axis=2)
+    return sel.argmin(axis=0) if val == "val_loss" else sel.argmax(axis=0)
+
+
 def comparisons(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The evidence records of the study (those with at least 2 splits)."""
     out: dict[str, dict[str, Any]] = {}
@@ -471,12 +552,29 @@ def comparisons(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         n = len(pd["split_seeds"])
         for metric, val, better in (("test_loss", "val_loss", "lower"),
                                     ("test_acc", "val_acc", "higher")):
-            v, sel = runs(pd[metric], n), runs(pd[val], n).mean(axis=2)
-            best = (sel.argmin(axis=0) if val == "val_loss"
-                    else sel.argmax(axis=0))
+            best = p_drop_choice(pd, val)
+            v = runs(pd[metric], n)
             eff = np.array([v[b, j] - v[0, j] for j, b in enumerate(best)])
             add(f"pdrop-{metric}", metric, better, eff, a="p_drop 0",
                 b="p_drop chosen on validation")
+    ini = results.get("init_sensitivity")
+    if ini is not None:
+        n = len(ini["split_seeds"])
+
+        def per_split(arm, key):
+            return np.asarray(ini[arm][key]["per_seed"][0]).reshape(n, -1)
+
+        add("converge-epochs", f"epochs to {ini['target']:.0%} training "
+            "accuracy (shared settings)", "lower",
+            per_split("dropout", "epochs_to_target")
+            - per_split("plain", "epochs_to_target"))
+        log_sd = np.log(per_split("dropout", "test_acc").std(axis=1, ddof=1)
+                        / per_split("plain", "test_acc").std(axis=1, ddof=1))
+        add("init-log-sd-ratio", "log(SD dropout / SD plain) of test "
+            "accuracy over initial weights", "lower", log_sd[:, None])
+        add("init-log-sd-equal", "log(SD dropout / SD plain) of test "
+            "accuracy over initial weights", "equal", log_sd[:, None],
+            margin=INIT_MARGIN)
     wd = results.get("coadaptation_by_width")
     if wd is not None:
         for i, w in enumerate(wd["widths"]):
@@ -489,10 +587,12 @@ def comparisons(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 "log non-additivity at matched single-unit damage", "lower",
                 damage_matched(wd, cw), a="plain (interpolated over widths)")
             i = wd["widths"].index(cw)
-            for m in ("rough_change", "rough_weights"):
+            for m, better in (("rough_change", "lower"),
+                              ("rough_weights", "lower"),
+                              ("frac_zero", "higher")):
                 eff = (np.asarray(wd["dropout"][m][i])
                        - np.asarray(wd["plain"][m][i]))
-                add(m.replace("_", "-"), m, "lower", eff)
+                add(m.replace("_", "-"), m, better, eff)
     return out
 
 
@@ -520,6 +620,8 @@ def _config_record(scale: str) -> dict[str, Any]:
         "dropout_arm": {"p_drop_input": DROPOUT.p_drop_input,
                         "p_drop_hidden": DROPOUT.p_drop_hidden},
         "size_seeds": list(s["size_seeds"]),
+        "tune_seeds": list(s["tune_seeds"]),
+        "patience": PATIENCE,
         "init_seeds": list(s["init_seeds"]),
         "widths": list(s["widths"]),
         "width_seeds": list(s["width_seeds"]),
@@ -549,7 +651,7 @@ def run_all(scale: str = "small", *, progress: bool = False,
     out = envelope(NAME, scale, split_seeds=splits,
                    seeds=_scale(scale)["seeds"], config=_config_record(scale))
     for n in names:
-        if n in ("init_sensitivity", "l2_grid"):
+        if n == "l2_grid":
             out[n] = SWEEPS[n](scale, progress=progress)
         else:
             out[n] = SWEEPS[n](scale, progress=progress, split_seeds=splits)

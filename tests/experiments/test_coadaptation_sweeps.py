@@ -10,6 +10,7 @@ import pytest
 from dropout_lib.data import digits_splits
 from dropout_lib.experiments import Config, evidence, registry, run
 from dropout_lib.experiments import coadaptation as study
+from dropout_lib.experiments.core import sweep_train_size
 from dropout_lib.experiments.tuning import without_test
 from dropout_lib.training import EarlyStopping
 
@@ -164,3 +165,66 @@ def test_file_matches_a_rerun_of_its_cheapest_width(cached, numerics_exact):
     tol = 1e-5 if numerics_exact else 0.05
     for m in ("nonadd", "test_loss", "rough_change"):
         assert row[m] == pytest.approx(w["plain"][m][0][0][0], abs=tol), m
+
+
+# --------------------------------------------------------------------------- early stopping, choices
+
+
+def test_p_drop_choice_uses_the_tuning_runs_only():
+    # Two splits, grid of 3; tuning runs favour index 1 on split 0 and
+    # index 2 on split 1; the final runs would favour index 0 everywhere.
+    tune = np.array([[0.5, 0.5, 0.9, 0.9], [0.1, 0.1, 0.8, 0.8],
+                     [0.4, 0.4, 0.2, 0.2]])
+    pd = {"split_seeds": [0, 1], "tune": {"val_loss": {"per_seed": tune}},
+          "val_loss": {"per_seed": np.zeros((3, 4))}}
+    assert study.p_drop_choice(pd).tolist() == [1, 2]
+    pd["tune"]["val_acc"] = {"per_seed": -tune}
+    assert study.p_drop_choice(pd, "val_acc").tolist() == [1, 2]
+
+
+def test_p_drop_tuning_and_final_seeds_are_disjoint(cached, small):
+    for res in (cached, small):
+        pd = res["p_drop_sweep"]
+        assert not set(pd["tune_seeds"]) & set(pd["seeds"])
+        assert pd["patience"] == study.PATIENCE
+        assert np.all(np.array(pd["best_epoch"]["per_seed"]) <= pd["epochs"])
+    assert len(cached["p_drop_sweep"]["seeds"]) >= 3
+
+
+def test_size_sweep_stops_both_arms_early(cached):
+    """Re-run the cheapest cell of the size sweep (50 images, split 0,
+    seed 0) with early stopping on validation: it reproduces the file, and
+    it stops well before the budget."""
+    size = cached["train_size_sweep"]
+    sp, seed, n = size["split_seeds"][0], size["seeds"][0], size["grid"][0]
+    for arm, cfg in (("plain", study.PLAIN), ("dropout", study.DROPOUT)):
+        cfg = cfg.replace(epochs=size["epochs"][0],
+                          early_stopping=EarlyStopping(study.PATIENCE))
+        res = sweep_train_size(cfg, digits_splits(seed=sp), [n],
+                                     seeds=[seed])
+        h = res.histories[0][0]
+        assert h.best_epoch == size[arm]["best_epoch"]["per_seed"][0][0]
+        assert h.epochs[-1] < size["epochs"][0]
+        assert h.final["test_loss"] == pytest.approx(
+            size[arm]["test_loss"]["per_seed"][0][0], abs=2e-5)
+
+
+def test_convergence_and_init_records(cached):
+    ini = cached["init_sensitivity"]
+    n_sp, n_init = len(ini["split_seeds"]), len(ini["init_seeds"])
+    assert n_sp >= 3
+    conv = np.array(cached["comparisons"]["converge-epochs"]["effects"])
+    assert conv.shape == (n_sp, n_init)
+    ep = {arm: np.array(ini[arm]["epochs_to_target"]["per_seed"][0])
+          for arm in ("plain", "dropout")}
+    assert np.allclose(conv.ravel(), ep["dropout"] - ep["plain"])
+    assert np.all(ep["plain"] >= 1) and np.all(ep["plain"] <= ini["epochs"] + 1)
+    acc = {arm: np.array(ini[arm]["test_acc"]["per_seed"][0]).reshape(n_sp, -1)
+           for arm in ("plain", "dropout")}
+    want = np.log(acc["dropout"].std(axis=1, ddof=1)
+                  / acc["plain"].std(axis=1, ddof=1))
+    for name in ("init-log-sd-ratio", "init-log-sd-equal"):
+        rec = cached["comparisons"][name]
+        assert np.allclose(np.array(rec["effects"]).ravel(), want, atol=1e-5)
+    assert cached["comparisons"]["init-log-sd-equal"]["margin"] == (
+        pytest.approx(np.log(2)))
