@@ -30,7 +30,7 @@ TYPED = re.compile(r"\*\*(holds|does not hold|within noise|not shown|"
                    r"holds with a caveat|holds only)", re.IGNORECASE)
 #: Sections of the book whose evidence is a comparison over data splits: a
 #: claims row that cites one of them must compute its verdict.
-EXPERIMENTS = ("coad-fair", "coad-trainsize", "coad-direct",
+EXPERIMENTS = ("coad-fair", "coad-trainsize", "coad-claims", "coad-direct",
                "ens-bagging", "mod-gaussian", "mod-batchnorm", "mod-conv")
 
 
