@@ -210,17 +210,15 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def build(site: Path = DEFAULT_HTML, out: Path | None = None) -> dict:
-    """Print the built site in `site` into one PDF at `out`; returns what was done."""
-    from playwright.sync_api import sync_playwright
+def build(site: Path = DEFAULT_HTML, out: Path | None = None, browser=None) -> dict:
+    """Print the built site in `site` into one PDF at `out`; returns what was done.
 
+    `browser` is a Playwright Chromium browser to use (the browser tests pass theirs: one
+    thread cannot run two Playwright instances); without one, Chromium is launched."""
     site = Path(site).resolve()
     out = Path(out or site / PDF_NAME).resolve()
     if not (site / "index.html").is_file():
         raise SystemExit(f"No built site at {site}: run `make site` first.")
-    if not os.access(CHROMIUM, os.X_OK):
-        raise SystemExit(f"No Chromium at {CHROMIUM}: run tools/ensure_chromium.sh "
-                         "(never `playwright install`).")
     start = time.monotonic()
     pages, meta = toc_pages(), book_meta()
     missing = [p for p in pages if not (site / p).is_file()]
@@ -232,40 +230,54 @@ def build(site: Path = DEFAULT_HTML, out: Path | None = None) -> dict:
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     origin = f"http://127.0.0.1:{httpd.server_address[1]}"
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                context = browser.new_context(service_workers="block")
-                # Offline: anything not from the local server is refused at once.
-                context.route(re.compile(rf"^(?!{re.escape(origin)}/|data:|blob:)"),
-                              lambda route: route.abort("blockedbyclient"))
-                context.set_default_timeout(TIMEOUT_MS)
-                page = context.new_page()
-                errors: list[str] = []
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.goto(f"{origin}/{SKELETON}", wait_until="load")
-                info = page.evaluate(_JS_ASSEMBLE, {"pages": pages, "meta": meta})
-                info.update(page.evaluate(_JS_FINISH))
-                if info["broken"] or info["untypeset"] or errors:
-                    raise SystemExit(f"the book did not render: {info['broken'][:5]} broken "
-                                     f"images, {info['untypeset']} untypeset formulas, "
-                                     f"errors {errors[:5]}")
-                out.parent.mkdir(parents=True, exist_ok=True)
-                page.emulate_media(media="print")
-                page.pdf(path=str(out), format="A4", print_background=True,
-                         margin={"top": "16mm", "bottom": "18mm", "left": "16mm",
-                                 "right": "16mm"},
-                         display_header_footer=True, header_template="<span></span>",
-                         footer_template=_FOOTER.format(title=html.escape(meta["title"])),
-                         outline=True, tagged=True)
-            finally:
-                browser.close()
+        if browser is not None:
+            info = _print(browser, origin, pages, meta, out)
+        else:
+            from playwright.sync_api import sync_playwright
+
+            if not os.access(CHROMIUM, os.X_OK):
+                raise SystemExit(f"No Chromium at {CHROMIUM}: run tools/ensure_chromium.sh "
+                                 "(never `playwright install`).")
+            with sync_playwright() as pw:
+                own = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                try:
+                    info = _print(own, origin, pages, meta, out)
+                finally:
+                    own.close()
     finally:
         httpd.shutdown()
         httpd.server_close()
         (site / SKELETON).unlink(missing_ok=True)
     info.update(out=str(out), bytes=out.stat().st_size, seconds=round(time.monotonic() - start, 1))
     return info
+
+
+def _print(browser, origin: str, pages: list[str], meta: dict, out: Path) -> dict:
+    context = browser.new_context(service_workers="block")
+    try:
+        # Offline: anything not from the local server is refused at once.
+        context.route(re.compile(rf"^(?!{re.escape(origin)}/|data:|blob:)"),
+                      lambda route: route.abort("blockedbyclient"))
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{origin}/{SKELETON}", wait_until="load")
+        info = page.evaluate(_JS_ASSEMBLE, {"pages": pages, "meta": meta})
+        info.update(page.evaluate(_JS_FINISH))
+        if info["broken"] or info["untypeset"] or errors:
+            raise SystemExit(f"the book did not render: {info['broken'][:5]} broken images, "
+                             f"{info['untypeset']} untypeset formulas, errors {errors[:5]}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.emulate_media(media="print")
+        page.pdf(path=str(out), format="A4", print_background=True,
+                 margin={"top": "16mm", "bottom": "18mm", "left": "16mm", "right": "16mm"},
+                 display_header_footer=True, header_template="<span></span>",
+                 footer_template=_FOOTER.format(title=html.escape(meta["title"])),
+                 outline=True, tagged=True)
+        return info
+    finally:
+        context.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -116,7 +116,7 @@ def squeeze(text: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def book_pdf(book_html, tmp_path_factory):
+def book_pdf(book_html, browser, tmp_path_factory):
     try:
         import pypdf  # noqa: F401
     except ImportError:
@@ -124,7 +124,7 @@ def book_pdf(book_html, tmp_path_factory):
                     pytrace=False)
     out_dir = tmp_path_factory.mktemp("pdf")
     start = time.monotonic()
-    info = make_pdf.build(book_html, out_dir / make_pdf.PDF_NAME)
+    info = make_pdf.build(book_html, out_dir / make_pdf.PDF_NAME, browser=browser)
     info["wall"] = time.monotonic() - start
     info["dir"] = out_dir
     return info
