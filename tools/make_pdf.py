@@ -256,8 +256,13 @@ def _print(browser, origin: str, pages: list[str], meta: dict, out: Path) -> dic
     context = browser.new_context(service_workers="block")
     try:
         # Offline: anything not from the local server is refused at once.
-        context.route(re.compile(rf"^(?!{re.escape(origin)}/|data:|blob:)"),
-                      lambda route: route.abort("blockedbyclient"))
+        blocked: list[str] = []
+
+        def refuse(route):
+            blocked.append(route.request.url)
+            route.abort("blockedbyclient")
+
+        context.route(re.compile(rf"^(?!{re.escape(origin)}/|data:|blob:)"), refuse)
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
         errors: list[str] = []
@@ -265,9 +270,10 @@ def _print(browser, origin: str, pages: list[str], meta: dict, out: Path) -> dic
         page.goto(f"{origin}/{SKELETON}", wait_until="load")
         info = page.evaluate(_JS_ASSEMBLE, {"pages": pages, "meta": meta})
         info.update(page.evaluate(_JS_FINISH))
-        if info["broken"] or info["untypeset"] or errors:
+        if info["broken"] or info["untypeset"] or errors or blocked:
             raise SystemExit(f"the book did not render: {info['broken'][:5]} broken images, "
-                             f"{info['untypeset']} untypeset formulas, errors {errors[:5]}")
+                             f"{info['untypeset']} untypeset formulas, errors {errors[:5]}, "
+                             f"requests off this machine {blocked[:5]}")
         out.parent.mkdir(parents=True, exist_ok=True)
         page.emulate_media(media="print")
         page.pdf(path=str(out), format="A4", print_background=True,

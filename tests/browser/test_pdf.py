@@ -313,3 +313,12 @@ def test_printing_one_page_wraps_its_code(entry, new_page, site):
     wide = page.evaluate(_JS_PRINTED_CODE, "article.bd-article")
     assert not wide, (f"{entry}: {len(wide)} code blocks scroll (are clipped) when the page "
                       f"is printed; their longest lines:\n{listing(wide)}")
+
+
+def test_intro_links_to_the_book_pdf(book_html):
+    root = toc_entries()[0]
+    page = (book_html / f"{root}.html").read_text(encoding="utf-8")
+    hrefs = [h for h in re.findall(r'href="([^"]+)"', page) if h.endswith(make_pdf.PDF_NAME)]
+    targets = {((book_html / root).parent / h).resolve() for h in hrefs}
+    assert (book_html / make_pdf.PDF_NAME).resolve() in targets, (
+        f"{root}: no link to {make_pdf.PDF_NAME} at the site's root: {hrefs}")
