@@ -16,10 +16,11 @@ KERNEL := $(VENV)/share/jupyter/kernels/dropout-book/kernel.json
 NBVAL  := --nbval --nbval-kernel-name=dropout-book
 
 .PHONY: help setup lock book site test unit nbval browser chromium execute lab bench student grade clean \
-        assignment autograde feedback gradebook check bench-grading
+        assignment autograde feedback gradebook check bench-grading pdf
 
 help:
-	@echo "make book     set up .venv from nothing and build the site into $(HTML)"
+	@echo "make book     set up .venv from nothing and build the site into $(HTML), with the PDF"
+	@echo "make pdf      build the site and print the whole book into $(HTML)/dropout-book.pdf"
 	@echo "make test     set up if needed, build the site (warnings are errors), run every test"
 	@echo "make browser  build the site and test it in headless Chromium"
 	@echo "make execute  re-run notebooks in place (all, or NB=book/quickstart.ipynb)"
@@ -67,10 +68,16 @@ setup: $(STAMP) $(KERNEL)
 site: setup
 	$(JB) build . --builder html -W -n --keep-going
 
-book: site
+book: site pdf
 	@echo
 	@echo "The book is built. Open this page in a browser (it works offline):"
 	@echo "    file://$(CURDIR)/$(HTML)/index.html"
+	@echo "and the whole book as one PDF: $(HTML)/dropout-book.pdf"
+
+# The whole book as one PDF (tools/make_pdf.py): headless Chromium prints the built site,
+# offline, into $(HTML)/dropout-book.pdf, which every page's download menu links to.
+pdf: site chromium
+	$(PY) tools/make_pdf.py --html $(HTML)
 
 # The browser tests (tests/browser) drive Debian's Chromium; this installs it if missing.
 chromium:

@@ -1,0 +1,324 @@
+"""The whole book as one PDF (`make pdf`, tools/make_pdf.py), read back with pypdf.
+
+The PDF is printed once per session from the built site ($BOOK_HTML, default
+_build/html) into a temporary folder, then checked against the site's own pages: one
+file, every page's title in its text, a sane page count, every long code line whole
+(printed pages used to clip them at the right edge), no raw TeX (the math is typeset),
+every figure embedded, and every page's download menu linking to where `make pdf`
+writes the file.
+"""
+from __future__ import annotations
+
+import importlib.util
+import re
+import time
+import unicodedata
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+
+from site_checks import listing, raw_math_fragments
+from toc import toc_entries
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("make_pdf", ROOT / "tools" / "make_pdf.py")
+make_pdf = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(make_pdf)
+
+PAGES = toc_entries()
+#: Code lines at least this long are checked whole (shorter ones were never clipped).
+LONG_LINE = 60
+#: Seconds `make pdf` may take on top of the site build.
+MAX_SECONDS = 120
+
+
+class ArticleParts(HTMLParser):
+    """What the PDF should show of one built page: the article's title (its first h1),
+    its code lines and its images, leaving out what the site folds (details.hide)."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+            "source", "track", "wbr"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool]] = []  # (tag, starts a part left out)
+        self.in_article = self.done = False
+        self.title: list[str] = []
+        self.h1 = 0  # 1 while in the first h1, 2 after it
+        self.pre: list[str] | None = None
+        self.code: list[str] = []
+        self.images: list[str] = []
+        self.headerlink = 0
+
+    def _hidden(self) -> bool:
+        return any(hidden for _, hidden in self.stack)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        cls = (a.get("class") or "").split()
+        if tag == "article" and "bd-article" in cls and not self.done:
+            self.in_article = True
+            return
+        if not self.in_article:
+            return
+        if tag == "img" and not self._hidden():
+            self.images.append(a.get("src") or "")
+        if tag in self.VOID:
+            return
+        self.stack.append((tag, tag == "details" and "hide" in cls))
+        if tag == "h1" and self.h1 == 0:
+            self.h1 = 1
+        if tag == "a" and "headerlink" in cls:
+            self.headerlink += 1
+        if tag == "pre" and not self._hidden():
+            self.pre = []
+
+    def handle_endtag(self, tag):
+        if not self.in_article:
+            return
+        if tag == "article" and not self.stack:
+            self.in_article, self.done = False, True
+            return
+        while self.stack:
+            top, _ = self.stack.pop()
+            if top == "a" and self.headerlink:
+                self.headerlink -= 1
+            if top == "h1" and self.h1 == 1:
+                self.h1 = 2
+            if top == "pre" and self.pre is not None:
+                self.code.extend("".join(self.pre).splitlines())
+                self.pre = None
+            if top == tag:
+                break
+
+    def handle_data(self, data):
+        if not self.in_article:
+            return
+        if self.h1 == 1 and not self.headerlink:
+            self.title.append(data)
+        if self.pre is not None:
+            self.pre.append(data)
+
+
+def parts(site: Path, entry: str) -> ArticleParts:
+    parser = ArticleParts()
+    parser.feed((site / f"{entry}.html").read_text(encoding="utf-8"))
+    parser.close()
+    return parser
+
+
+def squeeze(text: str) -> str:
+    """Text without whitespace, ligatures and other compatibility forms (fi for the
+    ligature), so a line wrapped across two lines of the PDF still matches."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+@pytest.fixture(scope="session")
+def book_pdf(book_html, browser, tmp_path_factory):
+    try:
+        import pypdf  # noqa: F401
+    except ImportError:
+        pytest.fail("Python package `pypdf` is missing (it reads the PDF back): `make setup`",
+                    pytrace=False)
+    out_dir = tmp_path_factory.mktemp("pdf")
+    start = time.monotonic()
+    info = make_pdf.build(book_html, out_dir / make_pdf.PDF_NAME, browser=browser)
+    info["wall"] = time.monotonic() - start
+    info["dir"] = out_dir
+    return info
+
+
+@pytest.fixture(scope="session")
+def reader(book_pdf):
+    import pypdf
+
+    return pypdf.PdfReader(book_pdf["out"])
+
+
+#: make_pdf.py prints with 16 mm side margins; in points.
+SIDE_MARGIN = 16 / 25.4 * 72
+
+
+@pytest.fixture(scope="session")
+def extracted(reader) -> dict:
+    """The PDF's text, and every run of monospace (code) text that ends past the right
+    margin: text extraction also finds text the page hides under a clip or off its edge,
+    so the runs are measured too. One pass (pypdf takes ~15 s for the book)."""
+    texts, outside = [], []
+    runs = 0
+    for number, page in enumerate(reader.pages, 1):
+        limit = float(page.mediabox.right) - SIDE_MARGIN + 2
+
+        def visit(text, cm, tm, font, size, number=number, limit=limit):
+            nonlocal runs
+            em = _fixed_pitch_width(font) if font and text.strip() else None
+            if em is None:
+                return
+            scale = tm[0] * cm[0] + tm[1] * cm[2]
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            runs += 1
+            end = x + len(text.rstrip("\n")) * em * size * scale
+            if end > limit:
+                outside.append(f"page {number}: {text.strip()[:60]!r} ends at {end:.0f} pt "
+                               f"(limit {limit:.0f})")
+
+        texts.append(page.extract_text(visitor_text=visit) or "")
+    return {"text": "\n".join(texts), "code_runs": runs, "outside": outside}
+
+
+@pytest.fixture(scope="session")
+def pdf_text(extracted) -> str:
+    return extracted["text"]
+
+
+@pytest.fixture(scope="session")
+def articles(book_html) -> dict[str, ArticleParts]:
+    return {entry: parts(book_html, entry) for entry in PAGES}
+
+
+def test_one_file_and_nothing_left_in_the_site(book_pdf, book_html):
+    files = sorted(p.name for p in book_pdf["dir"].iterdir())
+    assert files == [make_pdf.PDF_NAME], files
+    assert not (book_html / make_pdf.SKELETON).exists(), "the assembled page was left behind"
+    data = Path(book_pdf["out"]).read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 1_000_000
+    assert book_pdf["wall"] < MAX_SECONDS, f"make pdf took {book_pdf['wall']:.0f} s"
+
+
+def test_every_page_of_the_toc_is_in_it(book_pdf, articles, pdf_text):
+    assert book_pdf["pages"] == len(PAGES)
+    text = squeeze(pdf_text)
+    titles = {entry: "".join(a.title).strip() for entry, a in articles.items()}
+    assert all(titles.values()), f"pages without an h1: {[e for e, t in titles.items() if not t]}"
+    missing = [f"{entry}: {title!r}" for entry, title in titles.items()
+               if squeeze(title) not in text]
+    assert not missing, f"page titles not found in the PDF's text:\n{listing(missing)}"
+    # In reading order after the title page (which lists them all): each title comes
+    # after the previous one.
+    start = text.find(squeeze("Printed from the book's website"))
+    assert start > 0, "no title page"
+    out_of_order = []
+    for entry, title in titles.items():
+        found = text.find(squeeze(title), start)
+        if found < 0:
+            out_of_order.append(f"{entry}: {title!r}")
+        start = max(start, found)
+    assert not out_of_order, (f"pages not in the toc's order (not found after the page "
+                              f"before them):\n{listing(out_of_order)}")
+
+
+def test_page_count_is_sane(reader, articles):
+    n = len(reader.pages)
+    # Every toc page starts on a new sheet, after the title page; the book is ~120 pages.
+    assert len(articles) + 1 < n < 400, f"{n} pages"
+
+
+def test_no_code_line_is_clipped(articles, pdf_text):
+    text = squeeze(pdf_text)
+    lines = {line.strip() for a in articles.values() for line in a.code
+             if len(line.strip()) >= LONG_LINE}
+    assert len(lines) > 20, f"only {len(lines)} long code lines found in the site"
+    longest = max(lines, key=len)
+    assert squeeze(longest) in text, f"the longest code line is not whole: {longest!r}"
+    missing = sorted(line for line in lines if squeeze(line) not in text)
+    assert not missing, (f"{len(missing)} of {len(lines)} long code lines are not whole in "
+                         f"the PDF:\n{listing(missing)}")
+
+
+def _fixed_pitch_width(font) -> float | None:
+    """The advance of a fixed-pitch (monospace) Type0 font, in em; None for other fonts."""
+    try:
+        cid = font["/DescendantFonts"][0].get_object()
+        if not int(cid["/FontDescriptor"].get_object().get("/Flags", 0)) & 1:
+            return None
+        widths = cid.get("/W")
+        return float(widths[-1] if widths else cid.get("/DW", 1000)) / 1000
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+
+
+def test_code_stays_within_the_page(extracted):
+    """No run of code text ends past the right margin (off the page, or under a clip)."""
+    assert extracted["code_runs"] > 1000, (
+        f"only {extracted['code_runs']} runs of monospace text: is the code's font fixed-pitch?")
+    outside = extracted["outside"]
+    assert not outside, (f"{len(outside)} runs of code run past the right margin:\n"
+                         f"{listing(outside)}")
+
+
+def test_math_is_typeset(book_pdf, pdf_text):
+    assert book_pdf["math"] > 100 and book_pdf["untypeset"] == 0
+    raw = [f for f in raw_math_fragments(pdf_text) if not f.startswith("$...$")]
+    assert not raw, f"raw TeX in the PDF's text:\n{listing(raw)}"
+
+
+def _images(obj, seen: set, out: set):
+    """Image XObjects reachable from a page or form's resources (by object number)."""
+    resources = obj.get("/Resources")
+    resources = resources.get_object() if resources is not None else {}
+    xobjects = resources.get("/XObject")
+    for ref in (xobjects.get_object() if xobjects is not None else {}).values():
+        key = getattr(ref, "idnum", id(ref))
+        if key in seen:
+            continue
+        seen.add(key)
+        x = ref.get_object()
+        if x.get("/Subtype") == "/Image":
+            out.add(key)
+        elif x.get("/Subtype") == "/Form":
+            _images(x, seen, out)
+
+
+def test_figures_are_embedded(reader, articles, book_html):
+    shown = {urljoin(f"{entry}.html", src) for entry, a in articles.items() for src in a.images}
+    assert len(shown) >= 30, f"only {len(shown)} images in the site's articles"
+    seen: set = set()
+    embedded: set = set()
+    for page in reader.pages:
+        _images(page, seen, embedded)
+    assert len(embedded) >= len(shown), (
+        f"{len(embedded)} images in the PDF, {len(shown)} distinct images in the pages")
+
+
+@pytest.mark.parametrize("entry", PAGES)
+def test_download_menu_links_to_the_book_pdf(entry, book_html):
+    """Every page's download menu offers the whole book's PDF, at the path `make pdf`
+    writes (tools/make_pdf.py: dropout-book.pdf at the site's root)."""
+    page = (book_html / f"{entry}.html").read_text(encoding="utf-8")
+    menu = page.split('class="dropdown dropdown-download-buttons"', 1)
+    assert len(menu) == 2, f"{entry}: no download menu"
+    hrefs = re.findall(r'<a href="([^"]+)"[^>]*btn-download-book-pdf-button',
+                       menu[1].split("</ul>", 1)[0])
+    assert len(hrefs) == 1, f"{entry}: no 'book .pdf' link in the download menu"
+    target = (book_html / entry).parent / hrefs[0]
+    assert target.resolve() == (book_html / make_pdf.PDF_NAME).resolve(), hrefs[0]
+
+
+# The browser's print of one page (the download menu's "print page") wraps code too.
+_JS_PRINTED_CODE = """(sel) => [...document.querySelectorAll(sel + ' pre')]
+  .filter(pre => pre.getBoundingClientRect().width > 0)
+  .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+  .map(pre => pre.textContent.split('\\n').reduce((a, b) => b.length > a.length ? b : a, ''))"""
+
+
+@pytest.mark.parametrize("entry", [e for e in PAGES if re.search(r"/\d\d_", e)])
+def test_printing_one_page_wraps_its_code(entry, new_page, site):
+    page, _ = new_page()
+    # An A4 sheet's printable width at 96 px per inch, with the browser's usual margins.
+    page.set_viewport_size({"width": 720, "height": 1000})
+    page.goto(site.page_url(entry), wait_until="load")
+    page.emulate_media(media="print")
+    wide = page.evaluate(_JS_PRINTED_CODE, "article.bd-article")
+    assert not wide, (f"{entry}: {len(wide)} code blocks scroll (are clipped) when the page "
+                      f"is printed; their longest lines:\n{listing(wide)}")
+
+
+def test_intro_links_to_the_book_pdf(book_html):
+    root = toc_entries()[0]
+    page = (book_html / f"{root}.html").read_text(encoding="utf-8")
+    hrefs = [h for h in re.findall(r'href="([^"]+)"', page) if h.endswith(make_pdf.PDF_NAME)]
+    targets = {((book_html / root).parent / h).resolve() for h in hrefs}
+    assert (book_html / make_pdf.PDF_NAME).resolve() in targets, (
+        f"{root}: no link to {make_pdf.PDF_NAME} at the site's root: {hrefs}")
