@@ -47,7 +47,9 @@ def test_saved_file_has_format_provenance_paper_and_notes(cached):
     assert cached["paper"] == study.PAPER
     t9 = cached["paper"]["table_9"]["test_error_percent"]
     assert set(t9) == set(study.ARMS) == set(cached["full"]["arms"])
-    assert t9 == {"no_dropout": 1.62, "dropout": 1.25, "dropout_max_norm": 1.05}
+    assert t9 == {"no_dropout": 1.62, "max_norm": 1.35, "dropout": 1.25,
+                  "dropout_max_norm": 1.05}
+    assert "784-1024-1024-2048-10" in cached["paper"]["table_9"]["source"]
     assert 1.06 in cached["paper"]["table_2"]["rows"].values()
     notes = " ".join(cached["notes"])
     assert "60,000" in notes and "10,000" in notes and "writer" in notes
@@ -64,7 +66,12 @@ def test_full_study_design(cached):
     for name, arm in full["arms"].items():
         assert arm["final"]["seeds"] == seeds, name  # paired by seed
         assert len(arm["tuning"]["settings"]) >= 2, name  # its own grid
-        assert arm["tuning"]["settings"] == expand_grid(study.ARMS[name][1]), name
+        settings = arm["tuning"]["settings"]
+        # the arm's grid first, then the settings tune(extend=True) added
+        grid = expand_grid(study.ARMS[name][1])
+        assert settings[:len(grid)] == grid, name
+        for key, edge in arm["tuning"]["edges"].items():
+            assert not edge["on_edge"], (name, key, edge)
         # Every arm trains for the same number of epochs; only the kept epoch varies.
         assert all(1 <= e <= cfg["epochs"] for e in arm["final"]["best_epoch"]), name
         assert arm["tuning"]["epochs_trained"] == (
@@ -74,6 +81,9 @@ def test_full_study_design(cached):
     for name in ("dropout", "dropout_max_norm"):
         assert (base[name]["p_drop_input"], base[name]["p_drop_hidden"]) == (0.2, 0.5)
     assert base["dropout"]["max_norm"] is None
+    assert base["max_norm"]["p_drop_input"] == 0 == base["max_norm"]["p_drop_hidden"]
+    assert base["max_norm"]["max_norm"] == base["dropout_max_norm"]["max_norm"]
+    assert base["max_norm"]["momentum"] == base["dropout_max_norm"]["momentum"]
     assert base["dropout_max_norm"]["max_norm"] in (3.0, 4.0)
     assert base["dropout_max_norm"]["momentum"] > base["dropout"]["momentum"]
 
@@ -100,6 +110,9 @@ def test_intervals_and_differences_follow_from_the_per_seed_errors(cached, which
         assert np.all((err >= 0) & (err <= 1)), name
         n_test = cached[which]["config"]["sizes"]["test"]
         np.testing.assert_allclose(err * n_test, np.round(err * n_test), atol=1e-3)
+        wrong = np.array([[c == "1" for c in w] for w in f["test_wrong"]])
+        assert wrong.shape == (len(f["seeds"]), n_test), name
+        np.testing.assert_allclose(wrong.mean(axis=1), err, atol=ROUND)
         ci = t_interval(err)
         assert f["mean"] == pytest.approx(err.mean(), abs=ROUND)
         assert f["ci"] == pytest.approx([ci.low, ci.high], abs=ROUND)
@@ -119,7 +132,16 @@ def test_intervals_and_differences_follow_from_the_per_seed_errors(cached, which
         low, high = d["ci_with_test_set"]
         assert low < d["ci"][0] and high > d["ci"][1], key
         n_test = cached[which]["config"]["sizes"]["test"]
-        half = np.hypot(ci.high - ci.mean, 1.959964 * np.sqrt((a.mean() + b.mean()) / n_test))
+        # the test-set term: the standard error of the per-image paired
+        # differences, averaged over seeds
+        wa, wb = ([[c == "1" for c in w] for w in arms[k]["final"]["test_wrong"]]
+                  for k in (d["a"], d["b"]))
+        per_image = np.mean(np.array(wb, float) - np.array(wa, float), axis=0)
+        se = per_image.std(ddof=1) / np.sqrt(n_test)
+        assert d["test_set_se"] == pytest.approx(se, abs=ROUND), key
+        np.testing.assert_allclose(
+            d["disagree"], np.mean(np.array(wa) != np.array(wb), axis=1), atol=ROUND)
+        half = np.hypot(ci.high - ci.mean, 1.959964 * se)
         assert [low, high] == pytest.approx([ci.mean - half, ci.mean + half], abs=ROUND)
         assert d["covers_zero"] == (low <= 0 <= high), key
 
