@@ -16,7 +16,8 @@ network the study measures
 * remedy 2: the same network with dropout after the batch-norm layer.
 
 On each data split every arm picks its learning rate on that split's
-validation set; five training seeds then train each arm once and read the
+validation set (the grid extended while the choice sits on its edge, as
+``tune(extend=True)`` does); five training seeds then train each arm once and read the
 split's test set once. Seed ``s`` gives every arm the same initial weights
 and batch order, so differences pair up.
 
@@ -44,7 +45,7 @@ from ..training import fit
 from . import _layers_net as nn
 from .core import streams
 from .registry import envelope
-from .tuning import without_test
+from .tuning import _beyond, without_test
 
 __all__ = ["ARMS", "CACHE_FILE", "FORMAT", "LR_GRID", "NAME", "SCALES",
            "network", "predicted_ratio", "run_study", "train", "measure"]
@@ -199,11 +200,35 @@ def run_study(scale: str = "small", *, progress: bool = False,
     return out
 
 
-def choose_lr(lrs: list[float], score: Any, s: dict[str, Any], tick: Any
-              ) -> tuple[float, dict[str, Any]]:
-    """The learning rate of lowest mean validation NLL, and its record."""
-    chosen, rec = nn.choose([{"lr": lr} for lr in lrs], score, s["tune_seeds"],
-                            s["epochs"], tick)
+def choose_lr(lrs: list[float], score: Any, s: dict[str, Any], tick: Any,
+              max_rounds: int = 4) -> tuple[float, dict[str, Any]]:
+    """The learning rate of lowest mean validation NLL, and its record.
+
+    Like :func:`~.tuning.tune` with ``extend=True``: while the choice is
+    the smallest or largest rate tried, the next rate beyond it (a
+    geometric step) is trained too, for at most ``max_rounds`` rounds.
+    Each (rate, seed) trains once.
+    """
+    seen: dict[tuple[float, int], float] = {}
+
+    def once(setting: dict, seed: int) -> float:
+        key = (setting["lr"], seed)
+        if key not in seen:
+            seen[key] = score(setting, seed)
+            tick()
+        return seen[key]
+
+    grid = sorted(lrs)
+    for _ in range(max_rounds + 1):
+        chosen, rec = nn.choose([{"lr": lr} for lr in grid], once,
+                                s["tune_seeds"], s["epochs"])
+        if not rec["edges"]["lr"]["on_edge"]:
+            break
+        nxt = _beyond(grid, "lr", chosen["lr"] == grid[-1])
+        if nxt is None:
+            break
+        grid = sorted([*grid, nxt])
+    rec["epochs_trained"] = s["epochs"] * len(seen)
     return chosen["lr"], rec
 
 
