@@ -251,6 +251,25 @@ class ForwardCache:
     train: bool = False
 
 
+
+def replaced_params(current: Mapping[str, np.ndarray],
+                    params: Mapping[str, Any], dtype: Any) -> dict[str, np.ndarray]:
+    """Copies of ``params`` as ``dtype``, checked to have ``current``'s keys and shapes.
+
+    The one check behind every network's ``set_params``.
+    """
+    if set(params) != set(current):
+        raise ValueError(f"params must have the keys {sorted(current)}; "
+                         f"got {sorted(params)}")
+    new = {}
+    for k, v in params.items():
+        v = np.asarray(v)
+        if v.shape != current[k].shape:
+            raise ValueError(f"params[{k!r}] must have shape {current[k].shape}; "
+                             f"got {v.shape}")
+        new[k] = v.astype(dtype, copy=True)
+    return new
+
 class MLP:
     r"""Fully connected network with optional dropout on the inputs and hidden layers.
 
@@ -365,17 +384,7 @@ class MLP:
 
     def set_params(self, params: Mapping[str, np.ndarray]) -> None:
         """Replace the parameters by copies of ``params`` (same keys and shapes)."""
-        if set(params) != set(self.params):
-            raise ValueError(f"params must have the keys {sorted(self.params)}; "
-                             f"got {sorted(params)}")
-        new = {}
-        for k, v in params.items():
-            v = np.asarray(v)
-            if v.shape != self.params[k].shape:
-                raise ValueError(f"params[{k!r}] must have shape {self.params[k].shape}; "
-                                 f"got {v.shape}")
-            new[k] = v.astype(self.dtype, copy=True)
-        self.params = new
+        self.params = replaced_params(self.params, params, self.dtype)
 
     def copy(self) -> MLP:
         """An independent copy of the network (parameters copied)."""

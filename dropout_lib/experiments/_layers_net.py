@@ -36,6 +36,7 @@ from ..layers import (
     relu_forward,
 )
 from ..losses import l2_penalty, softmax_cross_entropy
+from ..net import replaced_params
 from ..norm import BatchNormState, batchnorm_backward, batchnorm_forward, batchnorm_state
 
 __all__ = ["LayerNet", "affine", "avg_pool", "batchnorm", "conv", "dropout",
@@ -177,17 +178,8 @@ class LayerNet:
         """Restore a state from :meth:`get_params` (same keys and shapes)."""
         params = dict(params)
         states = params.pop("_states", self.states)
-        if set(params) != set(self.params):
-            raise ValueError(f"params must have the keys {sorted(self.params)}; "
-                             f"got {sorted(params)}")
-        new = {}
-        for k, v in params.items():
-            v = np.asarray(v)
-            if v.shape != self.params[k].shape:
-                raise ValueError(f"params[{k!r}] must have shape "
-                                 f"{self.params[k].shape}; got {v.shape}")
-            new[k] = v.astype(self.dtype, copy=True)
-        self.params, self.states = new, dict(states)
+        self.params = replaced_params(self.params, params, self.dtype)
+        self.states = dict(states)
 
     def forward(self, X: np.ndarray, *, train: bool,
                 rng: np.random.Generator | None = None,
