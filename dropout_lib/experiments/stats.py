@@ -1,4 +1,5 @@
-"""Confidence intervals for the book's comparisons: paired over seeds, bootstrap.
+"""Confidence intervals for the book's comparisons: paired over seeds, bootstrap,
+and Wilson's interval for a proportion.
 
 A comparison of two arms that share seeds (same initial weights, batches and
 data) is *paired*: the interval is taken over the per-seed differences, which
@@ -19,7 +20,8 @@ import numpy as np
 
 from .._checks import check_int, check_rng
 
-__all__ = ["T_975", "Interval", "bootstrap_ci", "paired_ci", "t_interval"]
+__all__ = ["T_975", "Interval", "bootstrap_ci", "paired_ci", "t_interval",
+           "wilson_interval"]
 
 #: Two-sided 95% quantiles t_{0.975, df} of Student's t for df = 1..30
 #: (e.g. NIST/SEMATECH e-Handbook, table 1.4.3.2). Beyond, two terms of the
@@ -96,6 +98,37 @@ def paired_ci(a: Any, b: Any) -> Interval:
         raise ValueError(f"a and b must pair up seed by seed; got {a.size} "
                          f"and {b.size} values")
     return t_interval(b - a)
+
+
+def wilson_interval(k: int, n: int) -> Interval:
+    r"""Wilson's 95% score interval for a proportion ``k / n``.
+
+    Unlike :math:`\hat p \pm z\sqrt{\hat p(1-\hat p)/n}` it stays inside
+    [0, 1] and is not empty when ``k`` is 0 or ``n`` (Wilson 1927; Agresti
+    and Coull 1998).
+
+    Parameters
+    ----------
+    k : int
+        Successes, ``0 <= k <= n``.
+    n : int
+        Trials, ``n >= 1``.
+
+    Returns
+    -------
+    Interval
+        ``mean`` is :math:`\hat p = k/n`; ``low``, ``high`` are
+        :math:`\frac{\hat p + z^2/2n \mp z\sqrt{\hat p(1-\hat p)/n
+        + z^2/4n^2}}{1 + z^2/n}` with :math:`z = 1.96`.
+    """
+    n = check_int(n, "n", 1)
+    k = check_int(k, "k", 0, n)
+    p = k / n
+    z2 = _Z * _Z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = _Z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return Interval(p, float(max(0.0, centre - half)),
+                    float(min(1.0, centre + half)), n)
 
 
 def bootstrap_ci(per_item: Any, *, rng: np.random.Generator,
