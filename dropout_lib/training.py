@@ -243,10 +243,29 @@ class _Plan:
     max_norm: float | None
     early_stopping: EarlyStopping | None
     progress: bool
+    dropout_epochs: tuple[int, int] | None = None
+
+    def train_mode(self, epoch: int) -> bool:
+        """Whether epoch ``epoch``'s steps run the network in training mode."""
+        window = self.dropout_epochs
+        return window is None or window[0] <= epoch <= window[1]
+
+
+def _check_dropout_epochs(window: Any) -> tuple[int, int] | None:
+    """``None`` or ``(first, last)``: two ints with ``1 <= first <= last``."""
+    if window is None:
+        return None
+    if not isinstance(window, (tuple, list)) or len(window) != 2:
+        raise TypeError("dropout_epochs must be None or a pair (first, last) of "
+                        f"epochs; got {window!r}")
+    first = check_int(window[0], "dropout_epochs[0]", low=1)
+    last = check_int(window[1], "dropout_epochs[1]", low=first)
+    return first, last
 
 
 def _check_plan(net: Any, epochs: Any, batch_size: Any, loss: Any, l2: Any, max_norm: Any,
-                early_stopping: Any, progress: Any) -> _Plan:
+                early_stopping: Any, progress: Any,
+                dropout_epochs: Any = None) -> _Plan:
     _check_model(net)
     epochs = check_int(epochs, "epochs", low=1)
     batch_size = check_int(batch_size, "batch_size", low=1)
@@ -274,7 +293,8 @@ def _check_plan(net: Any, epochs: Any, batch_size: Any, loss: Any, l2: Any, max_
     progress = check_bool(progress, "progress")
     if callable(getattr(net, "_check_params", None)):
         net._check_params()
-    return _Plan(epochs, batch_size, loss, l2, max_norm, early_stopping, progress)
+    return _Plan(epochs, batch_size, loss, l2, max_norm, early_stopping, progress,
+                 _check_dropout_epochs(dropout_epochs))
 
 
 def _prepare(net: Any, data: Any, loss: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -343,6 +363,7 @@ def fit(
     max_norm: float | None = None,
     early_stopping: EarlyStopping | int | None = None,
     progress: bool = False,
+    dropout_epochs: tuple[int, int] | None = None,
 ) -> History:
     r"""Train ``net`` in place with minibatch gradient descent; any bad argument raises first.
 
@@ -369,17 +390,21 @@ def fit(
         An int is ``EarlyStopping(patience)``; needs a validation split.
     progress : bool, default False
         Show a tqdm bar on stderr.
-
-    Returns
-    -------
-    History
-        ``best_epoch``: best validation loss (or the early-stopping monitor).
+    dropout_epochs : (int, int), optional
+        ``(first, last)``: train with dropout only in epochs ``first..last``
+        (1-based, inclusive); the other epochs' steps run the network in
+        evaluation mode (``train=False``: no masks, i.e. the same network
+        without dropout; for a network with batch normalisation it would also
+        use the running statistics). ``(1, k)`` is early dropout, ``(k + 1,
+        epochs)`` late dropout (Liu et al. 2023). Default: every epoch. The
+        batch order does not depend on it.
 
     See Also
     --------
     dropout_lib.experiments.run_seeds, book/02_inverted_dropout.ipynb
     """
-    plan = _check_plan(net, epochs, batch_size, loss, l2, max_norm, early_stopping, progress)
+    plan = _check_plan(net, epochs, batch_size, loss, l2, max_norm, early_stopping, progress,
+                       dropout_epochs)
     opt = make_optimizer(optimizer)
     splits = _prepare(net, data, plan.loss)
     hist = _new_history(net, splits, opt, plan)
@@ -415,9 +440,10 @@ def _train(net: Any, splits: dict, opt: Optimizer, plan: _Plan, hist: History,
     for epoch in range(1, plan.epochs + 1):
         perm = batch_rng.permutation(X.shape[0])
         total = 0.0
+        train = plan.train_mode(epoch)
         for start in range(0, X.shape[0], plan.batch_size):
             idx = perm[start:start + plan.batch_size]
-            total += _step(net, opt, X[idx], y[idx], drop_rng, plan) * idx.size
+            total += _step(net, opt, X[idx], y[idx], drop_rng, plan, train) * idx.size
         hist.batch_loss.append(total / X.shape[0])
         _record(hist, net, splits, plan.loss, epoch)
         best.update(epoch)
@@ -433,13 +459,16 @@ def _train(net: Any, splits: dict, opt: Optimizer, plan: _Plan, hist: History,
 
 
 def _step(net: Any, opt: Optimizer, X: np.ndarray, y: np.ndarray,
-          drop_rng: np.random.Generator, plan: _Plan) -> float:
-    """One update on the minibatch ``(X, y)`` (checked data); returns its training loss."""
+          drop_rng: np.random.Generator, plan: _Plan, train: bool = True) -> float:
+    """One update on the minibatch ``(X, y)`` (checked data); returns its training loss.
+
+    ``train=False`` (outside ``dropout_epochs``) takes the step without dropout.
+    """
     core = getattr(net, "_loss_and_grads", None)
     if callable(core):
-        value, grads = core(X, y, True, drop_rng, plan.loss, plan.l2)
+        value, grads = core(X, y, train, drop_rng, plan.loss, plan.l2)
     else:
-        value, grads = net.loss_and_grads(X, y, train=True, rng=drop_rng,
+        value, grads = net.loss_and_grads(X, y, train=train, rng=drop_rng,
                                           loss=plan.loss, l2=plan.l2)
     opt.step(net.params, grads)
     if plan.max_norm is not None:

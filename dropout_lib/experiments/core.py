@@ -34,7 +34,7 @@ from .._progress import progress_bar
 from ..data import Splits, subsample_train
 from ..net import MLP
 from ..optim import Optimizer, make_optimizer
-from ..training import EarlyStopping, History, evaluate, fit
+from ..training import EarlyStopping, History, _check_dropout_epochs, evaluate, fit
 
 __all__ = [
     "Config",
@@ -80,6 +80,9 @@ class Config:
     early_stopping : int, EarlyStopping or None, default None
     loss : {"softmax", "mse"}, default "softmax"
     dtype : {"float64", "float32"}, default "float64"
+    dropout_epochs : (int, int) or None, default None
+        Dropout only in epochs ``first..last`` (see
+        :func:`~dropout_lib.training.fit`): ``(1, k)`` is early dropout.
 
     Raises
     ------
@@ -112,10 +115,11 @@ class Config:
     early_stopping: int | EarlyStopping | None = None
     loss: str = "softmax"
     dtype: str = "float64"
+    dropout_epochs: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         # Normalise lists to tuples (hashable, and equal whatever was passed).
-        for name in ("hidden", "activation", "p_drop_hidden"):
+        for name in ("hidden", "activation", "p_drop_hidden", "dropout_epochs"):
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
@@ -141,6 +145,7 @@ class Config:
                 raise TypeError("early_stopping must be None, an int patience "
                                 "or an EarlyStopping")
             EarlyStopping(patience=es)
+        _check_dropout_epochs(self.dropout_epochs)
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some fields changed (validated again)."""
@@ -423,7 +428,8 @@ def _train(config: Config, data: Splits, init_ss: np.random.SeedSequence,
                epochs=config.epochs, batch_size=config.batch_size,
                optimizer=config.make_optimizer(), seed=train_ss,
                loss=config.loss, l2=config.l2, max_norm=config.max_norm,
-               early_stopping=config.early_stopping, progress=progress)
+               early_stopping=config.early_stopping, progress=progress,
+               dropout_epochs=config.dropout_epochs)
     if not curves:
         for split in data.available()[1:]:
             loss, acc = evaluate(net, *data.get(split), loss=config.loss)
