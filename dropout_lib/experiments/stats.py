@@ -127,8 +127,10 @@ def wilson_interval(k: int, n: int) -> Interval:
     z2 = _Z * _Z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = _Z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return Interval(p, float(max(0.0, centre - half)),
-                    float(min(1.0, centre + half)), n)
+    # at k = 0 (k = n) the bound is exactly 0 (1); rounding would miss it
+    low = 0.0 if k == 0 else float(max(0.0, centre - half))
+    high = 1.0 if k == n else float(min(1.0, centre + half))
+    return Interval(p, low, high, n)
 
 
 def bootstrap_ci(per_item: Any, *, rng: np.random.Generator,
