@@ -18,10 +18,11 @@ tagged cells (CONTRIBUTING.md, "Exercises") into an nbgrader *source* notebook:
   written to ``rubric.md`` beside the source notebook;
 - every other cell (prose, set-up, figures) is locked: nbgrader restores it from the
   source if a student edits it;
-- solution cells are dropped, outputs cleared, and every ``{glue:text}`name``` of the
-  prose is replaced by its value from the chapter's stored outputs, and the MyST of the
-  prose (exercise directives, roles) is rewritten as plain Markdown
-  (:mod:`courseware.readable`), so the notebook reads well in JupyterLab.
+- solution cells are dropped, outputs cleared, and every number of the prose is written
+  as its bare value from the chapter's stored glue outputs, outside the solutions
+  (:func:`courseware.lab_view.plain_numbers`), and the MyST of the prose (exercise
+  directives, roles) is rewritten as plain Markdown (:mod:`courseware.readable`), so the
+  notebook reads well in JupyterLab.
 
 Then ``nbgrader generate_assignment`` writes ``<course>/release/<ch>/<ch>.ipynb`` for
 students and records the graded cells in nbgrader's gradebook (``<course>/gradebook.db``).
@@ -39,7 +40,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from . import readable as _glue
+from . import lab_view
+from .readable import plain
 from .book import ROOT
 from .student import META_KEY, Chapter, Exercise, parse_chapter
 
@@ -51,8 +53,11 @@ _NOT_IMPLEMENTED = re.compile(r"^\s*raise NotImplementedError\b")
 
 
 def glue_values(nb: NotebookNode) -> dict[str, str]:
-    """name -> text of every glued value of a chapter, outside its solutions."""
-    return _glue.values(nb, parse_chapter(nb, strict=False).roles)
+    """name -> text of every glued value of a chapter, outside its solutions (as
+    ``{glue:text}`name``` shows it)."""
+    roles = parse_chapter(nb, strict=False).roles
+    values = lab_view.glued(nb, skip={i for i, r in enumerate(roles) if r == "solution"})
+    return {name: lab_view.format_text(text, "s") for name, text in values.items()}
 
 
 def _nbgrader(cell: NotebookNode, grade_id: str, *, solution=False, grade=False,
@@ -185,8 +190,9 @@ def handout(book: NotebookNode, name: str, chapter: Chapter, *, solutions: bool
     cell carries the release's ``grade_id``, so the grader reads both alike.
     ``chapter`` is ``parse_chapter(book)``, which the caller has validated.
     """
-    values = _glue.values(book, chapter.roles)
-    all_values = _glue.values(book)          # the rubric may quote the solutions' numbers
+    values = lab_view.glued(book, skip={i for i, r in enumerate(chapter.roles)
+                                        if r == "solution"})
+    all_values = lab_view.glued(book)          # the rubric may quote the solutions' numbers
     by_cell = {ex.cell: ex for ex in chapter.exercises}
     out = nbformat.v4.new_notebook(metadata={k: v for k, v in book.metadata.items()
                                              if k in ("kernelspec", "language_info")})
@@ -207,8 +213,10 @@ def handout(book: NotebookNode, name: str, chapter: Chapter, *, solutions: bool
         if role == "solution":
             continue
         new = nbformat.v4.new_code_cell(cell.source) if cell.cell_type == "code" \
-            else nbformat.v4.new_markdown_cell(_glue.plain(_glue.fill(cell.source, values)))
-        new.metadata = {k: v for k, v in cell.metadata.items() if k in ("tags", "exercise")}
+            else nbformat.v4.new_markdown_cell(plain(lab_view.plain_numbers(cell.source,
+                                                                            values)))
+        new.metadata = {k: v for k, v in cell.metadata.items()
+                        if k in ("tags", "exercise", "jupyter")}     # jupyter: folds
         ex = chapter.exercise(owner) if owner else None
         if role == "stub" and ex is not None:
             defs = re.findall(r"^\s*def (\w+)\(", cell.source, re.MULTILINE)
@@ -227,7 +235,7 @@ def handout(book: NotebookNode, name: str, chapter: Chapter, *, solutions: bool
             out.cells.append(_nbgrader(new, f"locked-{i:03d}", locked=True))
         if i in by_cell and not by_cell[i].auto_graded:
             ex = by_cell[i]
-            text = "\n\n".join(_glue.fill(book.cells[j].source, all_values)
+            text = "\n\n".join(lab_view.plain_numbers(book.cells[j].source, all_values)
                                for j in ex.solution)
             answer = nbformat.v4.new_markdown_cell(
                 f"**Your answer ({ex.label}).**\n\n### BEGIN SOLUTION\n"

@@ -1,50 +1,18 @@
 """Prose for notebooks read outside the website (student edition, assignments).
 
-The chapters are written in MyST for Jupyter Book, which JupyterLab does not render:
-glued numbers (``{glue:text}`name```) show as placeholders, ``{exercise}`` directives
-as code blocks, roles such as ``{cite:p}`key``` literally. (``jupyterlab-myst`` 2.7.0,
-the only version available here, is reported incompatible with JupyterLab 4.6 and is
-not loaded.) So:
-
-- :func:`fill` writes each glued value in, from the chapter's stored outputs (never a
-  value computed in a solution cell);
-- :func:`plain` rewrites the MyST the chapters use into CommonMark: an exercise becomes
-  a bold title line, an admonition a quoted block, targets ``(label)=`` disappear, ``{term}`` and ``{ref}`` keep their
-  text, citations become ``(key)``.
+The chapters are written in MyST for Jupyter Book. The handouts are plain notebooks, read
+in JupyterLab (with or without ``jupyterlab-myst``) or in any other editor, so
+:func:`plain` rewrites the MyST the chapters use into CommonMark: an exercise becomes a
+bold title line, an admonition a quoted block, targets ``(label)=`` disappear,
+``{term}`` and ``{ref}`` keep their text, citations become ``(key)``. The prose's numbers
+are written as bare values by :func:`courseware.lab_view.plain_numbers`
+(``courseware.assignment.handout``).
 """
 from __future__ import annotations
 
 import re
 
-from nbformat import NotebookNode
-
-__all__ = ["fill", "plain", "values"]
-
-_GLUE = re.compile(r"\{glue(?::text)?\}`([^`]+)`")
-_MIME = "application/papermill.record/text/plain"
-
-
-def values(nb: NotebookNode, roles: list[str | None] | None = None) -> dict[str, str]:
-    """name -> text of every ``glue(...)`` stored in ``nb``'s outputs, skipping the cells
-    whose role (:func:`courseware.student.parse_chapter`) is ``"solution"``."""
-    found = {}
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or (roles is not None and roles[i] == "solution"):
-            continue
-        for out in cell.get("outputs", []):
-            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
-            text = out.get("data", {}).get(_MIME)
-            if not name or text is None:
-                continue
-            if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-                text = text[1:-1]
-            found[name] = text
-    return found
-
-
-def fill(text: str, glued: dict[str, str]) -> str:
-    """``text`` with every glue placeholder whose value is known replaced by the value."""
-    return _GLUE.sub(lambda m: glued.get(m.group(1), m.group(0)), text)
+__all__ = ["plain"]
 
 
 _EXERCISE = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*\{exercise\}[ \t]*(?P<title>[^\n]*)\n"

@@ -9,9 +9,10 @@ writes ``<out>/<chapter>.ipynb`` in which
 
 - every solution cell is removed: each cell from a ``{solution-start}`` markdown cell
   through its ``{solution-end}`` cell, and every cell tagged ``solution``;
-- outputs and execution counts are cleared, every glued number of the prose
-  (``{glue:text}`name```) is written in from the chapter's stored outputs, and the MyST
-  of the prose is rewritten as plain Markdown (:mod:`courseware.readable`);
+- outputs and execution counts are cleared, every number of the prose is written as its
+  bare value from the chapter's stored glue outputs (:mod:`courseware.lab_view`, the
+  book's own way of writing them in), the MyST of the prose is rewritten as plain
+  Markdown (:mod:`courseware.readable`), and the cells the site folds are collapsed;
 - exercises, stubs (code ending in ``raise NotImplementedError``), checks and the prose
   are kept, with their tags, and a hand-graded exercise gets an answer cell;
 - a header cell says that this is the student edition and how to check one's work.

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from courseware import lab_view
+
 KERNEL_NAME = "dropout-book"  # tools/numeric_env.py installs it
 
 # Output text that would differ between machines or runs, or that leaks the author's machine.
@@ -188,7 +190,21 @@ def check_scaffolding_hidden(nb) -> list[str]:
     return problems
 
 
-ALL_CHECKS += [check_line_length, check_scaffolding_hidden]
+def check_numbers_written(nb) -> list[str]:
+    """Every number of the prose is written in as a value (so JupyterLab shows it), and
+    each value is its glue() output as the site's {glue:text} would format it
+    (courseware/lab_view.py)."""
+    return lab_view.number_problems(nb)
+
+
+def check_folds_collapsed(nb) -> list[str]:
+    """The cells the site folds or removes are collapsed in JupyterLab (jupyter metadata
+    source_hidden/outputs_hidden, from the tags), and no other cell is."""
+    return lab_view.collapse_problems(nb)
+
+
+ALL_CHECKS += [check_line_length, check_scaffolding_hidden, check_numbers_written,
+               check_folds_collapsed]
 
 
 _FENCE = re.compile(r"^(`{3,}|:{3,})(\{[\w-]+\})?(.*)$")
@@ -239,6 +255,7 @@ def prose_words(nb) -> int:
             in_solution = "{solution-end}" not in src
             continue
         text = "\n".join(_prose_lines(src))
+        text = lab_view.MARKED.sub(" x ", text)                     # a number: a word
         text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
         text = re.sub(r"\$[^$]+\$", " x ", text)                      # inline math: a word
         text = re.sub(r"\{[\w:-]+\}`[^`]*`", " x ", text)            # roles: a word

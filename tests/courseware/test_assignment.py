@@ -73,7 +73,10 @@ def test_glue_placeholders_are_replaced(source):
     values = glue_values(nbformat.read(CHAPTER, as_version=4))
     assert values["masks_p_drop"] == "0.3"
     text = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert not re.search(r"\{glue", text)
+    assert not re.search(r"\{glue|<!--/?num", text)            # bare values, no markers
+    book = nbformat.read(CHAPTER, as_version=4)
+    assert "<!--num:masks_p_drop-->0.3<!--/num-->" in "".join(c.source for c in book.cells)
+    assert values["masks_p_drop"] in text
 
 
 def test_no_solution_text_outside_solution_regions(source):
