@@ -1,0 +1,311 @@
+"""Early dropout against underfitting (Liu et al. 2023) on the digits.
+
+Liu et al. ("Dropout Reduces Underfitting", 2023) turn dropout on only for
+the first epochs of training and report that a model that *underfits* ends
+with a lower training loss, and better test accuracy, than without dropout.
+This study asks the same of a network that underfits the digits: 64-4-10
+with ReLU (four hidden units; its training and validation losses stay close
+and far from zero), trained with Adam for a fixed budget of 40 epochs,
+batches of 64, the last epoch's network kept by every arm.
+
+Arms (:data:`ARMS`), each tuned on every split's validation set:
+
+- ``none``: no dropout (grid: learning rate);
+- ``throughout``: dropout on the hidden layer in every epoch (learning rate
+  x ``p_drop``);
+- ``early``: dropout in epochs ``1..k`` only, then none (learning rate x
+  ``p_drop`` x ``k``);
+- ``late``: none in epochs ``1..k``, dropout afterwards (the same grid).
+
+Learning rate and ``p_drop`` are tuned by
+:func:`~dropout_lib.experiments.tuning.tune` with ``extend=True``; ``k`` by
+tuning every value of :data:`K_GRID` and extending that list the same way
+while the best ``k`` lies on its edge (bounds ``1`` and ``epochs - 1``: a
+``k`` of 0 or of ``epochs`` is another arm). Selection: the lowest mean
+validation NLL over the tuning seeds. Then five training seeds train each
+arm's choice on the split's training set and read its test set once; seed
+``s`` gives every arm the same initial weights and batch order.
+
+Evidence records (:func:`~dropout_lib.experiments.evidence.comparison`):
+early minus none and early minus throughout, in test NLL, test error and
+training NLL (the network in evaluation mode on its training set after the
+last epoch: the underfitting claim is about this number).
+
+Run from the command line (a few CPU minutes)::
+
+    python -m dropout_lib.experiments run early_dropout --scale full
+
+See Also
+--------
+dropout_lib.training.fit : ``dropout_epochs``, the schedule hook.
+book/06 : dropout as practised today, early dropout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._progress import progress_bar
+from ..data import digits_splits
+from ._layers_net import pair, per_example
+from .core import Config, run
+from .registry import envelope
+from .tuning import tune, without_test
+
+__all__ = ["ARMS", "CACHE_FILE", "COMPARISONS", "FORMAT", "GRIDS", "K_GRID",
+           "METRICS", "NAME", "SCALES", "arm_config", "edges", "run_study",
+           "train_arm"]
+
+NAME = "early_dropout"
+#: Where the book keeps the full-size results, relative to the repository.
+CACHE_FILE = Path("book") / "data" / "early_dropout.json"
+#: Version of the JSON layout.
+FORMAT = 1
+
+#: The underfitting network and its training budget (every arm).
+BASE = Config(hidden=(4,), optimizer="adam", epochs=40, batch_size=64)
+#: The arms, in the order they are reported.
+ARMS = ("none", "throughout", "early", "late")
+#: Each arm's grid of learning rate and ``p_drop`` (grown by ``extend``).
+GRIDS: dict[str, dict[str, list]] = {
+    "none": {"lr": [3e-3, 1e-2, 3e-2]},
+    "throughout": {"lr": [3e-3, 1e-2, 3e-2], "p_drop_hidden": [0.1, 0.2, 0.3]},
+    "early": {"lr": [3e-3, 1e-2, 3e-2], "p_drop_hidden": [0.1, 0.2, 0.3]},
+    "late": {"lr": [3e-3, 1e-2, 3e-2], "p_drop_hidden": [0.1, 0.2, 0.3]},
+}
+#: The epochs ``k`` where dropout switches off (early) or on (late), out of 40.
+K_GRID: dict[str, list[int]] = {"early": [5, 10, 20], "late": [10, 20, 30]}
+#: What each comparison measures; all are "lower is better" for ``early``.
+METRICS = ("test_loss", "test_error", "train_loss")
+#: The two comparisons, as ``(a, b)``: the records hold ``b - a``.
+COMPARISONS = (("none", "early"), ("throughout", "early"))
+
+#: "full" for the book, "small" (seconds) for the tests.
+SCALES: dict[str, dict[str, Any]] = {
+    "full": {"split_seeds": (0, 1, 2), "tune_seeds": (100, 101, 102),
+             "seeds": (0, 1, 2, 3, 4), "epochs": 40, "small": False},
+    "small": {"split_seeds": (0, 1), "tune_seeds": (100,), "seeds": (0, 1),
+              "epochs": 4, "small": True},
+}
+
+
+def arm_config(arm: str, *, lr: float, p_drop_hidden: float = 0.0,
+               k: int | None = None, epochs: int = 40) -> Config:
+    """The configuration of one arm with the given settings.
+
+    Parameters
+    ----------
+    arm : {"none", "throughout", "early", "late"}
+    lr : float
+        Adam's learning rate.
+    p_drop_hidden : float
+        Drop probability of the hidden units (0 for ``"none"``).
+    k : int, optional
+        Needed by ``"early"`` (dropout in epochs ``1..k``) and ``"late"``
+        (dropout in epochs ``k+1..epochs``), ``1 <= k < epochs``.
+    epochs : int, default 40
+
+    Returns
+    -------
+    Config
+    """
+    if arm not in ARMS:
+        raise ValueError(f"arm must be one of {ARMS}; got {arm!r}")
+    if (k is None) != (arm in ("none", "throughout")):
+        raise ValueError(f"k is needed by the early and late arms only; "
+                         f"got k={k!r} for {arm!r}")
+    if k is not None and not (isinstance(k, int) and 1 <= k < epochs):
+        raise ValueError(f"k must be an int in 1..{epochs - 1}; got {k!r}")
+    window = {"early": (1, k), "late": (k + 1, epochs)}.get(arm) if k else None
+    return BASE.replace(lr=lr, p_drop_hidden=p_drop_hidden, epochs=epochs,
+                        dropout_epochs=window)
+
+
+def _ks(arm: str, epochs: int, small: bool) -> list[int]:
+    """The k grid scaled to the budget (the full grid is for 40 epochs)."""
+    if small:
+        return [max(1, epochs // 2)]
+    return [max(1, min(epochs - 1, round(k * epochs / 40))) for k in K_GRID[arm]]
+
+
+def _next_k(ks: list[int], chosen: int, epochs: int) -> int | None:
+    """The next k beyond the edge the choice is on (halve/double), if any."""
+    if len(ks) < 2 or chosen not in (min(ks), max(ks)):
+        return None
+    nxt = max(1, chosen // 2) if chosen == min(ks) else \
+        min(epochs - 1, chosen + (epochs - chosen) // 2)
+    return nxt if nxt not in ks else None
+
+
+def _tune_arm(arm: str, data: Any, s: dict[str, Any], bar: Any
+              ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Tune one arm on one split: the chosen settings and the tuning record."""
+    grid = {key: list(v) for key, v in GRIDS[arm].items()}
+    if s["small"]:
+        grid = {key: v[1:2] for key, v in grid.items()}
+
+    def tuned_at(k: int | None) -> Any:
+        cfg = arm_config(arm, lr=grid["lr"][0],
+                         p_drop_hidden=grid.get("p_drop_hidden", [0.0])[0],
+                         k=k, epochs=s["epochs"])
+        t = tune(cfg, data, grid, seeds=s["tune_seeds"], extend=True)
+        bar.tick(f"{arm} k={k}")
+        return t
+
+    if arm not in K_GRID:
+        t = tuned_at(None)
+        chosen = {"lr": t.config.lr, "p_drop_hidden": t.config.p_drop_hidden}
+        return chosen, {"by_k": None, "grid": t.record()}
+    ks = _ks(arm, s["epochs"], s["small"])
+    runs = {k: tuned_at(k) for k in ks}
+    for _ in range(4):                   # extend k while it is on an edge
+        best_k = min(runs, key=lambda k: runs[k].scores[runs[k].best].mean())
+        nxt = _next_k(sorted(runs), best_k, s["epochs"])
+        if nxt is None:
+            break
+        runs[nxt] = tuned_at(nxt)
+    ks = sorted(runs)
+    best_k = min(ks, key=lambda k: runs[k].scores[runs[k].best].mean())
+    on_edge = len(ks) > 1 and best_k in (ks[0], ks[-1])
+    at_bound = on_edge and best_k in (1, s["epochs"] - 1)
+    t = runs[best_k]
+    chosen = {"lr": t.config.lr, "p_drop_hidden": t.config.p_drop_hidden,
+              "k": best_k}
+    record = {"by_k": {str(k): runs[k].record() for k in ks},
+              "k_values": ks,
+              "mean_val_loss_by_k": [round(float(
+                  runs[k].scores[runs[k].best].mean()), 6) for k in ks],
+              "k_edge": {"chosen": best_k, "on_edge": on_edge and not at_bound,
+                         "at_bound": at_bound}}
+    return chosen, record
+
+
+def train_arm(arm: str, chosen: dict[str, Any], split_seed: int, seed: int,
+              *, epochs: int = 40) -> dict[str, Any]:
+    """Train one arm's chosen setting with ``seed`` on split ``split_seed``.
+
+    What the chapter re-runs live: the same call gives the saved numbers.
+
+    Returns
+    -------
+    dict
+        ``test_loss``, ``test_error``, ``train_loss`` (floats), the
+        per-epoch training-set NLL ``train_curve`` (evaluation mode, epoch 0
+        first) and the per-test-example ``test_nll`` and ``test_wrong`` and
+        per-training-example ``train_nll`` arrays.
+    """
+    data = digits_splits(seed=split_seed)
+    cfg = arm_config(arm, lr=chosen["lr"],
+                     p_drop_hidden=chosen.get("p_drop_hidden", 0.0),
+                     k=chosen.get("k"), epochs=epochs)
+    net, hist = run(cfg, without_test(data), seed, curves=False)
+    nll, correct = per_example(net, data.X_test, data.y_test)
+    train_nll, _ = per_example(net, data.X_train, data.y_train)
+    return {"test_loss": float(nll.mean()), "test_error": float(1 - correct.mean()),
+            "train_loss": float(hist.final["train_loss"]),
+            "train_curve": np.asarray(hist.train_loss, float),
+            "test_nll": nll, "test_wrong": 1.0 - correct, "train_nll": train_nll}
+
+
+def edges(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every saved choice that lies on its grid's edge or at a natural bound.
+
+    Parameters
+    ----------
+    results : dict
+        As returned by :func:`run_study` (or ``registry.load(NAME)``).
+
+    Returns
+    -------
+    list of dict
+        One row per such choice: ``split_seed``, ``arm``, ``field`` (``lr``,
+        ``p_drop_hidden`` or ``k``), ``chosen``, the ``values`` tried and
+        ``where``: ``"edge"`` (the grid could go on) or ``"bound"`` (``k``
+        of 1 or ``epochs - 1``: beyond it is another arm).
+    """
+    rows = []
+    for split in results["splits"]:
+        for arm in ARMS:
+            t = split["tuning"][arm]
+            k = split["chosen"][arm].get("k")
+            grid = t["grid"] if t["by_k"] is None else t["by_k"][str(k)]
+            for field, e in grid["edges"].items():
+                if e["on_edge"] or e["at_bound"]:
+                    rows.append({"split_seed": split["split_seed"], "arm": arm,
+                                 "field": field, "chosen": e["chosen"],
+                                 "values": e["values"],
+                                 "where": "edge" if e["on_edge"] else "bound"})
+            if t["by_k"] is not None and (t["k_edge"]["on_edge"]
+                                          or t["k_edge"]["at_bound"]):
+                rows.append({"split_seed": split["split_seed"], "arm": arm,
+                             "field": "k", "chosen": k, "values": t["k_values"],
+                             "where": "edge" if t["k_edge"]["on_edge"]
+                             else "bound"})
+    return rows
+
+
+def run_study(scale: str = "small", *, progress: bool = False,
+              split_seeds: Sequence[int] | None = None) -> dict[str, Any]:
+    """Tune every arm on each split's validation set, then train and test.
+
+    Returns
+    -------
+    dict
+        JSON-ready: the envelope; per split ``"tuning"`` (per arm: the grid
+        record, by ``k`` for early and late, with edges), ``"chosen"`` and
+        ``"final"`` (per arm and seed: ``test_loss``, ``test_error``,
+        ``train_loss`` and the training-loss curve); ``"comparisons"``:
+        evidence records named ``"<b>-vs-<a>-<metric>"``.
+    """
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {sorted(SCALES)}; got {scale!r}")
+    s = SCALES[scale]
+    splits = list(s["split_seeds"] if split_seeds is None else split_seeds)
+    n_tunes = sum(len(_ks(a, s["epochs"], s["small"])) if a in K_GRID else 1
+                  for a in ARMS)
+    bar = progress_bar(len(splits) * (n_tunes + len(ARMS) * len(s["seeds"])),
+                       "early dropout", progress)
+    out = envelope(NAME, scale, split_seeds=splits, seeds=s["seeds"], config={
+        "network": "64-4-10 ReLU", "optimizer": "adam", "batch_size": 64,
+        "epochs": s["epochs"], "tune_seeds": list(s["tune_seeds"]),
+        "grids": GRIDS, "k_grid": K_GRID, "arms": list(ARMS),
+        "selection": "lowest mean validation NLL over the tuning seeds, "
+                     "last epoch; lr and p_drop by tune(extend=True), k "
+                     "extended (halve/double) while on its edge",
+        "train_loss": "evaluation-mode NLL on the split's training set "
+                      "after the last epoch"})
+    out["splits"] = []
+    values = {m: {a: [] for a in ARMS} for m in METRICS}
+    examples = {m: {a: [] for a in ARMS} for m in METRICS}
+    for split in splits:
+        data = digits_splits(seed=split)
+        rec: dict[str, Any] = {"split_seed": split, "tuning": {},
+                               "chosen": {}, "final": {}}
+        for arm in ARMS:
+            chosen, rec["tuning"][arm] = _tune_arm(arm, data, s, bar)
+            rec["chosen"][arm] = chosen
+            runs = []
+            for seed in s["seeds"]:
+                runs.append(train_arm(arm, chosen, split, seed, epochs=s["epochs"]))
+                bar.tick(f"split {split} {arm} seed {seed}")
+            rec["final"][arm] = {
+                m: [round(r[m], 6) for r in runs] for m in METRICS}
+            rec["final"][arm]["train_curve"] = [
+                np.round(r["train_curve"], 5).tolist() for r in runs]
+            for m, key in (("test_loss", "test_nll"), ("test_error", "test_wrong"),
+                           ("train_loss", "train_nll")):
+                values[m][arm].append([r[m] for r in runs])
+                examples[m][arm].append(np.array([r[key] for r in runs]))
+        out["splits"].append(rec)
+    bar.close()
+    out["comparisons"] = {}
+    for a, b in COMPARISONS:
+        for m in METRICS:
+            name = f"{b}-vs-{a}-{m.replace('_', '-')}"
+            out["comparisons"][name] = pair(name, m, "lower", a, b,
+                                            values[m], examples[m])
+    return out
