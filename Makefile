@@ -75,9 +75,12 @@ book: site pdf
 	@echo "and the whole book as one PDF: $(HTML)/dropout-book.pdf"
 
 # The whole book as one PDF (tools/make_pdf.py): headless Chromium prints the built site,
-# offline, into $(HTML)/dropout-book.pdf, which every page's download menu links to.
+# offline, into $(HTML)/dropout-book.pdf. The site is then built again: a page links to
+# the PDF (download menu, the intro) only when the file exists (_ext/book_pdf.py), and
+# that second build writes every page again with the link.
 pdf: site chromium
 	$(PY) tools/make_pdf.py --html $(HTML)
+	$(JB) build . --builder html -W -n --keep-going
 
 # The browser tests (tests/browser) drive Debian's Chromium; this installs it if missing.
 chromium:

@@ -11,9 +11,15 @@ A figure that shows a colour map (a heat map, an image grid) also gets class
 `nb-colour-map`. In dark mode reader.css inverts the other figures (a dark variant with
 the same hues), but inverting a colour map flips its lightness: viridis turns pink and
 olive, and its colour bar no longer matches what a reader knows. Those figures keep
-their colours on their own white background. A figure shows a colour map when at least
-`notebook_figures_colour_map_min` (12) distinct saturated colours each cover 0.1% of it:
-the book's line, bar and scatter plots have at most 9, its colour maps 16 or more.
+their colours on their own white background. A figure shows a colour map when the code
+cell that drew it maps values to colours: it calls imshow, matshow, pcolor(mesh),
+contourf, hist2d, hexbin or colorbar, or passes cmap= (the notebook's output is matched
+to the image by myst-nb's file name, the SHA-256 of the image). That holds for a figure
+pasted elsewhere with {glue:figure} too, and needs no tag. An image whose cell is not
+found (none in the book today) falls back on its pixels: at least
+`notebook_figures_colour_map_min` (12) distinct saturated colours each covering 0.1% of
+it (line, bar and scatter plots have at most 10; chapter 5's heat map of 15 cells has 10,
+which is why the pixels alone missed it).
 
 On the written page every such <img> also gets its size as attributes instead of an
 inline style. myst-nb writes a 2x figure's CSS size as `style="width: 691px; height:
@@ -27,8 +33,11 @@ a figure without one is wrapped here.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from docutils import nodes
 
@@ -62,28 +71,70 @@ def distinct_colours(path) -> int:
 
 _COLOURS: dict[str, int] = {}
 
+# A call that maps values to colours, in the code that drew a figure.
+COLOUR_MAP_CODE = re.compile(
+    r"\b(?:imshow|matshow|pcolor|pcolormesh|contourf|hist2d|hexbin|colorbar)\s*\("
+    r"|\bcmap\s*=")
+
+
+def drawn_by(notebook) -> dict[str, str]:
+    """The code of the cell that drew each image output of `notebook` (a path to an
+    .ipynb), by the image's file name as myst-nb writes it: the SHA-256 of its bytes."""
+    try:
+        nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found = {}
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = "".join(cell.get("source", []))
+        for output in cell.get("outputs", []):
+            for mime, data in (output.get("data") or {}).items():
+                if not mime.startswith("image/") or mime == "image/svg+xml":
+                    continue
+                try:
+                    raw = base64.b64decode("".join(data) if isinstance(data, list) else data)
+                except (ValueError, TypeError):
+                    continue
+                found[hashlib.sha256(raw).hexdigest()] = source
+    return found
+
+
+def is_colour_map(source: str) -> bool:
+    return bool(COLOUR_MAP_CODE.search(source))
+
+
+_SOURCES: dict[str, dict[str, str]] = {}
+
 
 def _image_path(app, uri: str):
-    from pathlib import Path
-
     path = Path(uri)
     return path if path.is_absolute() else Path(app.srcdir) / uri
 
 
 def _mark(app, doctree, docname):
-    if not str(app.env.doc2path(docname)).endswith(".ipynb"):
+    notebook = str(app.env.doc2path(docname))
+    if not notebook.endswith(".ipynb"):
         return
+    if notebook not in _SOURCES:
+        _SOURCES[notebook] = drawn_by(notebook)
+    sources = _SOURCES[notebook]
     for image in doctree.findall(nodes.image):
         uri = image.get("uri", "")
         if not is_output_image(uri):
             continue
         if CLASS not in image["classes"]:
             image["classes"].append(CLASS)
-        key = str(_image_path(app, uri))
-        if key not in _COLOURS:
-            _COLOURS[key] = distinct_colours(key)
-        if (_COLOURS[key] >= app.config.notebook_figures_colour_map_min
-                and COLOUR_MAP not in image["classes"]):
+        digest = PurePosixPath(uri.replace("\\", "/")).stem
+        if digest in sources:
+            colour_map = is_colour_map(sources[digest])
+        else:
+            key = str(_image_path(app, uri))
+            if key not in _COLOURS:
+                _COLOURS[key] = distinct_colours(key)
+            colour_map = _COLOURS[key] >= app.config.notebook_figures_colour_map_min
+        if colour_map and COLOUR_MAP not in image["classes"]:
             image["classes"].append(COLOUR_MAP)
 
 

@@ -16,6 +16,11 @@ So the PDF is printed from the site itself, offline:
 3. MathJax typesets the math (its own fonts, from the site's _static), every image is
    loaded, and Chromium prints the page to A4 with page numbers and PDF bookmarks.
    print.css wraps long code lines instead of clipping them.
+4. The contents on the title page get their page numbers: Chromium's PDF bookmarks (one
+   per h1, read back with pypdf) say on which page each part starts; the numbers are
+   written into the contents, whose lines kept room for them, and the book is printed
+   again (once more if a number moved, which it cannot while the contents fit their
+   page).
 
 The default output is inside the site (dropout-book.pdf at its root), where every page's
 download menu links to it (_ext/book_pdf.py).
@@ -156,6 +161,11 @@ _JS_ASSEMBLE = r"""async ({pages, meta}) => {
       a.href = '#' + group.prefix;
       a.textContent = group.title;
       h2.append(a);
+      // Each solution's title is a heading of the appendix (and a bookmark under it).
+      group.moved.forEach(sol => {
+        const t = sol.querySelector(':scope > .admonition-title');
+        if (t) { t.setAttribute('role', 'heading'); t.setAttribute('aria-level', '3'); }
+      });
       appendix.append(h2, ...group.moved);
     }
     book.append(appendix);
@@ -169,7 +179,9 @@ _JS_ASSEMBLE = r"""async ({pages, meta}) => {
   front.innerHTML = `<p class="pdf-book-title">${esc(meta.title)}</p>
     <p class="pdf-book-author">${esc(meta.author)}</p>
     <nav class="pdf-contents"><p class="pdf-contents-title">Contents</p><ol>
-    ${titles.map((t, i) => `<li><a href="#${ids[i]}">${esc(t)}</a></li>`).join('')}
+    ${titles.map((t, i) => `<li><a href="#${ids[i]}">${esc(t)}</a>`
+      + `<span class="pdf-contents-leader"></span>`
+      + `<span class="pdf-contents-page"></span></li>`).join('')}
     </ol></nav>
     <p class="pdf-book-note">Printed from the book's website, whose pages show the same
     text, figures and numbers. Code the website folds (the plotting code) is left out;
@@ -178,6 +190,14 @@ _JS_ASSEMBLE = r"""async ({pages, meta}) => {
   book.prepend(front);
   return {pages: abs.length, titles, figures,
           solutions: solutions.reduce((n, g) => n + g.moved.length, 0)};
+}"""
+
+# The contents' page numbers, one per line of the contents, in order.
+_JS_PAGE_NUMBERS = r"""(numbers) => {
+  const cells = [...document.querySelectorAll('.pdf-contents .pdf-contents-page')];
+  if (cells.length !== numbers.length) throw new Error(
+    `${cells.length} lines in the contents, ${numbers.length} page numbers`);
+  cells.forEach((cell, i) => { cell.textContent = String(numbers[i]); });
 }"""
 
 # Typeset the math and wait for every image; report what could not be done.
@@ -252,6 +272,30 @@ def build(site: Path = DEFAULT_HTML, out: Path | None = None, browser=None) -> d
     return info
 
 
+def _squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def part_pages(pdf: Path, titles: list[str]) -> list[int] | None:
+    """The page (1-based) on which each of `titles` starts in `pdf`, from its top-level
+    bookmarks (Chromium writes one per h1, in order); None if they do not match."""
+    import pypdf
+
+    reader = pypdf.PdfReader(str(pdf))
+    marks = [(_squeeze(item.title), reader.get_destination_page_number(item) + 1)
+             for item in reader.outline if not isinstance(item, list)]
+    found, at = [], 0
+    for title in titles:
+        want = _squeeze(title)
+        while at < len(marks) and marks[at][0] != want:
+            at += 1
+        if at == len(marks):
+            return None
+        found.append(marks[at][1])
+        at += 1
+    return found
+
+
 def _print(browser, origin: str, pages: list[str], meta: dict, out: Path) -> dict:
     context = browser.new_context(service_workers="block")
     try:
@@ -276,11 +320,30 @@ def _print(browser, origin: str, pages: list[str], meta: dict, out: Path) -> dic
                              f"requests off this machine {blocked[:5]}")
         out.parent.mkdir(parents=True, exist_ok=True)
         page.emulate_media(media="print")
-        page.pdf(path=str(out), format="A4", print_background=True,
-                 margin={"top": "16mm", "bottom": "18mm", "left": "16mm", "right": "16mm"},
-                 display_header_footer=True, header_template="<span></span>",
-                 footer_template=_FOOTER.format(title=html.escape(meta["title"])),
-                 outline=True, tagged=True)
+
+        def print_book():
+            page.pdf(path=str(out), format="A4", print_background=True,
+                     margin={"top": "16mm", "bottom": "18mm", "left": "16mm",
+                             "right": "16mm"},
+                     display_header_footer=True, header_template="<span></span>",
+                     footer_template=_FOOTER.format(title=html.escape(meta["title"])),
+                     outline=True, tagged=True)
+
+        print_book()
+        numbers = part_pages(out, info["titles"])
+        if numbers is None:
+            raise SystemExit("the PDF's bookmarks do not match the book's parts "
+                             f"({info['titles']}): cannot number the contents")
+        for _ in range(3):
+            page.evaluate(_JS_PAGE_NUMBERS, numbers)
+            print_book()
+            again = part_pages(out, info["titles"])
+            if again == numbers or again is None:
+                break
+            numbers = again
+        else:
+            raise SystemExit(f"the contents' page numbers do not settle: {numbers}")
+        info["contents_pages"] = numbers
         return info
     finally:
         context.close()

@@ -15,6 +15,14 @@
  * console, and searchtools.js leaves the rejected promise uncaught). There the search
  * still finds pages by their full text (searchindex.js is a script), so fetch() of a page
  * answers an empty text instead: the results are listed, without snippets, quietly.
+ *
+ * Search terms are highlighted on a page only when it is opened from a search result.
+ * searchtools.js keeps the last query's terms in localStorage, and sphinx_highlight.js
+ * highlights them, with a "Hide Search Matches" link, on whatever page is opened next:
+ * after one search, the next page a reader opened from the sidebar showed the old query
+ * highlighted. Here every page opened without ?highlight= in its address forgets those
+ * terms (before sphinx_highlight.js reads them, when the page is parsed), and the search
+ * page's result links carry the terms in ?highlight=, which sphinx_highlight.js reads.
  */
 (() => {
   const SYMBOLS = {
@@ -54,6 +62,33 @@
   // the article's text written the same way.
   window.searchSnippets = {plainTex};
 
+  const TERMS_KEY = "sphinx_highlight_terms";
+  if (!new URLSearchParams(window.location.search).has("highlight")) {
+    try {
+      window.localStorage.removeItem(TERMS_KEY);
+    } catch (e) {
+      // storage refused (private mode, file:// policy): nothing was stored either
+    }
+  }
+
+  // On the search page: each result link gets the query's terms in ?highlight=.
+  const linkTerms = (results) => {
+    let terms = "";
+    try {
+      terms = window.localStorage.getItem(TERMS_KEY) || "";
+    } catch (e) {
+      terms = "";
+    }
+    terms = terms || new URLSearchParams(window.location.search).get("q") || "";
+    if (!terms) return;
+    results.querySelectorAll("ul.search > li > a[href]").forEach((a) => {
+      const url = new URL(a.getAttribute("href"), window.location.href);
+      if (url.searchParams.get("highlight") === terms) return;
+      url.searchParams.set("highlight", terms);
+      a.setAttribute("href", url.href);
+    });
+  };
+
   if (window.location.protocol === "file:" && typeof window.fetch === "function") {
     const browserFetch = window.fetch.bind(window);
     window.fetch = (resource, options) => {
@@ -67,6 +102,10 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     if (typeof Search === "undefined" || typeof Search.htmlToText !== "function") return;
+    const results = document.getElementById("search-results");
+    if (results && typeof MutationObserver === "function") {
+      new MutationObserver(() => linkTerms(results)).observe(results, {childList: true, subtree: true});
+    }
     const sphinxHtmlToText = Search.htmlToText;
     Search.htmlToText = (htmlString, anchor) => {
       const doc = new DOMParser().parseFromString(htmlString, "text/html");

@@ -229,3 +229,139 @@ def test_one_viewport_and_a_single_title():
     assert head.single_title(out).count("<title>Book</title>") == 1
     other = "<title>Claims &#8212; Book</title>"
     assert head.single_title(other) == other
+
+
+# ---------------------------------------------------------------------------------------
+# The page rewrites behind the phone-reader referee's fixes (issue 26)
+
+def _pieces(html_text: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", p) for p in html_text.split("<wbr>")]
+
+
+@pytest.mark.parametrize("word, pieces", [
+    ("nbgrader/release/01_masks/01_masks.ipynb",
+     ["nbgrader/", "release/", "01_masks/", "01_masks", ".ipynb"]),
+    ("--names", ["--names"]),
+    ("--unsafe-no-sandbox", ["--unsafe-no-sandbox"]),
+    ("num_examples", ["num_examples"]),
+    ("X.shape[0]", ["X.shape[0]"]),              # no one-letter piece
+    ("0.5", ["0.5"]),                            # a number is not a name
+    ("a==b", ["a==b"]),
+    ("CH=01_masks", ["CH=", "01_masks"]),
+    ("tests/courseware/test_autograde_chapters.py",
+     ["tests/", "courseware/", "test_", "autograde_", "chapters", ".py"]),
+    ("nbgrader/records/&lt;chapter&gt;/&lt;student_id&gt;.json",
+     ["nbgrader/", "records/", "&lt;chapter&gt;/", "&lt;student_id&gt;", ".json"]),
+])
+def test_inline_code_pieces(word, pieces):
+    assert _pieces(_ext("inline_code").split_word(word)) == pieces
+
+
+def test_inline_code_keeps_its_text_and_leaves_blocks_alone():
+    wrap = _ext("inline_code").wrap_inline_code
+    body = ('<p><code class="docutils literal notranslate"><span class="pre">make</span> '
+            '<span class="pre">check</span> <span class="pre">NB=book/x.ipynb</span></code>'
+            '</p><pre><span class="pre">a/b/c.py</span></pre>')
+    out = wrap(body)
+    assert re.sub(r"<[^>]+>", "", out) == re.sub(r"<[^>]+>", "", body)
+    assert out.count("<wbr>") == 2 and out.endswith('<pre><span class="pre">a/b/c.py</span></pre>')
+
+
+def test_only_tables_written_in_markdown_reflow():
+    reflow_tables = _ext("narrow_tables").reflow_tables
+    table = ('<table class="table"><thead><tr><th>model</th><th>over splits</th>'
+             '<th>per split</th></tr></thead><tbody><tr><td>a</td><td>x</td><td>'
+             + "-0.036 [-0.066, -0.011]; " * 3 + '</td></tr></tbody></table>')
+    written = f'<div class="pst-scrollable-table-container">\n{table}</div>'
+    printed = f'<div class="output text_html"><div class="book-table">{table}</div></div>'
+    assert "reflow-table" in reflow_tables(written)
+    assert reflow_tables(printed) == printed
+
+
+def test_intervals_are_kept_whole():
+    keep = _ext("narrow_tables").keep_intervals
+    body = ('<td>+0.005 [-0.013, +0.029]  -0.04% [-0.33%, +0.25%]</td>'
+            '<p>so <!--num:x-->-0.027 [-0.049, -0.006]<!--/num--> and [0, 1] 2 [3, 4]</p>'
+            '<td><span class="math notranslate">\\([0, 1]\\)</span> '
+            '<!--num:y-->1 [2, 3]<!--/num--></td>')
+    out = keep(body)
+    assert re.findall(r'<span class="nb-interval">([^<]*)</span>', out) == [
+        "+0.005 [-0.013, +0.029]", "-0.04% [-0.33%, +0.25%]", "-0.027 [-0.049, -0.006]",
+        "1 [2, 3]"]
+    assert "\\([0, 1]\\)</span>" in out  # math is TeX: left alone
+    assert "and [0, 1] 2 [3, 4]" in out  # prose outside a table or a glued value: alone
+    assert keep(out) == out
+
+
+def test_reference_labels_are_author_year():
+    from pybtex.database import Entry, Person
+
+    labels = _ext("author_year_labels").author_year_labels
+
+    def entry(year, *names):
+        return Entry("article", fields={"year": year, "title": "T"},
+                     persons={"author": [Person(n) for n in names]})
+    entries = [entry("1996", "Leo Breiman"), entry("2013", "Pierre Baldi", "Peter Sadowski"),
+               entry("2014", "N. Srivastava", "G. Hinton", "A. Krizhevsky"),
+               entry("2016", "Yarin Gal", "Zoubin Ghahramani"),
+               entry("2016", "Yarin Gal", "Zoubin Ghahramani"),
+               entry("2021", "Le Folgoc, Loic", "V. Baltatzis", "S. Desai")]
+    assert labels(entries) == ["Breiman, 1996", "Baldi and Sadowski, 2013",
+                               "Srivastava et al., 2014", "Gal and Ghahramani, 2016a",
+                               "Gal and Ghahramani, 2016b", "Le Folgoc et al., 2021"]
+
+
+def test_colour_maps_are_found_from_the_code_that_drew_them(tmp_path):
+    import base64
+    import hashlib
+    import json
+
+    figures = _ext("notebook_figures")
+    heat, line = b"\x89PNG heat map", b"\x89PNG line plot"
+    cells = [{"cell_type": "code", "source": "ax.imshow(w, cmap='viridis')\n",
+              "outputs": [{"data": {"image/png": base64.b64encode(heat).decode()}}]},
+             {"cell_type": "code", "source": ["ax.plot(x, y)\n", "ax.set_xlabel('p')"],
+              "outputs": [{"data": {"image/png": base64.b64encode(line).decode()}}]}]
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps({"cells": cells}))
+    drawn = figures.drawn_by(path)
+    assert figures.is_colour_map(drawn[hashlib.sha256(heat).hexdigest()])
+    assert not figures.is_colour_map(drawn[hashlib.sha256(line).hexdigest()])
+    for code in ["fig.colorbar(im)", "plt.pcolormesh(a)", "show(x, cmap = 'gray')"]:
+        assert figures.is_colour_map(code), code
+    assert not figures.is_colour_map("ax.bar(x, h, color=OKABE_ITO[0])")
+
+
+def test_book_pdf_link_only_when_the_file_exists(tmp_path):
+    from types import SimpleNamespace
+
+    book_pdf = _ext("book_pdf")
+    app = SimpleNamespace(outdir=str(tmp_path))
+
+    def menu():
+        return {"body": '<p><a href="../dropout-book.pdf">The whole book</a> and '
+                        '<a href="x.html">x</a></p>',
+                "pathto": lambda name, resource: f"../{name}",
+                "header_buttons": [{"label": "download-buttons", "buttons": [
+                    {"label": "download-source-button"},
+                    {"label": "download-pdf-button", "text": ".pdf"}]}]}
+    absent = menu()
+    book_pdf._download_menu(app, "book/intro", None, absent, None)
+    labels = [b["label"] for b in absent["header_buttons"][0]["buttons"]]
+    assert labels == ["download-source-button", "download-pdf-button"]
+    assert "dropout-book.pdf" not in absent["body"] and "The whole book</span>" in absent["body"]
+    assert 'href="x.html"' in absent["body"]
+    (tmp_path / "dropout-book.pdf").write_bytes(b"%PDF")
+    present = menu()
+    book_pdf._download_menu(app, "book/intro", None, present, None)
+    buttons = present["header_buttons"][0]["buttons"]
+    assert [b["label"] for b in buttons] == ["download-source-button",
+                                             "download-book-pdf-button", "download-pdf-button"]
+    assert buttons[1]["url"] == "../dropout-book.pdf" and buttons[2]["text"] == "print page"
+    assert present["body"] == menu()["body"]
+    # Every page is written again when the file appeared or went since the last build.
+    env = SimpleNamespace(found_docs={"a", "b"})
+    assert book_pdf._rewrite_when_changed(app, env) == ["a", "b"]
+    assert book_pdf._rewrite_when_changed(app, env) == []
+    (tmp_path / "dropout-book.pdf").unlink()
+    assert book_pdf._rewrite_when_changed(app, env) == ["a", "b"]

@@ -289,3 +289,97 @@ def test_search_icon_does_not_cover_the_query(new_page, server):
     assert box["icon_right"] <= box["text_left"] + 0.5, (
         f"on search.html the search icon (right edge {box['icon_right']:.0f} px) covers "
         f"the query, whose text starts at {box['text_left']:.0f} px")
+
+
+# ---------------------------------------------------------------------------------------
+# Dark mode: colour maps found from the code that drew them, tables without a frame
+
+
+def colour_map_figures(entry: str) -> dict[str, str]:
+    """The figures of a chapter whose code maps values to colours (imshow, pcolormesh,
+    a colour bar, cmap=...): {image file name: the figure's name or the cell's first line},
+    by myst-nb's file name for an output image, the SHA-256 of its bytes."""
+    import base64
+    import hashlib
+
+    import nbformat
+
+    nb = nbformat.read(resolve(entry), as_version=4)
+    drawing = re.compile(r"\b(?:imshow|matshow|pcolor|pcolormesh|contourf|hist2d|hexbin"
+                         r"|colorbar)\s*\(|\bcmap\s*=")
+    found = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not drawing.search(cell.source):
+            continue
+        name = cell.metadata.get("mystnb", {}).get("figure", {}).get("name") or \
+            cell.source.splitlines()[0][:40]
+        for output in cell.get("outputs", []):
+            data = output.get("data", {}).get("image/png")
+            if data:
+                digest = hashlib.sha256(base64.b64decode(data)).hexdigest()
+                found[f"{digest}.png"] = name
+    return found
+
+
+def test_figures_drawn_with_a_colour_map_keep_their_colours(visit):
+    """Every figure whose cell draws a colour map keeps its colours in dark mode (no
+    filter): chapter 5's heat map of widths (Fig. 5.3) was inverted, viridis turned olive,
+    brown and pink, because only figures with 12 or more colours were recognised."""
+    checked(visit, "dark")
+    maps = colour_map_figures(visit.entry)
+    shown = {f["src"]: f for f in visit.dark["figures"]}
+    problems = [f"{name} ({src[:16]}): filter {shown[src]['filter']!r}"
+                for src, name in maps.items() if src in shown
+                and shown[src]["filter"] != "none"]
+    missing = [name for src, name in maps.items() if src not in shown]
+    assert not missing, f"{visit.url}: colour-map figures not on the page: {missing}"
+    assert not problems, (f"{visit.url}: figures drawn with a colour map are inverted in "
+                          f"dark mode:\n{listing(problems)}")
+
+
+def test_the_book_has_figures_drawn_with_colour_maps():
+    """Guards the test above: chapters 1, 3 and 5 draw colour maps."""
+    found = sum(len(colour_map_figures(e)) for e in NOTEBOOK_PAGES)
+    assert found >= 5, f"only {found} figures drawn with a colour map"
+
+
+_JS_DARK_TABLES = """() => {
+  const root = document.documentElement;
+  root.dataset.theme = 'dark';
+  return new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => {
+    const page = getComputedStyle(document.body).backgroundColor;
+    done([...document.querySelectorAll('article.bd-article .cell_output .output.text_html')]
+      .filter(o => o.querySelector('table')).map(o => {
+        const s = getComputedStyle(o), cell = o.querySelector('td') || o;
+        return {caption: ((o.querySelector('caption') || {}).textContent || '').slice(0, 50),
+                background: s.backgroundColor, padding: parseFloat(s.paddingTop),
+                text: getComputedStyle(cell).color, page};
+      }));
+  })));
+}"""
+
+
+def _opaque(colour: str) -> bool:
+    parts = re.findall(r"[\d.]+", colour)
+    return len(parts) >= 3 and (len(parts) < 4 or float(parts[3]) > 0)
+
+
+@pytest.mark.parametrize("entry", NOTEBOOK_PAGES)
+def test_notebook_tables_have_no_light_frame_in_dark_mode(new_page, site, entry):
+    """A table a notebook printed sits on the dark page like the text around it: the
+    theme drew each one in a light box (rgb(206, 214, 221), 8 px padding) with dark text.
+    Its text must still read on the page (contrast of at least 4.5)."""
+    page, _ = new_page()
+    page.goto(site.page_url(entry), wait_until="load")
+    tables = page.evaluate(_JS_DARK_TABLES)
+    problems = []
+    for t in tables:
+        where = t["caption"] or "a table"
+        if _opaque(t["background"]) and t["background"] != t["page"]:
+            problems.append(f"{where!r}: background {t['background']} on the page's {t['page']}")
+        if t["padding"] > 0:
+            problems.append(f"{where!r}: a {t['padding']:.0f} px frame")
+        if contrast(t["text"], t["page"]) < 4.5:
+            problems.append(f"{where!r}: text {t['text']} on {t['page']}: contrast "
+                            f"{contrast(t['text'], t['page']):.1f}")
+    assert not problems, f"{entry} in dark mode:\n{listing(problems)}"

@@ -12,6 +12,7 @@ first link is the element a click at that link's centre would hit (nothing cover
 from __future__ import annotations
 
 import re
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 
@@ -317,3 +318,113 @@ def test_404_page(new_page, server, site, missing):
     home.click()
     page.wait_for_url(site.page_url(PAGES[0]))
     assert page.locator(f"{ARTICLE} h1").first.is_visible()
+
+
+# ---------------------------------------------------------------------------------------
+# A link to another page's section lands on that section (issue 26's phone referee)
+
+CLAIMS = "book/claims"
+#: How far (px) a section's top may sit from where the theme scrolls a section to (its
+#: scroll-padding-top, under the sticky header) once the page has settled.
+LANDING_TOLERANCE = 40
+
+
+def _section_links(site) -> list[str]:
+    """For each page the claims page links into, its link to the section that lies
+    deepest in that page (the most content above it: typeset math and closed folds move
+    it the most). "book/04_ensembles.html#ens-mc-criticism", ..."""
+    html = (site.server.root / f"{CLAIMS}.html").read_text(encoding="utf-8")
+    base = site.page_url(CLAIMS)
+    deepest: dict[str, tuple[int, str]] = {}
+    for href in re.findall(r'href="([^"#]+\.html)#([^"]+)"', html):
+        page, anchor = href
+        url = urljoin(base, page)
+        path = site.server.root / urlsplit(url).path.lstrip("/")
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        at = text.find(f'id="{anchor}"')
+        if at >= 0 and at > deepest.get(url, (-1, ""))[0]:
+            deepest[url] = (at, f"{url}#{anchor}")
+    return [link for _, link in sorted(deepest.values(), key=lambda v: v[1])]
+
+
+_JS_SECTION_TOP = """async (id) => {
+  const MJ = window.MathJax;
+  if (MJ && MJ.startup && MJ.startup.promise) await MJ.startup.promise;
+  const el = document.getElementById(decodeURIComponent(id));
+  if (!el) return null;
+  // Wait until the section has stayed put for 600 ms (at most 6 s).
+  let last = null, still = 0;
+  for (let waited = 0; waited < 6000 && still < 600; waited += 100) {
+    await new Promise(done => setTimeout(done, 100));
+    const top = Math.round(el.getBoundingClientRect().top);
+    still = top === last ? still + 100 : 0;
+    last = top;
+  }
+  return {top: last, padding: parseFloat(getComputedStyle(document.documentElement)
+                                         .scrollPaddingTop) || 0};
+}"""
+
+
+@pytest.mark.parametrize("width", list(WIDTHS.values()), ids=list(WIDTHS))
+def test_section_links_land_on_their_section(new_page, site, width):
+    """Opened from the claims page, chapter-4.html#ens-mc-criticism shows that section at
+    the top of the window (under the header), after MathJax has typeset the page and its
+    folds have closed: before, those moved it 25-3,500 px off the screen."""
+    links = _section_links(site)
+    assert len(links) >= 4, f"only {len(links)} pages linked from {CLAIMS} with a section"
+    page, rec = new_page()
+    page.set_viewport_size({"width": width, "height": HEIGHT})
+    page.bring_to_front()
+    problems = []
+    for link in links:
+        page.goto(link, wait_until="load")
+        where = page.evaluate(_JS_SECTION_TOP, link.split("#", 1)[1])
+        if where is None:
+            problems.append(f"{link}: no element with that id")
+        elif abs(where["top"] - where["padding"]) > LANDING_TOLERANCE:
+            problems.append(f"{link}: the section's top is at {where['top']} px, expected "
+                            f"about {where['padding']:.0f} px (the header's height)")
+    problems += [f"uncaught exception: {e}" for e in rec.page_errors]
+    assert not problems, f"at {width} px:\n{listing(problems)}"
+
+
+# ---------------------------------------------------------------------------------------
+# Search terms are highlighted only on a page opened from the search's results
+
+_JS_HIGHLIGHTS = """() => ({marks: document.querySelectorAll('span.highlighted').length,
+  hide_link: !!document.querySelector('.highlight-link')})"""
+
+
+def test_search_terms_are_highlighted_only_from_a_result(new_page, server, site):
+    page, rec = new_page()
+    page.bring_to_front()
+    page.goto(server.url("search.html?q=mask"), wait_until="load")
+    first = page.locator("#search-results ul.search > li > a").first
+    first.wait_for(state="attached")
+    page.wait_for_timeout(300)
+    # The reader leaves the results for another page (the sidebar, a bookmark).
+    page.goto(site.page_url("book/03_co_adaptation"), wait_until="load")
+    page.wait_for_timeout(300)
+    elsewhere = page.evaluate(_JS_HIGHLIGHTS)
+    # Back to the results, and this time the reader opens one.
+    page.goto(server.url("search.html?q=mask"), wait_until="load")
+    first = page.locator("#search-results ul.search > li > a").first
+    first.wait_for(state="attached")
+    page.wait_for_timeout(300)
+    first.click()
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(300)
+    opened = page.evaluate(_JS_HIGHLIGHTS)
+    # ... and after it, the next page is clean again.
+    page.goto(site.page_url("book/03_co_adaptation"), wait_until="load")
+    page.wait_for_timeout(300)
+    after = page.evaluate(_JS_HIGHLIGHTS)
+    assert elsewhere == {"marks": 0, "hide_link": False}, (
+        f"a page opened after a search, not from its results, highlights the query: "
+        f"{elsewhere}")
+    assert opened["marks"] > 0, f"the result opened from the search shows no highlight: {page.url}"
+    assert after == {"marks": 0, "hide_link": False}, (
+        f"the page after a search result still highlights the query: {after}")
+    assert not rec.page_errors, rec.page_errors

@@ -4,8 +4,9 @@ The PDF is printed once per session from the built site ($BOOK_HTML, default
 _build/html) into a temporary folder, then checked against the site's own pages: one
 file, every page's title in its text, a sane page count, every long code line whole
 (printed pages used to clip them at the right edge), no raw TeX (the math is typeset),
-every figure embedded, and every page's download menu linking to where `make pdf`
-writes the file.
+every figure embedded, no missing glyph, a contents page with page numbers, solution
+titles as headings, and every page's download menu linking to where `make pdf` writes
+the file when the file is there (and to nothing after a plain site build).
 """
 from __future__ import annotations
 
@@ -282,19 +283,34 @@ def test_figures_are_embedded(reader, articles, book_html):
         f"{len(embedded)} images in the PDF, {len(shown)} distinct images in the pages")
 
 
-@pytest.mark.parametrize("entry", PAGES)
-def test_download_menu_links_to_the_book_pdf(entry, book_html):
-    """Every page's download menu offers the whole book's PDF, at the path `make pdf`
-    writes (tools/make_pdf.py: dropout-book.pdf at the site's root)."""
-    page = (book_html / f"{entry}.html").read_text(encoding="utf-8")
+def _book_pdf_links(page: str) -> tuple[list[str], list[str]]:
+    """The hrefs to the book's PDF in a built page's download menu, and in the rest."""
     menu = page.split('class="dropdown dropdown-download-buttons"', 1)
-    assert len(menu) == 2, f"{entry}: no download menu"
-    hrefs = re.findall(r'<a href="([^"]+)"[^>]*btn-download-book-pdf-button',
-                       menu[1].split("</ul>", 1)[0])
-    assert len(hrefs) == 1, f"{entry}: no 'book .pdf' link in the download menu"
-    target = (book_html / entry).parent / hrefs[0]
-    assert target.resolve() == (book_html / make_pdf.PDF_NAME).resolve(), hrefs[0]
+    assert len(menu) == 2, "no download menu"
+    items = menu[1].split("</ul>", 1)[0]
+    in_menu = re.findall(r'<a href="([^"]+)"[^>]*btn-download-book-pdf-button', items)
+    rest = page.replace(items, "")
+    elsewhere = [h for h in re.findall(r'href="([^"]+)"', rest) if h.endswith(make_pdf.PDF_NAME)]
+    return in_menu, elsewhere
 
+
+@pytest.mark.parametrize("entry", PAGES)
+def test_download_menu_links_to_the_book_pdf_when_there_is_one(entry, book_html):
+    """Every page's download menu offers the whole book's PDF, at the path `make pdf`
+    writes (tools/make_pdf.py: dropout-book.pdf at the site's root), when that file is
+    there; after a plain site build it is not, and no page may link to it (the menu's
+    "book .pdf" was a 404)."""
+    present = (book_html / make_pdf.PDF_NAME).is_file()
+    page = (book_html / f"{entry}.html").read_text(encoding="utf-8")
+    in_menu, elsewhere = _book_pdf_links(page)
+    if not present:
+        assert not in_menu and not elsewhere, (
+            f"{entry} links to {make_pdf.PDF_NAME}, which this build has not made: "
+            f"{in_menu + elsewhere}")
+        return
+    assert len(in_menu) == 1, f"{entry}: no 'book .pdf' link in the download menu"
+    target = (book_html / entry).parent / in_menu[0]
+    assert target.resolve() == (book_html / make_pdf.PDF_NAME).resolve(), in_menu[0]
 
 # The browser's print of one page (the download menu's "print page") wraps code too.
 _JS_PRINTED_CODE = """(sel) => [...document.querySelectorAll(sel + ' pre')]
@@ -315,10 +331,64 @@ def test_printing_one_page_wraps_its_code(entry, new_page, site):
                       f"is printed; their longest lines:\n{listing(wide)}")
 
 
-def test_intro_links_to_the_book_pdf(book_html):
+def test_intro_offers_the_book_pdf(book_html):
+    """The intro's "On paper" paragraph links to the PDF when it exists, and otherwise
+    says, unlinked, what prints it."""
     root = toc_entries()[0]
     page = (book_html / f"{root}.html").read_text(encoding="utf-8")
     hrefs = [h for h in re.findall(r'href="([^"]+)"', page) if h.endswith(make_pdf.PDF_NAME)]
     targets = {((book_html / root).parent / h).resolve() for h in hrefs}
-    assert (book_html / make_pdf.PDF_NAME).resolve() in targets, (
-        f"{root}: no link to {make_pdf.PDF_NAME} at the site's root: {hrefs}")
+    if (book_html / make_pdf.PDF_NAME).is_file():
+        assert (book_html / make_pdf.PDF_NAME).resolve() in targets, (
+            f"{root}: no link to {make_pdf.PDF_NAME} at the site's root: {hrefs}")
+    else:
+        assert not hrefs, f"{root} links to a PDF this build has not made: {hrefs}"
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page))
+        assert "The whole book as one PDF" in text and "make pdf" in text, (
+            f"{root}: the intro no longer says what prints the PDF")
+
+
+def test_no_missing_glyphs(pdf_text):
+    """No character the fonts lack (a box on paper; NUL or U+FFFD in the text): every
+    exercise title ended with one, the pencil icon the site draws after it."""
+    bad = [m.start() for m in re.finditer("[\x00\ufffd]", pdf_text)]
+    context = [repr(pdf_text[max(0, i - 40):i + 2]) for i in bad]
+    assert not bad, f"{len(bad)} missing glyphs in the PDF's text:\n{listing(context)}"
+
+
+def _bookmarks(reader, items=None, depth=0):
+    """(depth, title, page number) of every bookmark of the PDF, in order."""
+    out = []
+    for item in reader.outline if items is None else items:
+        if isinstance(item, list):
+            out += _bookmarks(reader, item, depth + 1)
+        else:
+            out.append((depth, item.title, reader.get_destination_page_number(item) + 1))
+    return out
+
+
+def test_contents_give_page_numbers(reader, articles):
+    """The title page's contents give, for each part, the page it starts on: the page
+    of its bookmark (Chromium writes one per h1)."""
+    first = reader.pages[0].extract_text()
+    parts = [(title, page) for depth, title, page in _bookmarks(reader) if depth == 0]
+    assert len(parts) == len(articles) + 1, f"{len(parts)} top-level bookmarks: {parts}"
+    lines = [squeeze(line) for line in first.splitlines()]
+    problems = []
+    for title, page in parts:
+        want = squeeze(title) + str(page)
+        if not any(line.endswith(want) and line.startswith(squeeze(title)[:12])
+                   for line in lines):
+            problems.append(f"{title!r}: starts on page {page}")
+    assert not problems, (f"contents lines without the right page number:\n"
+                          f"{listing(problems)}\nthe title page reads:\n{first[:1500]}")
+
+
+def test_solution_titles_are_headings(reader, book_pdf):
+    """In the appendix each solution's title is a heading (bold, and a bookmark under its
+    chapter), not a line of body text."""
+    marks = _bookmarks(reader)
+    solutions = [t for d, t, _ in marks if d > 0 and t.startswith("Solution to Exercise")]
+    assert book_pdf["solutions"] >= 10
+    assert len(solutions) == book_pdf["solutions"], (
+        f"{len(solutions)} solution bookmarks for {book_pdf['solutions']} solutions")

@@ -106,3 +106,37 @@ def test_citations_render_and_link_to_references(entry, new_page, site):
         f"{entry}: {cited} citation roles in the source, {len(links)} links to the references")
     assert not page.locator("text=/\\?\\?/").count() or "??" in source_text(entry), (
         f"{entry}: an unresolved citation shows as '??'")
+
+
+def test_reference_labels_are_what_the_citations_show(book_html):
+    """The chapters cite author-year ("Srivastava et al., 2014", "Baldi and Sadowski
+    [2013]"): each citation's link leads to an entry of the references page whose label
+    shows the same authors and year. The list was numbered [1]-[43], numbers no citation
+    uses. Labels are unique (two papers of the same authors and year are 2016a, 2016b)."""
+    refs = (book_html / "book" / "references.html").read_text(encoding="utf-8")
+    labels = {}
+    for m in re.finditer(r'<div class="citation" id="([^"]+)"[^>]*>\s*<span class="label">'
+                         r'(.*?)</span>\s*<p>', refs, re.S):
+        labels[m.group(1)] = re.sub(r"<[^>]+>|[\[\]]", "", m.group(2)).strip()
+    assert len(labels) >= 10, f"only {len(labels)} entries found on the references page"
+    repeated = sorted({v for v in labels.values() if list(labels.values()).count(v) > 1})
+    assert not repeated, f"labels used twice: {repeated}"
+    problems, seen = [], 0
+    for entry in CITING:
+        page = (book_html / f"{entry}.html").read_text(encoding="utf-8")
+        for cite in re.finditer(r'<span class="bibtex-citation"[^>]*>(.*?)</span>', page, re.S):
+            html = cite.group(1)
+            for link in re.finditer(r'<a [^>]*href="references\.html#([^"]+)"[^>]*>(.*?)</a>',
+                                    html, re.S):
+                seen += 1
+                shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", link.group(2))).strip()
+                label = labels.get(link.group(1), "")
+                # "Baldi and Sadowski [2013]": the authors stand before the bracket.
+                text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+                year = shown.rsplit(", ", 1)[-1]
+                authors = shown.rsplit(", ", 1)[0] if ", " in shown else text.split("[")[0]
+                if not label.endswith(year) or authors.strip() not in label:
+                    problems.append(f"{entry}: cited as {text.strip()!r}, its entry is "
+                                    f"labelled {label!r}")
+    assert seen >= 20, f"only {seen} citation links found"
+    assert not problems, f"citations that do not match their entry's label:\n{listing(problems)}"

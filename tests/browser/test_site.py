@@ -321,3 +321,31 @@ def test_search_over_file_is_quiet(browser, book_html):
         ctx.close()
     assert found, f"searching for {SEARCH_WORD!r} over file:// found nothing"
     assert not errors, "search over file:// logged:\n" + listing(errors)
+
+
+# ---------------------------------------------------------------------------------------
+# Links to files of the site
+
+@pytest.mark.parametrize("entry", PAGES)
+def test_no_link_leads_to_a_missing_file(entry, book_html):
+    """Every link and image of the page (its header and menus included) that points into
+    the site points to a file that is there. After a plain site build the download
+    menu's "book .pdf" was a 404 (the PDF is made by `make pdf`)."""
+    from html import unescape
+    from urllib.parse import unquote, urljoin
+
+    page_path = book_html / f"{entry}.html"
+    page = page_path.read_text(encoding="utf-8")
+    base = f"file://{page_path.as_posix()}"
+    missing = []
+    for attr, url in re.findall(r'\b(href|src)="([^"]+)"', page):
+        url = unescape(url)
+        if re.match(r"^(?:[a-z][a-z0-9+.-]*:|#|//)", url, re.I) and not url.startswith("file:"):
+            continue  # another site, mailto:, javascript:, data:, or this page's anchor
+        target = urlsplit(urljoin(base, url))
+        path = unquote(target.path)
+        if not path.startswith(book_html.as_posix()):
+            continue
+        if not os.path.exists(path):
+            missing.append(f"{attr}={url}")
+    assert not missing, f"{entry} points to files the site does not have:\n{listing(missing)}"
