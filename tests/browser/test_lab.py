@@ -40,7 +40,7 @@ START_S = 60        # at most, for the server to answer
 RENDER_MS = 60_000  # at most, for the notebook to render
 
 # MyST that a reader must never see as text, and a target line such as "(masks-stats)=".
-RAW_MYST = [":::{", "```{", "{numref}", "{cite", "{glue", "{ref}", "{term}", "{doc}"]
+RAW_MYST = [":::{", "```{", "{numref}", "{cite", "{glue", "{ref}", "{term}", "{doc}", "<!--"]
 TARGET = re.compile(r"^\([\w:-]+\)=\s*$", re.MULTILINE)
 
 
