@@ -100,7 +100,7 @@ plain arm at the same learning rate on the same pilot runs), was stuck less
 often; otherwise the grid would grow below it, as it once did (see
 :data:`P_GRID`).
 
-Run from the command line (about three CPU minutes)::
+Run from the command line (150 CPU seconds, measured)::
 
     python -m dropout_lib.experiments run local_minima --scale full
 
