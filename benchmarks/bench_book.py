@@ -26,7 +26,7 @@ from pathlib import Path
 from courseware.book import ROOT, toc_notebooks
 
 GOALS = {"01_masks": 20, "02_inverted_dropout": 20, "03_co_adaptation": 60, "04_ensembles": 60,
-         "05_noise_and_modern": 60}
+         "05_noise_and_modern": 60, "06_sequences_and_practice": 45}
 TOTAL_GOAL, SITE_GOAL = 90, 60
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 

@@ -11,13 +11,13 @@ in the kernel on the arguments the check chose and brings back its result as pla
 So the check's logic and messages are the visible check's, unchanged, but they run where
 the student's code cannot monkeypatch, rewrite, suppress or log anything, and on inputs
 (:func:`hidden_inputs`) drawn with :mod:`secrets` at grading time: seeds, shapes, drop
-probabilities, and for chapters 3 and 4 networks (layer sizes, weights, data) that differ
+probabilities, block sizes, and for chapters 3 and 4 networks (layer sizes, weights, data) that differ
 from the visible check's. Whatever the kernel sends back is only data; the one way to pass
 is to compute correct results for inputs one cannot know in advance.
 
 :data:`JUDGES` says, for each chapter, which exercise is judged by which check. Every
 *implement* exercise has a judge, and so has each derive exercise with a numeric answer
-(chapters 2 and 5); the other derive, explore and predict-then-run exercises are graded
+(chapters 2, 5 and 6); the other derive, explore and predict-then-run exercises are graded
 by hand (see ``book/instructors.md``).
 """
 from __future__ import annotations
@@ -35,6 +35,7 @@ from .checks import ensembles as _ens
 from .checks import inverted as _inv
 from .checks import masks as _masks
 from .checks import modern as _mod
+from .checks import sequences as _seq
 from .remote import KernelGone, RemoteFunction, session
 from .sandbox import Sandbox
 
@@ -206,6 +207,34 @@ def _hidden_noise_variance() -> dict[str, Any]:
                         _hidden_p(0.62, 0.9))}
 
 
+def _hidden_locked() -> dict[str, Any]:
+    # p_drop away from 0.5, where a backwards rule keeps the right fraction
+    sizes = (_between(300, 500), _between(8, 20), _between(30, 60))
+    if sizes == (400, 12, 50):                          # never the visible check's sizes
+        sizes = (401, 12, 50)
+    return {"seeds": _seeds(), "p_drop": _hidden_p(0.15, 0.42), "sizes": sizes}
+
+
+def _hidden_dropblock() -> dict[str, Any]:
+    # the visible check is (64, 8, 12, 12), p_drop 0.15, block_size 3; gamma stays
+    # below 0.1 for every draw (p_drop <= 0.25, block_size >= 2, maps >= 10 x 10)
+    p = _uniform(0.08, 0.25)
+    shape = (_between(40, 80), _between(5, 9), _between(10, 14), _between(10, 14))
+    block = _choice((2, 3, 4, 5))
+    if (shape, p, block) == ((64, 8, 12, 12), 0.15, 3):
+        p = 0.151
+    return {"seeds": _seeds(), "shape": shape, "p_drop": p, "block_size": block}
+
+
+def _hidden_alpha() -> dict[str, Any]:
+    visible = (0.1, 0.2, 0.4)
+
+    def draw(lo: float, hi: float) -> float:
+        p = _uniform(lo, hi)
+        return p if p not in visible else round(p + 0.001, 3)
+    return {"p_drops": (draw(0.03, 0.25), draw(0.27, 0.5), draw(0.52, 0.85))}
+
+
 #: chapter -> exercise label -> Judge. The defaults of each check are the visible inputs.
 JUDGES: dict[str, dict[str, Judge]] = {
     "01_masks": {
@@ -238,6 +267,13 @@ JUDGES: dict[str, dict[str, Judge]] = {
                                 _hidden_spatial),
         "ex-mod-drop-path": Judge(("drop_path",), _mod.check_drop_path,
                                   _hidden_drop_path),
+    },
+    "06_sequences_and_practice": {
+        "ex-seq-locked": Judge(("locked_mask",), _seq.check_locked_mask, _hidden_locked),
+        "ex-seq-dropblock": Judge(("dropblock_mask",), _seq.check_dropblock_mask,
+                                  _hidden_dropblock),
+        "ex-seq-alpha": Judge(("alpha_constants",), _seq.check_alpha_constants,
+                              _hidden_alpha),
     },
 }
 

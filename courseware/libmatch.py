@@ -31,7 +31,8 @@ __all__ = ["CANDIDATES", "matches_library"]
 CANDIDATES = ("dropout_lib.masks.bernoulli_mask", "dropout_lib.layers.dropout_forward",
               "dropout_lib.layers.drop_path_forward", "dropout_lib.noise.gaussian_dropout_forward")
 _MODULES = ("dropout_lib", "dropout_lib.masks", "dropout_lib.layers", "dropout_lib.noise",
-            "dropout_lib.analysis.coadaptation", "dropout_lib.analysis.ensembles")
+            "dropout_lib.analysis.coadaptation", "dropout_lib.analysis.ensembles",
+            "dropout_lib.dropblock", "dropout_lib.rnn", "dropout_lib.alpha")
 _MAX_CALLS = 12
 
 

@@ -9,6 +9,9 @@ The book's chapters import it as ``import dropout_lib as dl``.
   :mod:`~dropout_lib.conv`, :mod:`~dropout_lib.attention`: Gaussian dropout,
   batch normalisation, convolution and pooling, self-attention with
   attention dropout (chapter 5).
+- :mod:`~dropout_lib.rnn`, :mod:`~dropout_lib.alpha`,
+  :mod:`~dropout_lib.dropblock`: a recurrent layer with locked and fresh
+  masks, SELU with alpha dropout, DropBlock for feature maps (chapter 6).
 - :mod:`~dropout_lib.gradcheck`: centred-difference gradients.
 - :mod:`~dropout_lib.net`: the MLP, with dropout after any layer;
   :mod:`~dropout_lib.losses` and :mod:`~dropout_lib.optim` go with it.
@@ -27,10 +30,12 @@ function changes its inputs; ``p_drop`` is always the probability of
 """
 # plotting (matplotlib) is not imported here: `import dropout_lib` needs only NumPy.
 from . import (
+               alpha,
                analysis,
                attention,
                conv,
                data,
+               dropblock,
                experiments,
                gradcheck,
                layers,
@@ -40,6 +45,7 @@ from . import (
                noise,
                norm,
                optim,
+               rnn,
                training,
 )
 from .attention import self_attention_backward, self_attention_forward
@@ -84,6 +90,7 @@ __all__ = [
     "Splits",
     "affine_backward",
     "affine_forward",
+    "alpha",
     "analysis",
     "attention",
     "avg_pool2x2_backward",
@@ -97,6 +104,7 @@ __all__ = [
     "conv2d_forward",
     "data",
     "digits_splits",
+    "dropblock",
     "drop_path_backward",
     "drop_path_forward",
     "dropout_backward",
@@ -122,6 +130,7 @@ __all__ = [
     "numerical_gradient",
     "optim",
     "rel_error",
+    "rnn",
     "relu_backward",
     "relu_forward",
     "run",

@@ -291,10 +291,19 @@ def _check_plan(net: Any, epochs: Any, batch_size: Any, loss: Any, l2: Any, max_
         raise TypeError("early_stopping must be None, an int patience or an EarlyStopping; "
                         f"got {type(early_stopping).__name__}")
     progress = check_bool(progress, "progress")
+    window = _check_dropout_epochs(dropout_epochs)
+    if window is not None and getattr(net, "uses_batchnorm", False):
+        # Outside the window a step runs train=False, which for batch norm
+        # would also switch to the running statistics (Liu et al. keep batch
+        # statistics); the model contract has no "dropout off" for a step.
+        raise ValueError("dropout_epochs cannot be used with a network that has "
+                         "batch normalisation: its steps outside the window would "
+                         "normalise with the running statistics; use "
+                         "dropout_epochs=None")
     if callable(getattr(net, "_check_params", None)):
         net._check_params()
     return _Plan(epochs, batch_size, loss, l2, max_norm, early_stopping, progress,
-                 _check_dropout_epochs(dropout_epochs))
+                 window)
 
 
 def _prepare(net: Any, data: Any, loss: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -393,11 +402,13 @@ def fit(
     dropout_epochs : (int, int), optional
         ``(first, last)``: train with dropout only in epochs ``first..last``
         (1-based, inclusive); the other epochs' steps run the network in
-        evaluation mode (``train=False``: no masks, i.e. the same network
-        without dropout; for a network with batch normalisation it would also
-        use the running statistics). ``(1, k)`` is early dropout, ``(k + 1,
-        epochs)`` late dropout (Liu et al. 2023). Default: every epoch. The
-        batch order does not depend on it.
+        evaluation mode (``train=False``: no masks, i.e. the network that
+        :func:`evaluate` scores, without dropout). ``(1, k)`` is early
+        dropout, ``(k + 1, epochs)`` late dropout (Liu et al. 2023). Default:
+        every epoch. The batch order does not depend on it. Refused
+        (ValueError) for a network with batch normalisation
+        (``net.uses_batchnorm``): its evaluation-mode steps would use the
+        running statistics instead of the batch's.
 
     See Also
     --------

@@ -31,7 +31,8 @@ TYPED = re.compile(r"\*\*(holds|does not hold|within noise|not shown|"
 #: Sections of the book whose evidence is a comparison over data splits: a
 #: claims row that cites one of them must compute its verdict.
 EXPERIMENTS = ("coad-fair", "coad-trainsize", "coad-claims", "coad-direct",
-               "ens-bagging", "mod-gaussian", "mod-batchnorm", "mod-conv")
+               "ens-bagging", "mod-gaussian", "mod-batchnorm", "mod-conv",
+               "seq-minima", "seq-rnn-evidence")
 
 
 def rows() -> list[str]:

@@ -39,8 +39,9 @@ NOTEBOOK = Path(os.environ.get("LAB_NOTEBOOK") or ROOT / "book" / "01_masks.ipyn
 START_S = 60        # at most, for the server to answer
 RENDER_MS = 60_000  # at most, for the notebook to render
 
-# MyST that a reader must never see as text, and a target line such as "(masks-stats)=".
-RAW_MYST = [":::{", "```{", "{numref}", "{cite", "{glue", "{ref}", "{term}", "{doc}"]
+# MyST (and the comments around a number) that a reader must never see as text, and a
+# target line such as "(masks-stats)=".
+RAW_MYST = [":::{", "```{", "{numref}", "{cite", "{glue", "{ref}", "{term}", "{doc}", "<!--"]
 TARGET = re.compile(r"^\([\w:-]+\)=\s*$", re.MULTILINE)
 
 

@@ -1,9 +1,9 @@
-"""Chapters 2-5 graded for credit through nbgrader: the reference solutions score full marks,
+"""Chapters 2-6 graded for credit through nbgrader: the reference solutions score full marks,
 typical mistakes score 0 with their message, and one crafted submission per chapter scores
 0 without changing the next honest submission's grade.
 
 One ``make assignment`` per chapter (nbgrader's ``generate_assignment``) and one batch
-(``python -m courseware.autograde autograde``) per chapter, the three batches run at the
+(``python -m courseware.autograde autograde``) per chapter, the batches run at the
 same time (and at the same time as chapter 1's, ``test_autograde.py``); the assertions read nbgrader's gradebook (``gradebook.csv``) and the
 autograded notebooks. The reference solution is nbgrader's source notebook (the book's
 solutions in nbgrader's solution regions). Every typical mistake of the checks' tests is
@@ -44,6 +44,7 @@ def _bind(module: str, **names: str) -> str:
 INV, COAD, ENS = "test_checks_inverted.py", "test_checks_coadaptation.py", \
     "test_checks_ensembles.py"
 MOD = "test_checks_modern.py"
+SEQ = "test_checks_sequences.py"
 
 #: chapter -> {submission: ({solution cell grade_id: source}, {exercise: expected})}, where
 #: expected is the points as gradebook.csv shows them, or (0, message fragment).
@@ -139,6 +140,27 @@ CASES = {
                     return _m.reference_drop_path(branch, p_drop, rng)
                 return branch.copy()
             """)}, {"ex-mod-variance": ("0", None), "ex-mod-drop-path": ("0", None)}),
+    },
+    "06_sequences_and_practice": {
+        "b-mistakes": ({"ex-seq-locked-code": _bind(SEQ, locked_mask="locked_fresh"),
+                        "ex-seq-alpha-code": _bind(SEQ, alpha_constants="alpha_plain_inverted"),
+                        "ex-seq-dropblock-code": _bind(SEQ,
+                                                       dropblock_mask="dropblock_gamma_is_p")},
+                       {"ex-seq-locked": ("0", "changes from step to step"),
+                        "ex-seq-alpha": ("0", "alpha'"),
+                        "ex-seq-dropblock": ("0", "eq. 1")}),
+        # right answers for the visible check's inputs only
+        "c-visible-only": ({"ex-seq-alpha-code": _bind(SEQ) + textwrap.dedent("""\
+            def alpha_constants(p_drop):
+                if p_drop in (0.0, 0.1, 0.2, 0.4):
+                    return _m.reference_alpha(p_drop)
+                return 1.0, 0.0
+            """), "ex-seq-locked-code": _bind(SEQ) + textwrap.dedent("""\
+            def locked_mask(batch, steps, width, p_drop, rng):
+                if (batch, steps, width) == (400, 12, 50):
+                    return _m.reference_locked(batch, steps, width, p_drop, rng)
+                return np.ones((batch, steps, width))
+            """)}, {"ex-seq-alpha": ("0", None), "ex-seq-locked": ("0", None)}),
     },
 }
 

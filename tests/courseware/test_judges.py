@@ -155,6 +155,29 @@ CASES = {
         ({"drop_path": "reference_drop_path"}, None),
         ({"drop_path": "drop_path_per_token"}, "one decision per example"),
     ]),
+    "06_sequences_and_practice": ("test_checks_sequences.py", None, [
+        ({"locked_mask": "reference_locked"}, None),
+        ({"locked_mask": "stub"}, "not implemented"),
+        ({"locked_mask": "locked_fresh"}, "changes from step to step"),
+        ({"locked_mask": "locked_batch_shared"}, "every sequence got the same mask"),
+        ({"locked_mask": "locked_not_scaled"}, "yours are 1"),
+        ({"locked_mask": "locked_backwards"}, "backwards"),
+        ({"locked_mask": "locked_global_rng"}, "global"),
+        ({"dropblock_mask": "reference_dropblock"}, None),
+        ({"dropblock_mask": "stub"}, "not implemented"),
+        ({"dropblock_mask": "dropblock_elementwise"}, "squares"),
+        ({"dropblock_mask": "dropblock_gamma_is_p"}, "eq. 1"),
+        ({"dropblock_mask": "dropblock_no_edge_factor"}, "eq. 1"),
+        ({"dropblock_mask": "dropblock_backwards"}, "True must mean kept"),
+        ({"dropblock_mask": "dropblock_shared_channels"}, "every channel"),
+        ({"dropblock_mask": "dropblock_float"}, "boolean"),
+        ({"dropblock_mask": "dropblock_centres_clipped"}, "wholly inside"),
+        ({"alpha_constants": "reference_alpha"}, None),
+        ({"alpha_constants": "stub"}, "not implemented"),
+        ({"alpha_constants": "alpha_plain_inverted"}, "alpha'"),
+        ({"alpha_constants": "alpha_sign_flipped"}, "wrong sign"),
+        ({"alpha_constants": "alpha_no_shift"}, "mean"),
+    ]),
 }
 
 _LOAD = """\
@@ -201,7 +224,7 @@ def test_every_exercise_with_a_check_has_a_judge():
     from courseware.student import parse_chapter
 
     for chapter in ("01_masks", "02_inverted_dropout", "03_co_adaptation", "04_ensembles",
-                    "05_noise_and_modern"):
+                    "05_noise_and_modern", "06_sequences_and_practice"):
         nb = nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4)
         checked = {ex.label for ex in parse_chapter(nb, chapter).exercises if ex.auto_graded}
         assert checked and checked == set(JUDGES[chapter]), chapter

@@ -7,6 +7,7 @@ import pytest
 from test_checks_inverted import reference_forward
 from test_checks_masks import reference_draw_mask, reference_dropconnect
 from test_checks_modern import reference_drop_path, reference_gaussian, reference_spatial
+from test_checks_sequences import reference_dropblock, reference_locked
 
 import dropout_lib as dl
 from courseware.libmatch import matches_library
@@ -30,6 +31,10 @@ def _calls(kind, n=4):
     x = np.random.default_rng(0).normal(size=(40, 9, 3, 3))
     if kind == "x":
         return [((x, 0.31, r), {}) for r in rngs]
+    if kind == "locked":
+        return [((16, 7, 5, 0.31, r), {}) for r in rngs]
+    if kind == "dropblock":
+        return [(((6, 3, 9, 9), 0.31, 3, r), {}) for r in rngs]
     if kind == "forward":
         return [((x, 0.31), {"train": True, "rng": r}) for r in rngs]
     return [((x[:, :, 0, 0], np.ones((9, 6)), 0.31, r), {}) for r in rngs]
@@ -42,6 +47,8 @@ def _calls(kind, n=4):
     ("spatial_dropout", reference_spatial, "x"),
     ("drop_path", reference_drop_path, "x"),
     ("dropconnect", reference_dropconnect, "dropconnect"),
+    ("locked_mask", reference_locked, "locked"),
+    ("dropblock_mask", reference_dropblock, "dropblock"),
 ])
 def test_the_books_solutions_never_match_the_library(name, fn, kind):
     assert matches_library(name, _record(fn, _calls(kind))) is None
@@ -52,6 +59,9 @@ def test_the_librarys_own_functions_are_named():
     assert matches_library("draw_mask", record) == "dropout_lib.bernoulli_mask"
     record = _record(dl.dropout_forward, _calls("forward"))
     assert matches_library("dropout_forward", record) == "dropout_lib.dropout_forward"
+    record = _record(dl.dropblock.dropblock_mask, _calls("dropblock"))
+    assert (matches_library("dropblock_mask", record)
+            == "dropout_lib.dropblock.dropblock_mask")
 
 
 def test_deterministic_answers_are_not_compared():

@@ -72,6 +72,10 @@ def test_arm_config_windows_and_errors():
     assert early_dropout.arm_config("late", lr=0.01, p_drop_hidden=0.2,
                                     k=5).dropout_epochs == (6, 40)
     assert early_dropout.arm_config("none", lr=0.01).dropout_epochs is None
+    control = early_dropout.arm_config(early_dropout.CONTROL, lr=0.03)
+    assert control == early_dropout.arm_config("none", lr=0.03)
+    with pytest.raises(ValueError, match="k"):
+        early_dropout.arm_config(early_dropout.CONTROL, lr=0.01, k=3)
     with pytest.raises(ValueError, match="k"):
         early_dropout.arm_config("early", lr=0.01, p_drop_hidden=0.2)
     with pytest.raises(ValueError, match="k"):
@@ -80,6 +84,13 @@ def test_arm_config_windows_and_errors():
         early_dropout.arm_config("none", lr=0.01, k=3)
     with pytest.raises(ValueError, match="arm"):
         early_dropout.arm_config("middle", lr=0.01)
+
+
+def test_record_names():
+    name = early_dropout.record_name
+    assert name("none", "early", "train_loss") == "early-vs-none-train-loss"
+    assert (name(early_dropout.CONTROL, "early", "test_error")
+            == "early-vs-none-at-early-lr-test-error")
 
 
 def test_next_k_extends_past_an_edge_only():
@@ -101,13 +112,20 @@ def test_small_study_runs_and_is_json():
     assert out["study"] == early_dropout.NAME and out["scale"] == "small"
     assert out["split_seeds"] == [0, 1] and len(out["splits"]) == 2
     assert set(out["comparisons"]) == {
-        f"early-vs-{a}-{m.replace('_', '-')}" for a in ("none", "throughout")
+        early_dropout.record_name(a, "early", m)
+        for a in ("none", "throughout", early_dropout.CONTROL)
         for m in early_dropout.METRICS}
     for rec in out["comparisons"].values():
         assert np.shape(rec["effects"]) == (2, 2)
         assert evidence.verdict(rec).label in evidence.LABELS
     split = out["splits"][0]
     assert split["chosen"]["early"]["k"] == 2
+    assert split["chosen"][early_dropout.CONTROL] == {
+        "lr": split["chosen"]["early"]["lr"], "p_drop_hidden": 0.0}
+    assert set(split["final"]) == {*early_dropout.ARMS, early_dropout.CONTROL}
+    nets = out["pilot"]["nets"]
+    assert set(nets) == set(early_dropout.PILOT_NETS)
+    assert all(np.shape(v["train_loss"]) == (2, 1, 2) for v in nets.values())
     # a saved number is what train_arm gives again for that choice
     again = early_dropout.train_arm("early", split["chosen"]["early"], 0, 0,
                                     epochs=4)
@@ -124,11 +142,14 @@ def saved():
     return registry.load(early_dropout.NAME, ROOT / early_dropout.CACHE_FILE)
 
 
-def test_saved_file_loads_with_three_splits_and_five_seeds(saved):
+def test_saved_file_loads_with_three_splits_and_ten_seeds(saved):
     assert saved["format"] == early_dropout.FORMAT and saved["scale"] == "full"
-    assert len(saved["split_seeds"]) >= 3 and len(saved["seeds"]) >= 5
+    assert len(saved["split_seeds"]) >= 3 and len(saved["seeds"]) >= 10
+    assert len(saved["config"]["tune_seeds"]) >= 5
     assert [s["split_seed"] for s in saved["splits"]] == saved["split_seeds"]
-    assert not set(saved["seeds"]) & set(saved["config"]["tune_seeds"])
+    tune, pilot = set(saved["config"]["tune_seeds"]), set(saved["pilot"]["seeds"])
+    assert not set(saved["seeds"]) & tune
+    assert not (set(saved["seeds"]) | tune) & pilot
     for rec in saved["comparisons"].values():
         assert np.shape(rec["effects"]) == (len(saved["split_seeds"]),
                                             len(saved["seeds"]))
@@ -149,12 +170,18 @@ def test_saved_choices_are_validation_argmins(saved):
             assert g["chosen"] == int(np.argmin(np.mean(g["val_loss"], axis=1)))
             setting = g["settings"][g["chosen"]]
             assert setting["lr"] == chosen["lr"]
+        # the control is untuned: no dropout at early's learning rate
+        assert split["chosen"][early_dropout.CONTROL] == {
+            "lr": split["chosen"]["early"]["lr"], "p_drop_hidden": 0.0}
 
 
 def test_saved_comparisons_are_the_per_seed_differences(saved):
+    assert len(saved["comparisons"]) == (len(early_dropout.COMPARISONS)
+                                         * len(early_dropout.METRICS))
     for a, b in early_dropout.COMPARISONS:
         for m in early_dropout.METRICS:
-            rec = saved["comparisons"][f"{b}-vs-{a}-{m.replace('_', '-')}"]
+            rec = saved["comparisons"][early_dropout.record_name(a, b, m)]
+            assert (rec["a"], rec["b"]) == (a, b)
             d = [np.subtract(s["final"][b][m], s["final"][a][m])
                  for s in saved["splits"]]
             np.testing.assert_allclose(rec["effects"], d, atol=2e-6)
@@ -170,6 +197,45 @@ def test_first_early_seed_reruns(saved, numerics_exact):
     assert abs(got["test_error"] - split["final"]["early"]["test_error"][0]) <= tol
     assert abs(got["train_loss"] - split["final"]["early"]["train_loss"][0]) <= (
         1e-6 if numerics_exact else 0.05)
+
+
+def test_saved_control_reruns_as_the_plain_network(saved, numerics_exact):
+    # the control of the last split, seed 0, re-run live, and as "none"
+    split = saved["splits"][-1]
+    chosen = split["chosen"][early_dropout.CONTROL]
+    got = early_dropout.train_arm(early_dropout.CONTROL, chosen,
+                                  split["split_seed"], saved["seeds"][0])
+    plain = early_dropout.train_arm("none", chosen, split["split_seed"],
+                                    saved["seeds"][0])
+    assert got["train_loss"] == plain["train_loss"]
+    tol = 1e-6 if numerics_exact else 0.05
+    saved_value = split["final"][early_dropout.CONTROL]["train_loss"][0]
+    assert abs(got["train_loss"] - saved_value) <= tol
+
+
+def test_saved_pilot_is_its_runs_and_separates_smooth_from_lottery(
+        saved, numerics_exact):
+    p = saved["pilot"]
+    assert p["lr"] == early_dropout.GRIDS["none"]["lr"]
+    assert p["split_seeds"] == saved["split_seeds"]
+    for name, rec in p["nets"].items():
+        tl = np.array(rec["train_loss"])
+        assert tl.shape == (len(p["split_seeds"]), len(p["lr"]), len(p["seeds"]))
+        np.testing.assert_allclose(rec["cv"], tl.std(axis=2, ddof=1)
+                                   / tl.mean(axis=2), atol=1e-4)
+        np.testing.assert_allclose(rec["max_over_min"],
+                                   tl.max(axis=2) / tl.min(axis=2), atol=1e-3)
+    # one saved pilot value re-runs (the study's network, lr 0.01, split 0)
+    cfg = early_dropout.PILOT_NETS["64-4-10 tanh"].replace(lr=p["lr"][1])
+    data = without_test(digits_splits(seed=p["split_seeds"][0]))
+    got = run(cfg, data, p["seeds"][0], curves=False)[1].final["train_loss"]
+    want = p["nets"]["64-4-10 tanh"]["train_loss"][0][1][0]
+    assert abs(got - want) <= (1e-6 if numerics_exact else 0.05)
+    # what the docstring claims of the saved pilot: the study's network is
+    # smooth over seeds where the ReLU one is a lottery, at every lr and split
+    tanh, relu = p["nets"]["64-4-10 tanh"], p["nets"]["64-4-10 ReLU"]
+    assert np.all(np.array(tanh["max_over_min"]) < np.array(relu["max_over_min"]))
+    assert np.all(np.array(tanh["cv"]) < np.array(relu["cv"]))
 
 
 def test_edges_lists_exactly_the_choices_on_an_edge(saved):

@@ -30,6 +30,7 @@ def test_stuck_is_loss_at_or_above_the_threshold():
     J = np.array([0.0, lm.SOLVED_LOSS - 1e-12, lm.SOLVED_LOSS, 0.125])
     assert lm.is_stuck(J).tolist() == [False, False, True, True]
     assert lm.SOLVED_LOSS == 0.01 and lm.EXTEND_FACTOR == 10
+    assert lm.CHECK_EVERY == 10
 
 
 def test_solved_means_every_pattern_on_the_right_side():
@@ -109,6 +110,33 @@ def test_first_solved_is_the_first_checked_epoch_below_the_threshold():
         assert first[r] == (min(hits) if hits else -1)
 
 
+def test_newcombe_paired_interval():
+    # Newcombe (1998) method 10 on Cavo et al.'s paired table (59, 6, 16,
+    # 80), as published by Fagerland, Lydersen and Laake (2017, ch. 8):
+    # -0.0621 (95% CI -0.1186 to -0.0046)
+    ci = lm.newcombe_paired(59, 6, 16, 80)
+    assert ci.n == 161 and ci.mean == pytest.approx(-10 / 161)
+    assert (round(ci.low, 4), round(ci.high, 4)) == (-0.1186, -0.0046)
+    # swapping the arms mirrors the interval
+    sw = lm.newcombe_paired(59, 16, 6, 80)
+    assert (sw.low, sw.high) == pytest.approx((-ci.high, -ci.low))
+    # many pairs: close to the Wald interval of paired proportions
+    both, b_, a_, neither = 2000, 580, 410, 7010
+    n = both + b_ + a_ + neither
+    d = (b_ - a_) / n
+    half = 1.959964 * np.sqrt((b_ + a_) - (b_ - a_) ** 2 / n) / n
+    big = lm.newcombe_paired(both, b_, a_, neither)
+    assert big.low == pytest.approx(d - half, abs=2e-4)
+    assert big.high == pytest.approx(d + half, abs=2e-4)
+    # no discordant pair: an interval around zero, not a point
+    zero = lm.newcombe_paired(3, 0, 0, 3)
+    assert zero.mean == 0.0 and zero.low < 0.0 < zero.high
+    with pytest.raises(ValueError, match="a_only"):
+        lm.newcombe_paired(1, 1, -1, 1)
+    with pytest.raises(ValueError, match="pair"):
+        lm.newcombe_paired(0, 0, 0, 0)
+
+
 def test_wilson_interval_and_mcnemar():
     ci = wilson_interval(5, 10)  # textbook value [0.2366, 0.7634]
     assert (round(ci.low, 4), round(ci.high, 4)) == (0.2366, 0.7634)
@@ -128,9 +156,19 @@ def test_small_study_runs_and_is_json(small):
     assert small["scale"] == "small" and set(small["problems"]) == set(
         lm.PROBLEMS)
     assert set(small["comparisons"]) == {
-        f"minima-{w}-{p}" for w in ("stuck", "trapped") for p in lm.PROBLEMS}
+        f"minima-{w}-{p}{m}" for w in ("stuck", "trapped")
+        for p in lm.PROBLEMS for m in ("", "-matched")}
     for rec in small["comparisons"].values():
         assert evidence.verdict(rec).label in evidence.LABELS
+    assert small["claim"]["records"] == list(lm.CLAIM_RECORDS)
+
+
+def test_small_study_trains_a_distinct_matched_arm(small):
+    # the small scale exercises both paths: a matched arm trained at
+    # another setting than the dropout arm, and one equal to it
+    same = [small["problems"][p]["matched"]["same_as_dropout"]
+            for p in lm.PROBLEMS]
+    assert True in same and False in same
 
 
 def test_unknown_scale_is_refused():
@@ -143,7 +181,8 @@ def _check_definitions(out):
     shape = (s["blocks"], s["per_block"])
     for name, prob in out["problems"].items():
         flags = {}
-        for arm, a in prob["arms"].items():
+        arms = dict(prob["arms"], matched=prob["matched"])
+        for arm, a in arms.items():
             J, J_ext = np.array(a["J"]), np.array(a["J_extended"])
             first, left = np.array(a["first_solved"]), np.array(a["left_at"])
             assert J.shape == J_ext.shape == first.shape == shape
@@ -162,15 +201,54 @@ def _check_definitions(out):
                 assert a["epochs_to_solve"]["median"] == np.median(ok)
             ci = wilson_interval(int(stuck.sum()), J.size)
             assert a["stuck"]["low"] == pytest.approx(ci.low, abs=1e-6)
-            flags[arm] = {"stuck": stuck, "trapped": trapped}
+            flags[arm] = {"stuck": stuck, "trapped": trapped,
+                          "first": first}
         for what in ("stuck", "trapped"):
-            rec = out["comparisons"][f"minima-{what}-{name}"]
-            d = flags["dropout"][what].astype(int) - flags["plain"][what]
-            np.testing.assert_array_equal(rec["effects"], d)
-            assert rec["better"] == "lower" and rec["dataset"] == name
-            pair = prob["paired"][what]
-            assert pair["plain_only"] == np.sum(d == -1)
-            assert pair["dropout_only"] == np.sum(d == 1)
+            for arm, suffix, key in (("dropout", "", "paired"),
+                                     ("matched", "-matched",
+                                      "paired_matched")):
+                rec = out["comparisons"][f"minima-{what}-{name}{suffix}"]
+                a, b = flags["plain"][what], flags[arm][what]
+                d = b.astype(int) - a
+                np.testing.assert_array_equal(rec["effects"], d)
+                assert rec["better"] == "lower" and rec["dataset"] == name
+                _check_paired(prob[key][what], rec, a, b)
+        for arm in ("dropout", "matched"):
+            _check_epochs(prob["epochs_paired"][arm], flags["plain"]["first"],
+                          flags[arm]["first"])
+
+
+def _check_paired(pair, rec, a, b):
+    """The paired summaries beside a record, recomputed from the flags."""
+    cells = {"plain_only": np.sum(a & ~b), "dropout_only": np.sum(~a & b),
+             "both": np.sum(a & b), "neither": np.sum(~a & ~b)}
+    assert {k: pair[k] for k in cells} == cells
+    assert pair["difference"] == pytest.approx(
+        (cells["dropout_only"] - cells["plain_only"]) / a.size, abs=1e-6)
+    p = lm.mcnemar_exact(int(cells["plain_only"]), int(cells["dropout_only"]))
+    assert pair["mcnemar_p"] == pytest.approx(p, rel=5e-3)
+    nc = lm.newcombe_paired(int(cells["both"]), int(cells["dropout_only"]),
+                            int(cells["plain_only"]), int(cells["neither"]))
+    assert pair["newcombe"]["low"] == pytest.approx(nc.low, abs=1e-6)
+    assert pair["newcombe"]["high"] == pytest.approx(nc.high, abs=1e-6)
+    assert nc.low <= pair["difference"] <= nc.high
+    bt = evidence.interval(rec)
+    assert pair["block_t"]["n"] == bt.n == a.shape[0]
+    assert pair["block_t"]["low"] == pytest.approx(bt.low, abs=1e-6)
+    assert pair["block_t"]["high"] == pytest.approx(bt.high, abs=1e-6)
+    assert pair["verdict"] == evidence.verdict(rec).label  # the label's rule
+
+
+def _check_epochs(ep, first_a, first_b):
+    """Paired epochs to the minimum: b minus a where both solved."""
+    both = (first_a > 0) & (first_b > 0)
+    assert ep["n"] == both.sum()
+    if both.any():
+        assert ep["median_difference"] == np.median(first_b[both]
+                                                    - first_a[both])
+        assert ep["median_a"] == np.median(first_a[both])
+    else:
+        assert ep["median_difference"] is None
 
 
 def test_small_study_applies_the_definitions(small):
@@ -210,16 +288,64 @@ def test_saved_study_design(saved):
             assert p["scores"][at]["stuck_fraction"] < best["stuck_fraction"]
 
 
+def _check_matched(out):
+    """The matched arm: the plain arm's lr, p_drop by the tuning rule on the
+    dropout arm's pilot runs at that lr, the same initialisations."""
+    for prob in out["problems"].values():
+        plain, drop, m = (prob["arms"]["plain"], prob["arms"]["dropout"],
+                          prob["matched"])
+        assert m["lr"] == plain["lr"]
+        t, dt = m["tuning"], drop["tuning"]
+        assert t["lr"] == plain["lr"] and t["pilot_seeds"] == dt["pilot_seeds"]
+        at = [(st, sc) for st, sc in zip(dt["settings"], dt["scores"])
+              if st["lr"] == plain["lr"]]
+        assert [st for st, _ in at] == t["settings"] and at
+        keys = [(sc["stuck_fraction"], np.inf if sc["median_epochs"] is None
+                 else sc["median_epochs"], st["p_drop"]) for st, sc in at]
+        best = min(range(len(keys)), key=keys.__getitem__)
+        assert t["chosen"] == best
+        assert m["p_drop"] == t["settings"][best]["p_drop"] > 0
+        same = (m["lr"], m["p_drop"]) == (drop["lr"], drop["p_drop"])
+        assert m["same_as_dropout"] == same
+        if same:  # the same setting, initialisations and masks
+            for k in ("J", "first_solved", "J_extended", "left_at"):
+                assert m[k] == drop[k]
+
+
+def test_small_study_matched_arm(small):
+    _check_matched(small)
+
+
+def test_saved_study_matched_arm(saved):
+    _check_matched(saved)
+    for prob in saved["problems"].values():
+        t = prob["matched"]["tuning"]
+        assert t["edge_rule"]["accepted"]
+        e = t["edges"]["p_drop"]
+        assert not e["high_edge"]
+        if e["low_edge"]:  # accepted only where no dropout did better
+            best = t["scores"][t["chosen"]]["stuck_fraction"]
+            assert t["edge_rule"]["plain_stuck_fraction"] < best
+
+
 def test_the_claims_records_rest_on_three_blocks(saved):
-    recs = [saved["comparisons"][f"minima-stuck-{p}"] for p in lm.PROBLEMS]
+    # the claim cites the matched records, chosen before they were run
+    assert saved["claim"]["records"] == list(lm.CLAIM_RECORDS) == [
+        f"minima-stuck-{p}-matched" for p in lm.PROBLEMS]
+    recs = [saved["comparisons"][r] for r in lm.CLAIM_RECORDS]
     assert all(len(r["effects"]) >= 3 for r in recs)
+    assert all(r["b"] != r["a"] for r in recs)
     assert evidence.verdict(*recs).label in evidence.LABELS
+    # the tuned-against-tuned records stay reported
+    for p in lm.PROBLEMS:
+        assert f"minima-stuck-{p}" in saved["comparisons"]
 
 
-@pytest.mark.parametrize("arm", ["plain", "dropout"])
+@pytest.mark.parametrize("arm", ["plain", "dropout", "matched"])
 def test_first_xor_block_reruns(saved, arm, numerics_exact):
     c = saved["config"]
-    a = saved["problems"]["xor"]["arms"][arm]
+    xor = saved["problems"]["xor"]
+    a = xor["matched"] if arm == "matched" else xor["arms"][arm]
     r = lm._run_arm("xor", saved["seeds"][:c["per_block"]], a["lr"],
                     a["p_drop"], c["epochs"], c["final_plain"])
     if numerics_exact:

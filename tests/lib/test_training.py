@@ -480,3 +480,47 @@ def test_fit_refuses_a_network_without_the_contract(small_digits):
             seed=0)
     with pytest.raises(TypeError, match="net must be"):
         evaluate(object(), small_digits.X_val, small_digits.y_val)
+
+
+# --------------------------------------------------------------------------- dropout_epochs
+
+
+def _conv_net(p_drop, seed=0):
+    from dropout_lib.experiments import _layers_net as nn
+    layers = [nn.conv("1", 1, 4), nn.relu(), nn.dropout(p_drop, (2, 3)),
+              nn.avg_pool(), nn.flatten(), nn.affine("2", 4 * 16, 10)]
+    return nn.LayerNet(layers, input_shape=(1, 8, 8), n_outputs=10, seed=seed)
+
+
+def test_dropout_epochs_outside_the_window_train_the_net_without_dropout(
+        small_digits):
+    # a LayerNet without batch norm: a window after the last epoch gives,
+    # bit for bit, the weights of the same network with p_drop 0
+    def run(p_drop, window):
+        net = _conv_net(p_drop)
+        return net, fit(net, small_digits, epochs=3, batch_size=32,
+                        optimizer=Adam(1e-2), seed=1, dropout_epochs=window)
+
+    (late, h_late), (plain, h_plain) = run(0.3, (4, 4)), run(0.0, None)
+    h_always = run(0.3, (1, 3))[1]
+    assert h_late.train_loss == h_plain.train_loss
+    for k, v in late.params.items():
+        np.testing.assert_array_equal(v, plain.params[k])
+    assert h_always.train_loss != h_plain.train_loss  # dropout did act
+
+
+def test_dropout_epochs_is_refused_for_a_network_with_batch_norm(small_digits):
+    # outside the window a step runs train=False, which would normalise with
+    # the running statistics: refused before any step, the network untouched
+    net = _layer_net("bn")
+    before = net.get_params()
+    assert net.uses_batchnorm
+    for window in [(1, 2), (1, 6), (3, 6)]:
+        with pytest.raises(ValueError, match="dropout_epochs.*batch norm"):
+            fit(net, small_digits, epochs=6, batch_size=32, optimizer="adam",
+                seed=1, dropout_epochs=window)
+    after = net.get_params()
+    assert all(after["_states"][n] is s for n, s in before["_states"].items())
+    for k, v in before.items():
+        if k != "_states":
+            np.testing.assert_array_equal(v, after[k])
