@@ -10,9 +10,10 @@ So the PDF is printed from the site itself, offline:
    carries the site's stylesheets (the theme's, reader.css, print.css) and its MathJax.
 2. A script in that page fetches every page of _toc.yml, in order, and appends each
    page's article: internal links become links inside the PDF (every id is prefixed by
-   its page), code the site folds (plotting code, hidden cells) is left out, dropdown
-   asides are opened, and exercise solutions move to an appendix at the end. A title
-   page with the contents comes first.
+   its page), code the site folds (plotting code, hidden cells) is left out but a folded
+   cell's table is printed (the "Full results"), dropdown asides are opened, and exercise
+   solutions move to an appendix at the end. A title page with the contents comes
+   first.
 3. MathJax typesets the math (its own fonts, from the site's _static), every image is
    loaded, and Chromium prints the page to A4 with page numbers and PDF bookmarks.
    print.css wraps long code lines instead of clipping them.
@@ -111,6 +112,13 @@ _JS_ASSEMBLE = r"""async ({pages, meta}) => {
     const article = doc.querySelector('article.bd-article');
     if (!article) throw new Error(`${url}: no article.bd-article`);
     const prefix = inBook.get(url);
+    // A folded cell whose output is a table (the chapters' "Full results", tagged
+    // hide-cell so that a phone reader opens only the table they want): on paper the
+    // table is printed, without its code.
+    article.querySelectorAll('details.hide').forEach(d => {
+      const tables = [...d.querySelectorAll('.cell_output')].filter(o => o.querySelector('table'));
+      if (tables.length) d.replaceWith(...tables);
+    });
     // What the site folds away is left out: plotting code and hidden cells (details.hide),
     // and the page's own scripts and heading anchors.
     article.querySelectorAll('details.hide, script, .headerlink, .toggle-button')

@@ -392,3 +392,20 @@ def test_solution_titles_are_headings(reader, book_pdf):
     assert book_pdf["solutions"] >= 10
     assert len(solutions) == book_pdf["solutions"], (
         f"{len(solutions)} solution bookmarks for {book_pdf['solutions']} solutions")
+
+
+def test_folded_tables_are_printed(articles, book_html, pdf_text):
+    """A table the site folds (the chapters' "Full results", one fold per table for a
+    phone reader) is printed, caption and all: on paper nothing can be unfolded."""
+    text = squeeze(pdf_text)
+    captions = []
+    for entry in PAGES:
+        page = (book_html / f"{entry}.html").read_text(encoding="utf-8")
+        for fold in re.findall(r'<details class="admonition hide[^"]*">(.*?)</details>', page, re.S):
+            captions += [re.sub(r"<[^>]+>", "", c) for c in
+                         re.findall(r"<caption>(.*?)</caption>", fold, re.S)]
+    assert len(captions) >= 10, f"only {len(captions)} folded tables with a caption"
+    import html as html_lib
+
+    missing = [c for c in captions if squeeze(html_lib.unescape(c)) not in text]
+    assert not missing, f"folded tables not in the PDF:\n{listing(missing)}"

@@ -125,13 +125,17 @@ WIDTHS = {"phone": PHONE_WIDTH, "desktop": 1280}
 NOTEBOOK_PAGES = [e for e in PAGES if getattr(resolve(e), "suffix", "") == ".ipynb"]
 
 
-def open_at(new_page, site, entry: str, width: int):
+def open_at(new_page, site, entry: str, width: int, unfold: bool = False):
+    """The page at `width`, its math typeset; with `unfold`, every fold opened (as a
+    reader opens a "Full results" table)."""
     page, rec = new_page()
     page.set_viewport_size({"width": width, "height": 844})
     page.bring_to_front()
     page.goto(site.page_url(entry), wait_until="load")
     page.evaluate("async () => { const MJ = window.MathJax;"
                   " if (MJ && MJ.startup && MJ.startup.promise) await MJ.startup.promise; }")
+    if unfold:
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
     return page, rec
 
 
@@ -147,7 +151,7 @@ def test_notebook_tables_keep_their_columns_on_a_phone(new_page, site, entry):
     """A table a notebook printed (chapter 4's "Full results") is a grid of numbers: on a
     phone it keeps its rows and columns (and scrolls inside its box), not one card per
     row (chapter 4 was 60,000 px tall at 390 px, 24,000 px of it Full results)."""
-    page, _ = open_at(new_page, site, entry, PHONE_WIDTH)
+    page, _ = open_at(new_page, site, entry, PHONE_WIDTH, unfold=True)
     tables = page.evaluate(_JS_OUTPUT_TABLES)
     carded = [f"{t['caption'][:60]!r}: table {t['display']}, cells {t['cells']}"
               for t in tables if t["display"] != "table"
@@ -188,7 +192,7 @@ def test_intervals_in_tables_do_not_wrap(new_page, site, width):
     read "-0.005 / [-0.035, / +0.025]" at 1280 px, and 106 intervals wrapped at 390 px."""
     found, problems = 0, []
     for entry in NOTEBOOK_PAGES:
-        page, _ = open_at(new_page, site, entry, width)
+        page, _ = open_at(new_page, site, entry, width, unfold=True)
         result = page.evaluate(_JS_WRAPPED_INTERVALS)
         found += result["found"]
         problems += [f"{entry}: {text}" for text in result["wrapped"]]
@@ -284,3 +288,31 @@ def test_figures_say_tap_to_enlarge_on_a_phone(new_page, site, entry):
     printed = [f["src"] for f in page.evaluate(_JS_ENLARGE_CUES) if f["cue"] != "none"]
     assert not desktop and not printed, (
         f"{entry}: 'tap to enlarge' shown on a desktop ({desktop}) or on paper ({printed})")
+
+
+_JS_WIDE_EQUATIONS = """() => [...document.querySelectorAll(
+    'article.bd-article mjx-container[display="true"]')]
+  .filter(m => m.getClientRects().length)
+  .map(m => ({tex: (m.closest('.math') || m).getAttribute('data-tex')
+                   || String((MathJax.startup.document.getMathItemsWithin(m)[0] || {}).math || '')
+                        .replace(/\\s+/g, ' ').slice(0, 70),
+              width: Math.round(m.querySelector('mjx-math').getBoundingClientRect().width),
+              column: m.clientWidth}))
+  .filter(e => e.width > e.column + 1)"""
+EQUATION_PAGES = [
+    pytest.param(e, marks=pytest.mark.xfail(
+        strict=True, reason="chapter 6's h_t equation (394 px) is its author's to break"))
+    if e.endswith("06_sequences_and_practice") else e
+    for e in NOTEBOOK_PAGES]
+
+
+@pytest.mark.parametrize("entry", EQUATION_PAGES)
+def test_display_equations_fit_a_phone(new_page, site, entry):
+    """At 390 px every display equation fits the 358 px column: none scrolls sideways.
+    Twelve did (chapters 1, 4 and 5; the widest 905 px) before they were broken into
+    lines."""
+    page, _ = open_at(new_page, site, entry, PHONE_WIDTH, unfold=True)
+    wide = page.evaluate(_JS_WIDE_EQUATIONS)
+    problems = [f"{e['width']} px in a {e['column']} px column: {e['tex']}" for e in wide]
+    assert not problems, (f"{entry}: display equations wider than the column at "
+                          f"{PHONE_WIDTH} px:\n{listing(problems)}")
