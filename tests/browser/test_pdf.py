@@ -149,15 +149,19 @@ def extracted(reader) -> dict:
     so the runs are measured too. One pass (pypdf takes ~15 s for the book)."""
     texts, outside = [], []
     runs = 0
+    sizes: dict[float, int] = {}  # printed size (pt) of proportional text -> characters
     for number, page in enumerate(reader.pages, 1):
         limit = float(page.mediabox.right) - SIDE_MARGIN + 2
 
         def visit(text, cm, tm, font, size, number=number, limit=limit):
             nonlocal runs
             em = _fixed_pitch_width(font) if font and text.strip() else None
-            if em is None:
-                return
             scale = tm[0] * cm[0] + tm[1] * cm[2]
+            if em is None:
+                if font and text.strip():
+                    pt = round(abs(size * scale), 1)
+                    sizes[pt] = sizes.get(pt, 0) + len(text.strip())
+                return
             x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
             runs += 1
             end = x + len(text.rstrip("\n")) * em * size * scale
@@ -166,7 +170,7 @@ def extracted(reader) -> dict:
                                f"(limit {limit:.0f})")
 
         texts.append(page.extract_text(visitor_text=visit) or "")
-    return {"text": "\n".join(texts), "code_runs": runs, "outside": outside}
+    return {"text": "\n".join(texts), "code_runs": runs, "outside": outside, "sizes": sizes}
 
 
 @pytest.fixture(scope="session")
@@ -409,3 +413,15 @@ def test_folded_tables_are_printed(articles, book_html, pdf_text):
 
     missing = [c for c in captions if squeeze(html_lib.unescape(c)) not in text]
     assert not missing, f"folded tables not in the PDF:\n{listing(missing)}"
+
+
+def test_body_text_is_printed_at_full_size(extracted):
+    """Most text is printed at 11-13 pt (the site's 16 px at 100%): anything wider than
+    the page (a 905 px equation did it) makes Chromium shrink the whole book to fit, and
+    the book was printed at 74%, its body text at 9 pt."""
+    sizes = extracted["sizes"]
+    total = sum(sizes.values())
+    assert total > 100_000, f"only {total} characters of proportional text measured"
+    body = max(sizes, key=sizes.get)
+    assert 11 <= body <= 13, (f"the body text is printed at {body} pt; sizes by share: "
+                              f"{sorted(sizes.items(), key=lambda kv: -kv[1])[:5]}")
