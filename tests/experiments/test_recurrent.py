@@ -18,9 +18,10 @@ def saved():
     return registry.load(recurrent.NAME, ROOT / recurrent.CACHE_FILE)
 
 
-def test_saved_file_has_three_splits_five_seeds_and_both_data_sets(saved):
+def test_saved_file_has_three_splits_ten_seeds_and_both_data_sets(saved):
     assert saved["format"] == recurrent.FORMAT and saved["scale"] == "full"
-    assert len(saved["split_seeds"]) >= 3 and len(saved["seeds"]) >= 5
+    assert len(saved["split_seeds"]) >= 3 and len(saved["seeds"]) >= 10
+    assert saved["seeds"] == list(recurrent.SCALES["full"]["seeds"])
     assert not set(saved["seeds"]) & set(saved["config"]["tune_seeds"])
     assert set(saved["datasets"]) == {"digits", "mnist"}
     for dataset, res in saved["datasets"].items():
@@ -94,8 +95,9 @@ def test_small_study_runs_end_to_end_and_loads(tmp_path):
     assert len(out["comparisons"]) == 2 * len(recurrent.COMPARISONS) * 2
     for rec in out["comparisons"].values():
         assert evidence.verdict(rec).label in evidence.LABELS
-    # the same run again gives the same numbers
-    again = json.loads(json.dumps(recurrent.run_study("small")))
+    # the same run again, its splits in two processes, gives the same numbers
+    again = json.loads(json.dumps(recurrent.run_study("small", workers=2)))
+    assert again["datasets"] == out["datasets"]
     assert again["comparisons"] == out["comparisons"]
 
 
@@ -136,3 +138,6 @@ def test_bad_arguments_are_refused():
         recurrent.run_study("huge")
     with pytest.raises(ValueError, match="dataset"):
         recurrent.load_data("cifar", 0)
+    for workers in (0, 1.5, True):
+        with pytest.raises(ValueError, match="workers"):
+            recurrent.run_study("small", workers=workers)
