@@ -299,14 +299,7 @@ _JS_WIDE_EQUATIONS = """() => [...document.querySelectorAll(
               width: Math.round(m.querySelector('mjx-math').getBoundingClientRect().width),
               column: m.clientWidth}))
   .filter(e => e.width > e.column + 1)"""
-EQUATION_PAGES = [
-    pytest.param(e, marks=pytest.mark.xfail(
-        strict=True, reason="chapter 6's h_t equation (394 px) is its author's to break"))
-    if e.endswith("06_sequences_and_practice") else e
-    for e in NOTEBOOK_PAGES]
-
-
-@pytest.mark.parametrize("entry", EQUATION_PAGES)
+@pytest.mark.parametrize("entry", NOTEBOOK_PAGES)
 def test_display_equations_fit_a_phone(new_page, site, entry):
     """At 390 px every display equation fits the 358 px column: none scrolls sideways.
     Twelve did (chapters 1, 4 and 5; the widest 905 px) before they were broken into
