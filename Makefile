@@ -88,10 +88,10 @@ chromium:
 
 # Every test: the site build with warnings as errors, the unit and property tests of
 # dropout_lib, the notebook hygiene tests, nbval's full comparison of every chapter, and the
-# built site in headless Chromium. They run as three pytest processes side by side
-# (tools/run_tests.py: most tests wait on kernels or Chromium, so two cores finish sooner).
+# built site in headless Chromium.
 test: site chromium
-	BOOK_REQUIRE_SOLUTIONS=1 COURSEWARE_REQUIRE_BWRAP=1 $(PIN) $(PY) tools/run_tests.py
+	BOOK_REQUIRE_SOLUTIONS=1 COURSEWARE_REQUIRE_BWRAP=1 $(PIN) $(PY) -m pytest tests book $(NBVAL) \
+		-p no:cacheprovider
 
 unit: setup
 	$(PIN) $(PY) -m pytest tests/lib tests/experiments -m 'not slow' -p no:cacheprovider
