@@ -1,4 +1,4 @@
-"""Statistical and RNG helpers shared by the test modules."""
+"""Statistical, RNG and gradient-check helpers shared by the test modules."""
 from __future__ import annotations
 
 import math
@@ -19,3 +19,25 @@ def binomial_tolerance(n: int, prob: float) -> float:
 def global_state_equal(a, b) -> bool:
     """Whether two results of np.random.get_state() describe the same global RNG state."""
     return a[0] == b[0] and np.array_equal(a[1], b[1]) and tuple(a[2:]) == tuple(b[2:])
+
+
+def param_gradient_errors(params: dict, loss, keys=None) -> dict:
+    """Relative error of each analytic gradient against centred differences.
+
+    ``loss()`` returns ``(value, grads)`` of the network whose parameter dict is
+    ``params``; each parameter in ``keys`` (default: all) is replaced in turn, and
+    restored, while the numerical gradient is taken. Returns ``{key: error}``.
+    """
+    from dropout_lib.gradcheck import numerical_gradient, rel_error
+
+    grads = loss()[1]
+    errors = {}
+    for key in (params if keys is None else keys):
+        def f(w, key=key):
+            old, params[key] = params[key], w
+            try:
+                return loss()[0]
+            finally:
+                params[key] = old
+        errors[key] = rel_error(grads[key], numerical_gradient(f, params[key]))
+    return errors

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import param_gradient_errors
 
 from dropout_lib.data import digits_splits
 from dropout_lib.experiments import _layers_net as nn
 from dropout_lib.experiments import conv_dropout, evidence, registry
 from dropout_lib.experiments.tuning import without_test
-from dropout_lib.gradcheck import numerical_gradient, rel_error
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,15 +91,9 @@ def test_network_gradient_matches_finite_differences():
     def loss():
         return net.loss_and_grads(x, y, train=True, rng=np.random.default_rng(7))
 
-    grads = loss()[1]
-    for key in ("W1", "b1", "b2"):   # W1 sees every layer; W2 is checked in test_layers
-        def f(w, key=key):
-            old, net.params[key] = net.params[key], w
-            try:
-                return loss()[0]
-            finally:
-                net.params[key] = old
-        assert rel_error(grads[key], numerical_gradient(f, net.params[key])) < 1e-6, key
+    # W1 sees every layer; W2 is checked in test_layers
+    for key, error in param_gradient_errors(net.params, loss, ("W1", "b1", "b2")).items():
+        assert error < 1e-6, key
 
 
 def test_no_input_is_mutated():
